@@ -155,7 +155,8 @@ def test_sharing_mix(data: dict[str, Any]) -> None:
     assert len(strict) >= 2
     assert all(e["owner"] == "ccss-si" and e["reach"] == "organisation" for e in strict)
     red = [e for e in entries if e["tlp"] == "red"]
-    assert red and all(e["groups"] and e["reach"] == "organisation" for e in red)
+    # RED goes to named recipients only: a sharing group, within this node.
+    assert red and all(e["groups"] and e["reach"] == "community" for e in red)
     assert any(e["groups"] and e["tlp"] != "red" for e in entries)
     assert len({e["owner"] for e in entries}) >= 8
 

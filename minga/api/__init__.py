@@ -1,0 +1,1 @@
+"""HTTP adapters: thin translations between requests and domain services."""

@@ -1,0 +1,267 @@
+"""REST endpoints for organisations, users, tokens, sharing groups, the audit log and `me`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from minga import audit
+from minga.accounts import service
+from minga.accounts.models import ApiToken, Organisation, User
+from minga.api.deps import CurrentPrincipal, SessionDep
+from minga.policy import Action
+
+router = APIRouter(prefix="/api", tags=["accounts"])
+
+
+class OrganisationIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    sector: str = Field(min_length=1, max_length=64)
+    kind: str = Field(description="government, csirt, private, academia or civil-society")
+    description: str = Field(default="", max_length=4000)
+
+
+class OrganisationOut(BaseModel):
+    id: int
+    name: str
+    country: str
+    sector: str
+    kind: str
+    identity_ref: str
+    description: str
+
+    @classmethod
+    def of(cls, org: Organisation) -> OrganisationOut:
+        return cls(
+            id=org.id,
+            name=org.name,
+            country=org.country,
+            sector=org.sector,
+            kind=org.kind,
+            identity_ref=org.identity_ref,
+            description=org.description,
+        )
+
+
+class UserIn(BaseModel):
+    org_id: int
+    name: str = Field(min_length=2, max_length=120)
+    role: str
+
+
+class UserOut(BaseModel):
+    id: int
+    org_id: int
+    name: str
+    role: str
+    active: bool
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id, org_id=user.org_id, name=user.name, role=user.role, active=user.active
+        )
+
+
+class TokenIn(BaseModel):
+    user_id: int | None = Field(default=None, description="defaults to yourself")
+    label: str = Field(default="", max_length=120)
+    expires_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class TokenOut(BaseModel):
+    public_id: str
+    user_id: int
+    label: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, tok: ApiToken) -> TokenOut:
+        return cls(
+            public_id=tok.public_id,
+            user_id=tok.user_id,
+            label=tok.label,
+            created_at=tok.created_at,
+            expires_at=tok.expires_at,
+            revoked_at=tok.revoked_at,
+        )
+
+
+class IssuedTokenOut(TokenOut):
+    token: str = Field(description="shown once; store it now")
+
+
+class GroupIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    member_org_ids: list[int] = Field(default_factory=list)
+
+
+class MembersIn(BaseModel):
+    member_org_ids: list[int]
+
+
+class GroupOut(BaseModel):
+    id: int
+    name: str
+    description: str
+    owner_org_id: int
+    member_org_ids: list[int]
+
+    @classmethod
+    def of(cls, g: service.GroupView) -> GroupOut:
+        return cls(
+            id=g.id,
+            name=g.name,
+            description=g.description,
+            owner_org_id=g.owner_org_id,
+            member_org_ids=list(g.member_org_ids),
+        )
+
+
+@router.get("/me")
+def me(principal: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    org = service.get_organisation(session, principal.org_id)
+    return {
+        "user": {
+            "id": principal.user_id,
+            "name": principal.user_name,
+            "role": principal.role.value,
+        },
+        "organisation": OrganisationOut.of(org).model_dump(),
+        "groups": sorted(principal.group_ids),
+    }
+
+
+@router.get("/organisations", response_model=list[OrganisationOut])
+def list_organisations(session: SessionDep, _: CurrentPrincipal) -> list[OrganisationOut]:
+    return [OrganisationOut.of(o) for o in service.list_organisations(session)]
+
+
+@router.post("/organisations", response_model=OrganisationOut, status_code=201)
+def create_organisation(
+    body: OrganisationIn, session: SessionDep, principal: CurrentPrincipal
+) -> OrganisationOut:
+    org = service.create_organisation(session, principal, **body.model_dump())
+    session.commit()
+    return OrganisationOut.of(org)
+
+
+@router.get("/organisations/{org_id}", response_model=OrganisationOut)
+def get_organisation(org_id: int, session: SessionDep, _: CurrentPrincipal) -> OrganisationOut:
+    return OrganisationOut.of(service.get_organisation(session, org_id))
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(
+    session: SessionDep, principal: CurrentPrincipal, org_id: int | None = None
+) -> list[UserOut]:
+    if not service.may(principal, Action.MANAGE_USERS):
+        org_id = principal.org_id
+    return [UserOut.of(u) for u in service.list_users(session, org_id)]
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def create_user(body: UserIn, session: SessionDep, principal: CurrentPrincipal) -> UserOut:
+    user = service.create_user(session, principal, **body.model_dump())
+    session.commit()
+    return UserOut.of(user)
+
+
+@router.post("/users/{user_id}/disable", response_model=UserOut)
+def disable_user(user_id: int, session: SessionDep, principal: CurrentPrincipal) -> UserOut:
+    user = service.set_user_active(session, principal, user_id, False)
+    session.commit()
+    return UserOut.of(user)
+
+
+@router.post("/users/{user_id}/enable", response_model=UserOut)
+def enable_user(user_id: int, session: SessionDep, principal: CurrentPrincipal) -> UserOut:
+    user = service.set_user_active(session, principal, user_id, True)
+    session.commit()
+    return UserOut.of(user)
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+def list_tokens(
+    session: SessionDep, principal: CurrentPrincipal, user_id: int | None = None
+) -> list[TokenOut]:
+    return [TokenOut.of(t) for t in service.list_tokens(session, principal, user_id)]
+
+
+@router.post("/tokens", response_model=IssuedTokenOut, status_code=201)
+def issue_token(body: TokenIn, session: SessionDep, principal: CurrentPrincipal) -> IssuedTokenOut:
+    row, issued = service.issue_token(
+        session,
+        principal,
+        user_id=body.user_id or principal.user_id,
+        label=body.label,
+        expires_days=body.expires_days,
+    )
+    session.commit()
+    return IssuedTokenOut(token=issued.token, **TokenOut.of(row).model_dump())
+
+
+@router.delete("/tokens/{public_id}", response_model=TokenOut)
+def revoke_token(public_id: str, session: SessionDep, principal: CurrentPrincipal) -> TokenOut:
+    tok = service.revoke_token(session, principal, public_id)
+    session.commit()
+    return TokenOut.of(tok)
+
+
+@router.get("/groups", response_model=list[GroupOut])
+def list_groups(session: SessionDep, _: CurrentPrincipal) -> list[GroupOut]:
+    return [GroupOut.of(g) for g in service.list_groups(session)]
+
+
+@router.post("/groups", response_model=GroupOut, status_code=201)
+def create_group(body: GroupIn, session: SessionDep, principal: CurrentPrincipal) -> GroupOut:
+    group = service.create_group(
+        session,
+        principal,
+        name=body.name,
+        description=body.description,
+        owner_org_id=principal.org_id,
+        member_org_ids=body.member_org_ids,
+    )
+    session.commit()
+    return GroupOut.of(group)
+
+
+@router.put("/groups/{group_id}/members", response_model=GroupOut)
+def set_members(
+    group_id: int, body: MembersIn, session: SessionDep, principal: CurrentPrincipal
+) -> GroupOut:
+    group = service.set_group_members(session, principal, group_id, body.member_org_ids)
+    session.commit()
+    return GroupOut.of(group)
+
+
+@router.get("/audit")
+def audit_log(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    service.require(principal, Action.READ_AUDIT)
+    return [
+        {
+            "id": e.id,
+            "at": e.at,
+            "user_id": e.user_id,
+            "org_id": e.org_id,
+            "action": e.action,
+            "target_type": e.target_type,
+            "target_id": e.target_id,
+            "detail": orjson.loads(e.detail),
+        }
+        for e in audit.recent(session, limit=limit, offset=offset)
+    ]

@@ -1,0 +1,212 @@
+"""REST endpoints for STIX objects: create, bulk create, get, list, versions, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from minga.accounts.models import Organisation
+from minga.api.deps import CurrentPrincipal, NodeDep, SessionDep
+from minga.errors import InvalidInput
+from minga.intel import service
+from minga.intel.service import ObjectQuery, StoredObject
+from minga.intel.stix import ts_to_us
+from minga.policy import Tlp
+
+router = APIRouter(prefix="/api/objects", tags=["objects"])
+JSON = "application/json"
+
+
+def _json(body: bytes, status: int = 200) -> Response:
+    return Response(content=body, status_code=status, media_type=JSON)
+
+
+def _org_names(session: Session) -> dict[int, str]:
+    return {oid: name for oid, name in session.query(Organisation.id, Organisation.name)}
+
+
+def envelope(item: StoredObject, orgs: dict[int, str]) -> bytes:
+    """`{"object": <raw STIX>, "meta": {...}}` without decoding the stored JSON again."""
+    meta = {
+        "version": item.version,
+        "date_added": item.date_added,
+        "tlp": item.tlp.value,
+        "reach": item.reach.value,
+        "owner": {"id": item.owner_org_id, "name": orgs.get(item.owner_org_id)},
+        "revoked": item.revoked,
+        "latest": item.is_latest,
+        "source": item.source,
+        "origin_node": item.origin_node,
+    }
+    return b'{"object":' + item.raw.encode() + b',"meta":' + orjson.dumps(meta) + b"}"
+
+
+async def _decode(request: Request) -> Any:
+    body = await request.body()
+    if not body:
+        raise InvalidInput("the request body is empty: send a STIX object, bundle or list")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"the body is not valid JSON: {exc}") from None
+
+
+def _items_and_options(payload: Any) -> tuple[list[Any], dict[str, Any]]:
+    if isinstance(payload, list):
+        return payload, {}
+    if not isinstance(payload, dict):
+        raise InvalidInput('send a STIX object, a STIX bundle, a list, or {"objects": [...]}')
+    if payload.get("type") == "bundle" or (
+        "objects" in payload and "type" not in payload and "id" not in payload
+    ):
+        items = payload.get("objects")
+        if not isinstance(items, list):
+            raise InvalidInput("objects must be a list")
+        options = {k: payload[k] for k in ("tlp", "reach", "groups") if k in payload}
+        return items, options
+    return [payload], {}
+
+
+def _group_ids(values: Any) -> list[int]:
+    if values is None:
+        return []
+    if not isinstance(values, list) or not all(isinstance(v, int) for v in values):
+        raise InvalidInput("groups must be a list of sharing-group ids")
+    return list(values)
+
+
+async def _create(
+    request: Request,
+    session: Session,
+    principal: Any,
+    node: Any,
+    *,
+    tlp: str | None,
+    reach: str | None,
+    group: list[int] | None,
+) -> Response:
+    items, options = _items_and_options(await _decode(request))
+    if len(items) > node.settings.bulk_max_objects:
+        raise InvalidInput(f"at most {node.settings.bulk_max_objects} objects per request")
+    result = service.create_objects(
+        session,
+        principal,
+        items,
+        tlp=service.parse_tlp(options.get("tlp", tlp)),
+        reach=service.parse_reach(options.get("reach", reach)),
+        group_ids=_group_ids(options.get("groups", group)),
+    )
+    session.commit()
+    body = {
+        "created": [{"id": i, "version": v} for i, v in result.created],
+        "existing": [{"id": i, "version": v} for i, v in result.existing],
+    }
+    return _json(orjson.dumps(body), 201 if result.created else 200)
+
+
+TlpQ = Annotated[str | None, Query(description="TLP for objects without a TLP marking")]
+ReachQ = Annotated[str | None, Query(description="organisation, community, connected, federation")]
+GroupQ = Annotated[list[int] | None, Query(description="sharing-group ids (repeat)")]
+
+
+@router.post("", summary="Create an object, a bundle or a list of objects (all or nothing)")
+async def create_objects(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    node: NodeDep,
+    tlp: TlpQ = None,
+    reach: ReachQ = None,
+    group: GroupQ = None,
+) -> Response:
+    return await _create(request, session, principal, node, tlp=tlp, reach=reach, group=group)
+
+
+@router.post("/bulk", summary="Bulk create: a bundle or {objects, tlp, reach, groups}")
+async def bulk_create(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    node: NodeDep,
+    tlp: TlpQ = None,
+    reach: ReachQ = None,
+    group: GroupQ = None,
+) -> Response:
+    return await _create(request, session, principal, node, tlp=tlp, reach=reach, group=group)
+
+
+def _ts(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return ts_to_us(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a timestamp such as 2024-01-31T12:00:00Z") from None
+
+
+@router.get("", summary="List the objects you may see, newest first, with a stable cursor")
+def list_objects(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    node: NodeDep,
+    type: Annotated[list[str] | None, Query(description="STIX type (repeat)")] = None,
+    tlp: Annotated[list[str] | None, Query(description="TLP level (repeat)")] = None,
+    owner: Annotated[int | None, Query(description="owning organisation id")] = None,
+    added_after: str | None = None,
+    added_before: str | None = None,
+    modified_after: str | None = None,
+    modified_before: str | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="free-text search")] = None,
+    include_revoked: bool = False,
+    order: Annotated[str, Query(pattern="^(newest|oldest)$")] = "newest",
+    limit: Annotated[int, Query(ge=1)] = 100,
+    cursor: str | None = None,
+) -> Response:
+    levels: list[Tlp] = []
+    for value in tlp or []:
+        level = service.parse_tlp(value)
+        if level is not None:
+            levels.append(level)
+    query = ObjectQuery(
+        types=type or (),
+        tlps=levels,
+        owner_org_id=owner,
+        added_after_us=_ts(added_after, "added_after"),
+        added_before_us=_ts(added_before, "added_before"),
+        modified_after_us=_ts(modified_after, "modified_after"),
+        modified_before_us=_ts(modified_before, "modified_before"),
+        text=q or None,
+        include_revoked=include_revoked,
+        newest_first=order == "newest",
+    )
+    page = service.list_objects(
+        session, principal, query, limit=min(limit, node.settings.page_size_max), cursor=cursor
+    )
+    orgs = _org_names(session)
+    items = b",".join(envelope(i, orgs) for i in page.items)
+    return _json(b'{"objects":[' + items + b'],"next":' + orjson.dumps(page.next_cursor) + b"}")
+
+
+@router.get("/{stix_id}", summary="The newest version you may see (or ?version=)")
+def get_object(
+    stix_id: str, session: SessionDep, principal: CurrentPrincipal, version: str | None = None
+) -> Response:
+    found = service.get_object(session, principal, stix_id, version)
+    return _json(envelope(found, _org_names(session)))
+
+
+@router.get("/{stix_id}/versions", summary="Every version of an object you may see, oldest first")
+def get_versions(stix_id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    found = service.versions(session, principal, stix_id)
+    orgs = _org_names(session)
+    return _json(b'{"versions":[' + b",".join(envelope(i, orgs) for i in found) + b"]}")
+
+
+@router.post("/{stix_id}/revoke", summary="Revoke an object your organisation created")
+def revoke_object(stix_id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    found = service.revoke(session, principal, stix_id)
+    session.commit()
+    return _json(envelope(found, _org_names(session)))

@@ -1,0 +1,17 @@
+"""Mounts every HTTP adapter on the app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from minga import __version__
+from minga.api import accounts, objects
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(objects.router)
+    app.include_router(accounts.router)
+
+    @app.get("/api/health", tags=["node"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}

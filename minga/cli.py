@@ -1,0 +1,276 @@
+"""The `minga` command: serve, init, demo-data, and organisation/user/token/group management."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from minga.accounts import service as accounts
+from minga.accounts.models import Organisation, User
+from minga.db import make_engine, make_sessionmaker, unit_of_work
+from minga.errors import MingaError
+from minga.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, help="Minga: threat-intelligence sharing for CSIRTs.")
+org_app = typer.Typer(no_args_is_help=True, help="Member organisations.")
+user_app = typer.Typer(no_args_is_help=True, help="Users and machine accounts.")
+token_app = typer.Typer(no_args_is_help=True, help="API tokens (shown once).")
+group_app = typer.Typer(no_args_is_help=True, help="Sharing groups.")
+app.add_typer(org_app, name="org")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(group_app, name="group")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@contextmanager
+def session_scope(migrate: bool = True) -> Iterator[Session]:
+    """A committed unit of work on the configured database; errors become one sentence."""
+    from minga.migrate import upgrade
+
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic's ValidationError lists every bad variable
+        raise fail(f"bad MINGA_* setting: {exc}", 2) from None
+    engine = make_engine(settings.database_url)
+    try:
+        if migrate:
+            upgrade(engine)
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            yield session
+    except MingaError as exc:
+        raise fail(exc.message, 2) from None
+    except OperationalError as exc:
+        raise fail(f"cannot use the database {settings.database_url}: {exc.orig}", 3) from None
+    finally:
+        engine.dispose()
+
+
+def _org_by(session: Session, ref: str) -> Organisation:
+    org = session.get(Organisation, int(ref)) if ref.isdigit() else None
+    org = org or session.scalar(select(Organisation).where(Organisation.name == ref))
+    if org is None:
+        raise MingaError(f"no organisation {ref!r} (give its id or exact name)")
+    return org
+
+
+def _user_by(session: Session, ref: str) -> User:
+    user = session.get(User, int(ref)) if ref.isdigit() else None
+    return user or accounts.find_user(session, ref)
+
+
+@app.command()
+def init(
+    admin: Annotated[str, typer.Option(help="Name of the first admin user.")] = "admin",
+    org: Annotated[str, typer.Option(help="Organisation that runs this node.")] = "Node operator",
+    country: Annotated[str, typer.Option(help="ISO country code of that organisation.")] = "CR",
+) -> None:
+    """Create the database and the first admin with a token (printed once)."""
+    with session_scope() as session:
+        if session.scalar(select(User.id).limit(1)) is not None:
+            out.print("The node is already initialised; nothing changed.")
+            return
+        operator = accounts.create_organisation(
+            session, None, name=org, country=country, sector="government", kind="csirt"
+        )
+        user = accounts.create_user(session, None, org_id=operator.id, name=admin, role="admin")
+        _, issued = accounts.issue_token(session, None, user_id=user.id, label="first admin")
+    out.print(f"Initialised. Admin [bold]{admin}[/] of [bold]{org}[/]. API token (shown once):")
+    out.print(issued.token, style="bold green", soft_wrap=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (MINGA_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (MINGA_PORT).")] = None,
+) -> None:
+    """Run the node (migrates the database first)."""
+    import uvicorn
+
+    from minga.app import create_app
+    from minga.migrate import upgrade
+
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+    except OperationalError as exc:
+        raise fail(f"cannot use the database {settings.database_url}: {exc.orig}", 3) from None
+    application = create_app(settings, engine=engine)
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+    )
+
+
+@app.command("demo-data")
+def demo_data() -> None:
+    """Load the demo community (hub, CSIRTs of GT, CR, CO, MX, DO, the 2022 Costa Rica campaign)."""
+    from minga.demo.loader import load
+
+    with session_scope() as session:
+        result = load(session)
+    if result.already_loaded:
+        out.print("The demo community is already loaded; nothing changed.")
+        return
+    out.print(
+        f"Loaded {result.organisations} organisations, {result.users} users, "
+        f"{result.groups} sharing groups and {result.objects} objects."
+    )
+    out.print("Demo sign-in tokens, one user per organisation (shown once):")
+    for org_name, user_name, token in result.tokens:
+        out.print(f"  {user_name:<20} {token}  [dim]{org_name}[/]", soft_wrap=True)
+
+
+@org_app.command("list")
+def org_list() -> None:
+    with session_scope() as session:
+        table = Table("id", "name", "country", "sector", "kind", "identity")
+        for o in accounts.list_organisations(session):
+            table.add_row(str(o.id), o.name, o.country, o.sector, o.kind, o.identity_ref)
+    out.print(table)
+
+
+@org_app.command("create")
+def org_create(
+    name: str,
+    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2, e.g. GT")],
+    sector: Annotated[str, typer.Option(help="e.g. government, finance, health")],
+    kind: Annotated[str, typer.Option(help=", ".join(accounts.ORG_KINDS))] = "government",
+) -> None:
+    with session_scope() as session:
+        org = accounts.create_organisation(
+            session, None, name=name, country=country, sector=sector, kind=kind
+        )
+        out.print(f"Organisation {org.id} {org.name!r} created ({org.identity_ref}).")
+
+
+@user_app.command("list")
+def user_list(org: Annotated[str | None, typer.Option(help="id or name")] = None) -> None:
+    with session_scope() as session:
+        org_id = _org_by(session, org).id if org else None
+        table = Table("id", "name", "organisation", "role", "active")
+        names = {o.id: o.name for o in accounts.list_organisations(session)}
+        for u in accounts.list_users(session, org_id):
+            table.add_row(str(u.id), u.name, names[u.org_id], u.role, "yes" if u.active else "no")
+    out.print(table)
+
+
+@user_app.command("create")
+def user_create(
+    name: str,
+    org: Annotated[str, typer.Option(help="organisation id or name")],
+    role: Annotated[str, typer.Option(help="admin, coordinator, analyst, reader, machine")],
+) -> None:
+    with session_scope() as session:
+        user = accounts.create_user(
+            session, None, org_id=_org_by(session, org).id, name=name, role=role
+        )
+        out.print(f"User {user.id} {user.name!r} created with role {user.role}.")
+
+
+@user_app.command("disable")
+def user_disable(user: str) -> None:
+    with session_scope() as session:
+        found = accounts.set_user_active(session, None, _user_by(session, user).id, False)
+        out.print(f"User {found.name!r} disabled; their tokens stop working now.")
+
+
+@token_app.command("issue")
+def token_issue(
+    user: Annotated[str, typer.Option(help="user id or name")],
+    label: str = "",
+    expires_days: int | None = None,
+) -> None:
+    with session_scope() as session:
+        _, issued = accounts.issue_token(
+            session,
+            None,
+            user_id=_user_by(session, user).id,
+            label=label,
+            expires_days=expires_days,
+        )
+    out.print("API token (shown once):")
+    out.print(issued.token, style="bold green", soft_wrap=True)
+
+
+@token_app.command("list")
+def token_list(user: Annotated[str | None, typer.Option(help="user id or name")] = None) -> None:
+    with session_scope() as session:
+        user_id = _user_by(session, user).id if user else None
+        table = Table("public id", "user", "label", "created", "expires", "revoked")
+        for t in accounts.list_tokens(session, None, user_id):
+            table.add_row(
+                t.public_id,
+                str(t.user_id),
+                t.label,
+                f"{t.created_at:%Y-%m-%d %H:%M}",
+                f"{t.expires_at:%Y-%m-%d}" if t.expires_at else "",
+                f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "",
+            )
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(public_id: str) -> None:
+    with session_scope() as session:
+        accounts.revoke_token(session, None, public_id)
+    out.print(f"Token {public_id} revoked.")
+
+
+@group_app.command("list")
+def group_list() -> None:
+    with session_scope() as session:
+        names = {o.id: o.name for o in accounts.list_organisations(session)}
+        table = Table("id", "name", "owner", "members")
+        for g in accounts.list_groups(session):
+            members = ", ".join(names[m] for m in g.member_org_ids)
+            table.add_row(str(g.id), g.name, names[g.owner_org_id], members)
+    out.print(table)
+
+
+@group_app.command("create")
+def group_create(
+    name: str,
+    owner: Annotated[str, typer.Option(help="owning organisation id or name")],
+    member: Annotated[list[str] | None, typer.Option(help="member organisation (repeat)")] = None,
+    description: str = "",
+) -> None:
+    with session_scope() as session:
+        members = [_org_by(session, m).id for m in member or []]
+        group = accounts.create_group(
+            session,
+            None,
+            name=name,
+            description=description,
+            owner_org_id=_org_by(session, owner).id,
+            member_org_ids=members,
+        )
+        out.print(
+            f"Sharing group {group.id} {group.name!r} with {len(group.member_org_ids)} members."
+        )
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

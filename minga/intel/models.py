@@ -1,0 +1,64 @@
+"""The object store: raw STIX JSON plus the index columns every query and the policy need."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from minga.db import Base
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+PK = BigInteger().with_variant(Integer(), "sqlite")
+
+objects = Table(
+    "stix_objects",
+    Base.metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("stix_id", String(128), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("spec_version", String(8), nullable=False),
+    Column("created", String(40), nullable=False),
+    Column("modified", String(40), nullable=False),
+    # Microseconds since the epoch: the same ordering and comparison on every backend.
+    Column("modified_us", BigInteger, nullable=False),
+    Column("added_us", BigInteger, nullable=False),
+    Column("owner_org_id", Integer, ForeignKey("organisations.id"), nullable=False),
+    Column("tlp", String(16), nullable=False),
+    Column("reach", String(16), nullable=False),
+    Column("has_groups", Boolean, nullable=False, default=False),
+    Column("origin_node", String(200), nullable=True),
+    Column("hop_count", Integer, nullable=False, default=0),
+    Column("source", String(200), nullable=True),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Column("is_latest", Boolean, nullable=False, default=True),
+    Column("search_text", Text, nullable=False, default=""),
+    Column("raw", Text, nullable=False),
+    UniqueConstraint("stix_id", "modified_us", name="uq_stix_objects_version"),
+    Index("ix_stix_objects_latest_added", "is_latest", "added_us", "pk"),
+    Index("ix_stix_objects_type_added", "type", "is_latest", "added_us", "pk"),
+    Index("ix_stix_objects_added", "added_us", "pk"),
+    Index("ix_stix_objects_owner", "owner_org_id", "is_latest", "added_us"),
+)
+
+object_groups = Table(
+    "object_groups",
+    Base.metadata,
+    Column("object_pk", PK, ForeignKey("stix_objects.pk", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "group_id",
+        Integer,
+        ForeignKey("sharing_groups.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)

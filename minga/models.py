@@ -1,0 +1,10 @@
+"""Every table of the node, imported in one place so migrations see the whole schema."""
+
+from __future__ import annotations
+
+from minga import audit  # noqa: F401
+from minga.accounts import models as accounts_models  # noqa: F401
+from minga.db import Base
+from minga.intel import models as intel_models  # noqa: F401
+
+metadata = Base.metadata

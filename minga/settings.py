@@ -1,0 +1,58 @@
+"""Node settings, read from `MINGA_*` environment variables (and `.env`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything a node needs to start. Built explicitly and passed to `create_app`."""
+
+    model_config = SettingsConfigDict(env_prefix="MINGA_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./minga.db",
+        description="SQLAlchemy URL: sqlite:///path (embedded default) or postgresql+psycopg://...",
+    )
+    node_name: str = Field(default="minga-node", description="Name this node shows to peers.")
+    host: str = Field(default="127.0.0.1", description="Address `minga serve` binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `minga serve` binds to.")
+    token_cache_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=3600,
+        description="How long a verified API token is trusted before argon2 runs again.",
+    )
+    page_size_max: int = Field(
+        default=1000, ge=10, le=10000, description="Largest page a list returns."
+    )
+    bulk_max_objects: int = Field(
+        default=10000, ge=1, description="Most objects in one bulk write."
+    )
+    secret_key: str = Field(
+        default="",
+        description="Key signing web session cookies; if empty, one is kept in the database.",
+    )
+    log_level: str = Field(default="info", description="uvicorn log level.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("MINGA_DATABASE_URL must be a sqlite:/// or postgresql:// URL")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        raw = self.database_url.split("///", 1)[1] if "///" in self.database_url else ""
+        return Path(raw) if raw and raw != ":memory:" else None
