@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export MINGA_DATABASE_URL ?= sqlite:///./minga.db
+
+.PHONY: run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or set PYTHON=python3"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	@if [ ! -e .minga-initialised ]; then \
+		$(BIN)/minga init && $(BIN)/minga demo-data && touch .minga-initialised; \
+	else echo "Node already initialised (admin token was printed at first start; 'minga token issue --user admin' makes a new one)."; fi
+	$(BIN)/minga serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check minga tests benchmarks
+	$(BIN)/ruff format --check minga tests benchmarks
+	$(BIN)/mypy minga
+
+test: lint
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
+
+format: $(STAMP)
+	$(BIN)/ruff format minga tests benchmarks
+	$(BIN)/ruff check --fix minga tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/ingest.py --quick
+
+clean:
+	rm -rf $(VENV) .minga-initialised minga.db minga.db-wal minga.db-shm

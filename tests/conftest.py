@@ -1,0 +1,162 @@
+"""Shared fixtures: every storage test runs on SQLite and, when reachable, on PostgreSQL.
+
+With MINGA_REQUIRE_SERVICES=1 (CI) an unreachable PostgreSQL fails the tests instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from minga.accounts import service as accounts
+from minga.app import create_app
+from minga.db import make_engine, make_sessionmaker
+from minga.migrate import upgrade
+from minga.policy import Principal
+from minga.settings import Settings
+
+PG_ADMIN_URL = os.environ.get(
+    "MINGA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_SERVICES = os.environ.get("MINGA_REQUIRE_SERVICES") == "1"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _pg_available() -> str | None:
+    try:
+        eng = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with eng.connect() as conn:
+            conn.execute(text("select 1"))
+        eng.dispose()
+        return None
+    except Exception as exc:  # any failure to connect means "not reachable"
+        return str(exc).splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    problem = _pg_available()
+    if problem is not None:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"PostgreSQL is required (MINGA_REQUIRE_SERVICES=1) but: {problem}")
+        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    name = f"minga_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_all(engine: Engine) -> None:
+    from minga.models import metadata
+
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "minga.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+    engine = make_engine(url)
+    _truncate_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+def session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    with sessions() as s:
+        yield s
+
+
+@dataclass
+class Member:
+    """An organisation with one user and a token, for tests."""
+
+    org_id: int
+    user_id: int
+    token: str
+    principal: Principal
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def add_member(
+    sessions: sessionmaker[Session], name: str, *, role: str = "analyst", country: str = "CR"
+) -> Member:
+    with sessions() as s:
+        org = accounts.create_organisation(
+            s, None, name=name, country=country, sector="government", kind="csirt"
+        )
+        user = accounts.create_user(
+            s, None, org_id=org.id, name=f"{name.lower().replace(' ', '-')}-{role}", role=role
+        )
+        _, issued = accounts.issue_token(s, None, user_id=user.id)
+        principal = accounts.principal_for(s, user)
+        s.commit()
+    return Member(org.id, user.id, issued.token, principal)
+
+
+def refresh(sessions: sessionmaker[Session], member: Member) -> Member:
+    """The member with its group memberships re-read (after groups change)."""
+    with sessions() as s:
+        principal = accounts.principal_for(s, accounts.get_user(s, member.user_id))
+    return Member(member.org_id, member.user_id, member.token, principal)
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url, token_cache_seconds=60)
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    app = create_app(settings, engine=engine)
+    with TestClient(app) as c:
+        yield c
