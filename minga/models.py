@@ -6,5 +6,6 @@ from minga import audit  # noqa: F401
 from minga.accounts import models as accounts_models  # noqa: F401
 from minga.db import Base
 from minga.intel import models as intel_models  # noqa: F401
+from minga.taxii import models as taxii_models  # noqa: F401
 
 metadata = Base.metadata
