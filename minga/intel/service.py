@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, func, insert, select, true, tuple_, update
+from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select, true, tuple_, update
 from sqlalchemy.orm import Session
 
 from minga import audit
@@ -442,6 +442,12 @@ class ObjectQuery:
     include_revoked: bool = False
     all_versions: bool = False
     newest_first: bool = True
+    # Version selection (TAXII match[version]): any of these replaces "latest only".
+    first_version: bool = False
+    last_version: bool = False
+    versions_us: Sequence[int] = ()  # modified, or date_added for objects without one (SCOs)
+    spec_versions: Sequence[str] = ()
+    sources: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,7 +475,7 @@ def decode_cursor(cursor: str) -> tuple[bool, int, int]:
 def query_statement(principal: Principal, q: ObjectQuery) -> Select[Any]:
     stmt = select(*_COLUMNS).where(visible_filter(principal, objects, object_groups))
     if not q.all_versions:
-        stmt = stmt.where(objects.c.is_latest == true())
+        stmt = stmt.where(_version_selection(q))
     if q.types:
         stmt = stmt.where(objects.c.type.in_(list(q.types)))
     if q.tlps:
@@ -478,6 +484,10 @@ def query_statement(principal: Principal, q: ObjectQuery) -> Select[Any]:
         stmt = stmt.where(objects.c.stix_id.in_(list(q.ids)))
     if q.owner_org_id is not None:
         stmt = stmt.where(objects.c.owner_org_id == q.owner_org_id)
+    if q.spec_versions:
+        stmt = stmt.where(objects.c.spec_version.in_(list(q.spec_versions)))
+    if q.sources:
+        stmt = stmt.where(objects.c.source.in_(list(q.sources)))
     if q.added_after_us is not None:
         stmt = stmt.where(objects.c.added_us > q.added_after_us)
     if q.added_before_us is not None:
@@ -493,6 +503,27 @@ def query_statement(principal: Principal, q: ObjectQuery) -> Select[Any]:
     if not q.include_revoked:
         stmt = stmt.where(objects.c.revoked == False)  # noqa: E712
     return stmt
+
+
+def _version_selection(q: ObjectQuery) -> Any:
+    chosen: list[Any] = []
+    if q.last_version or not (q.first_version or q.versions_us):
+        chosen.append(objects.c.is_latest == true())
+    if q.first_version:
+        older = objects.alias("older")
+        earlier = select(older.c.pk).where(
+            older.c.stix_id == objects.c.stix_id, older.c.modified_us < objects.c.modified_us
+        )
+        chosen.append(~exists(earlier))
+    if q.versions_us:
+        wanted = sorted(set(q.versions_us))
+        chosen.append(
+            or_(
+                objects.c.modified_us.in_(wanted),
+                and_(objects.c.modified_us == 0, objects.c.added_us.in_(wanted)),
+            )
+        )
+    return chosen[0] if len(chosen) == 1 else or_(*chosen)
 
 
 def list_objects(
@@ -551,3 +582,41 @@ def revoke(session: Session, principal: Principal, stix_id: str) -> StoredObject
         provenance=Provenance(current.source, current.origin_node),
     )
     return get_object(session, principal, stix_id)
+
+
+def delete_objects(
+    session: Session, principal: Principal, stix_id: str, q: ObjectQuery | None = None
+) -> list[StoredObject]:
+    """Hard-delete the versions of one object matching `q` (default: every version).
+
+    Only the owning organisation may; the newest remaining version becomes the latest.
+    """
+    if not may(principal, Action.PUBLISH):
+        raise Forbidden(f"the role {principal.role.value!r} may not delete objects")
+    q = replace(q or ObjectQuery(all_versions=True), ids=[stix_id], include_revoked=True)
+    found = [_stored(r) for r in session.execute(query_statement(principal, q))]
+    if not found:
+        raise NotFound(f"no object {stix_id} that you may see")
+    if any(f.owner_org_id != principal.org_id for f in found):
+        raise Forbidden("only the organisation that created an object may delete it")
+    pks = [f.pk for f in found]
+    session.execute(delete(object_groups).where(object_groups.c.object_pk.in_(pks)))
+    session.execute(delete(objects).where(objects.c.pk.in_(pks)))
+    newest = session.scalar(
+        select(func.max(objects.c.modified_us)).where(objects.c.stix_id == stix_id)
+    )
+    if newest is not None:
+        session.execute(
+            update(objects)
+            .where(objects.c.stix_id == stix_id)
+            .values(is_latest=objects.c.modified_us == newest)
+        )
+    audit.record(
+        session,
+        principal,
+        "objects.delete",
+        "stix",
+        stix_id,
+        versions=[f.version or f.date_added for f in found],
+    )
+    return found
