@@ -1,0 +1,71 @@
+"""REST endpoints (Minga JSON, not TAXII) for admins and coordinators to define collections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+
+from minga.api.deps import CurrentPrincipal, SessionDep
+from minga.errors import InvalidInput
+from minga.taxii import service
+from minga.taxii.models import Collection
+
+router = APIRouter(prefix="/api/taxii", tags=["taxii"])
+
+
+def collection_json(c: Collection) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "title": c.title,
+        "description": c.description,
+        "alias": c.alias,
+        "filters": orjson.loads(c.filters or "{}"),
+        "can_read": c.can_read,
+        "can_write": c.can_write,
+    }
+
+
+@router.get("/collections", summary="Every TAXII collection with its filters")
+def list_collections(session: SessionDep, principal: CurrentPrincipal) -> Response:
+    body = [collection_json(c) for c in service.list_collections(session)]
+    return Response(orjson.dumps({"collections": body}), media_type="application/json")
+
+
+@router.post("/collections", status_code=201, summary="Define a TAXII collection")
+async def create_collection(
+    request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict) or not isinstance(body.get("title"), str):
+        raise InvalidInput('send {"title": ..., "alias": ..., "filters": {...}, "can_write": ...}')
+    for key in ("can_read", "can_write"):
+        if not isinstance(body.get(key, True), bool):
+            raise InvalidInput(f"{key} must be true or false")
+    if not isinstance(body.get("description", ""), str) or not isinstance(
+        body.get("alias") or "", str
+    ):
+        raise InvalidInput("description and alias must be text")
+    found = service.create_collection(
+        session,
+        principal,
+        title=body["title"],
+        description=body.get("description", ""),
+        alias=body.get("alias"),
+        filters=body.get("filters") or {},
+        can_read=body.get("can_read", True),
+        can_write=body.get("can_write", False),
+    )
+    session.commit()
+    return Response(orjson.dumps(collection_json(found)), 201, media_type="application/json")
+
+
+@router.delete("/collections/{ref}", summary="Remove a TAXII collection (objects stay)")
+def delete_collection(ref: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    found = service.delete_collection(session, principal, ref)
+    session.commit()
+    return Response(orjson.dumps({"deleted": found.id}), media_type="application/json")

@@ -1,0 +1,30 @@
+"""Everything the TAXII package mounts on the node: the TAXII server, collection admin, and the
+scheduled pulls that run in the background while the node serves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from minga.taxii import admin, views
+from minga.taxii.puller import PullSettings, Scheduler
+
+
+@asynccontextmanager
+async def scheduled_pulls(app: FastAPI) -> AsyncIterator[None]:
+    check = PullSettings().pull_check_seconds
+    scheduler = Scheduler(app.state.node.sessions, check) if check > 0 else None
+    if scheduler is not None:
+        scheduler.start()
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+
+
+router = APIRouter(lifespan=scheduled_pulls)
+router.include_router(views.router)
+router.include_router(admin.router)

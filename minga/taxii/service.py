@@ -1,0 +1,416 @@
+"""TAXII collections over the store, their query parameters, adding objects and status resources.
+
+Collections only narrow what `minga.intel.service` returns; visibility is always the policy's.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from minga import audit
+from minga.errors import Forbidden, InvalidInput, NotFound
+from minga.intel import service as intel
+from minga.intel.service import ObjectQuery, Page, StoredObject, WriteResult
+from minga.intel.stix import ID_RE, SCO_TYPES, TYPE_RE, tlp_of, ts_to_us, us_to_ts, version_of
+from minga.policy import Action, Principal, Tlp, may
+from minga.taxii.models import AddStatus, Collection
+
+STATUS_KEEP = timedelta(hours=25)  # the spec asks for at least 24 hours
+SPEC_VERSION_RE = re.compile(r"^\d+\.\d+$")
+FILTER_KEYS = frozenset({"types", "tlps", "owner_org_id", "sources"})
+
+
+# -- collections ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionFilters:
+    types: tuple[str, ...] = ()
+    tlps: tuple[Tlp, ...] = ()
+    owner_org_id: int | None = None
+    sources: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.types:
+            out["types"] = list(self.types)
+        if self.tlps:
+            out["tlps"] = [t.value for t in self.tlps]
+        if self.owner_org_id is not None:
+            out["owner_org_id"] = self.owner_org_id
+        if self.sources:
+            out["sources"] = list(self.sources)
+        return out
+
+
+def _str_list(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = raw.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InvalidInput(f"filter {key!r} must be a list of strings")
+    return tuple(value)
+
+
+def parse_filters(raw: Any) -> CollectionFilters:
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("filters must be a JSON object")
+    unknown = set(raw) - FILTER_KEYS
+    if unknown:
+        raise InvalidInput(f"unknown filter(s) {sorted(unknown)}: use {sorted(FILTER_KEYS)}")
+    types = _str_list(raw, "types")
+    bad = [t for t in types if not TYPE_RE.match(t)]
+    if bad:
+        raise InvalidInput(f"not STIX types: {bad}")
+    tlps = tuple(t for t in (intel.parse_tlp(v) for v in _str_list(raw, "tlps")) if t)
+    owner = raw.get("owner_org_id")
+    if owner is not None and (not isinstance(owner, int) or isinstance(owner, bool)):
+        raise InvalidInput("filter 'owner_org_id' must be an organisation id")
+    return CollectionFilters(types, tlps, owner, _str_list(raw, "sources"))
+
+
+def filters_of(collection: Collection) -> CollectionFilters:
+    return parse_filters(orjson.loads(collection.filters or "{}"))
+
+
+def create_collection(
+    session: Session,
+    actor: Principal | None,
+    *,
+    title: str,
+    description: str = "",
+    alias: str | None = None,
+    filters: Any = None,
+    can_read: bool = True,
+    can_write: bool = False,
+) -> Collection:
+    """A new collection; `actor` None means the node operator (CLI)."""
+    if actor is not None and not may(actor, Action.MANAGE_GROUPS):
+        raise Forbidden("only admins and coordinators may define TAXII collections")
+    title = title.strip()
+    if not title:
+        raise InvalidInput("a collection needs a title")
+    alias = (alias or "").strip() or None
+    if alias is not None and not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,99}", alias):
+        raise InvalidInput("alias must be lower-case letters, digits, '-' or '_'")
+    parsed = parse_filters(filters or {})
+    if alias and session.scalar(select(Collection.id).where(Collection.alias == alias)):
+        raise InvalidInput(f"the alias {alias!r} is already used by another collection")
+    found = Collection(
+        id=str(uuid.uuid4()),
+        title=title,
+        description=description,
+        alias=alias,
+        filters=orjson.dumps(parsed.as_dict()).decode(),
+        can_read=can_read,
+        can_write=can_write,
+        created_at=datetime.now(UTC),
+    )
+    session.add(found)
+    session.flush()
+    audit.record(session, actor, "taxii.collection.create", "taxii-collection", found.id)
+    return found
+
+
+def delete_collection(session: Session, actor: Principal | None, ref: str) -> Collection:
+    if actor is not None and not may(actor, Action.MANAGE_GROUPS):
+        raise Forbidden("only admins and coordinators may remove TAXII collections")
+    found = get_collection(session, ref)
+    session.delete(found)
+    audit.record(session, actor, "taxii.collection.delete", "taxii-collection", found.id)
+    return found
+
+
+def list_collections(session: Session) -> list[Collection]:
+    stmt = select(Collection).where(or_(Collection.can_read, Collection.can_write))
+    return list(session.scalars(stmt.order_by(Collection.created_at, Collection.id)))
+
+
+def get_collection(session: Session, ref: str) -> Collection:
+    """A collection by id or alias; one that may be neither read nor written does not exist."""
+    found = session.get(Collection, ref) or session.scalar(
+        select(Collection).where(Collection.alias == ref)
+    )
+    if found is None or not (found.can_read or found.can_write):
+        raise NotFound(f"no collection {ref!r}")
+    return found
+
+
+def may_write(principal: Principal, collection: Collection) -> bool:
+    return collection.can_write and may(principal, Action.PUBLISH)
+
+
+# -- query parameters ----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Params:
+    """The TAXII URL parameters of a GET/DELETE, validated."""
+
+    limit: int
+    added_after_us: int | None = None
+    next: str | None = None
+    ids: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)
+    spec_versions: list[str] = field(default_factory=list)
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    return [part.strip() for v in values for part in v.split(",") if part.strip()]
+
+
+def parse_params(
+    args: Mapping[str, Sequence[str]], *, default_limit: int, max_limit: int
+) -> Params:
+    """Parameters from a query string (every value a list); anything malformed is InvalidInput."""
+    params = Params(limit=min(default_limit, max_limit))
+    raw_limit = args.get("limit")
+    if raw_limit:
+        text = raw_limit[-1].strip()
+        if not text.isdigit() or int(text) < 1:
+            raise InvalidInput(f"limit must be a positive whole number, not {text!r}")
+        params.limit = min(int(text), max_limit)
+    raw_after = args.get("added_after")
+    if raw_after:
+        try:
+            params.added_after_us = ts_to_us(raw_after[-1].strip())
+        except ValueError:
+            raise InvalidInput(
+                f"added_after must be a timestamp such as 2024-01-31T12:00:00.000000Z, "
+                f"not {raw_after[-1]!r}"
+            ) from None
+    if args.get("next"):
+        params.next = args["next"][-1]
+        intel.decode_cursor(params.next)  # rejects foreign cursors now, as a 400
+    params.ids = _split(args.get("match[id]", ()))
+    bad = [i for i in params.ids if not ID_RE.match(i)]
+    if bad:
+        raise InvalidInput(f"match[id] must list STIX identifiers, not {bad[0]!r}")
+    params.types = _split(args.get("match[type]", ()))
+    bad = [t for t in params.types if not TYPE_RE.match(t)]
+    if bad:
+        raise InvalidInput(f"match[type] must list STIX types, not {bad[0]!r}")
+    params.versions = _split(args.get("match[version]", ()))
+    for v in params.versions:
+        if v not in ("first", "last", "all"):
+            try:
+                ts_to_us(v)
+            except ValueError:
+                raise InvalidInput(
+                    f"match[version] takes first, last, all or timestamps, not {v!r}"
+                ) from None
+    params.spec_versions = _split(args.get("match[spec_version]", ()))
+    bad = [s for s in params.spec_versions if not SPEC_VERSION_RE.match(s)]
+    if bad:
+        raise InvalidInput(f"match[spec_version] takes versions such as 2.1, not {bad[0]!r}")
+    return params
+
+
+def object_query(
+    collection: Collection, params: Params, *, stix_id: str | None = None, default: str = "last"
+) -> ObjectQuery:
+    """The store query of a collection plus the request's filters, oldest date_added first."""
+    flt = filters_of(collection)
+    types = list(flt.types)
+    if params.types:
+        types = [t for t in params.types if not flt.types or t in flt.types] or ["-none-"]
+    versions = params.versions or [default]
+    timestamps = [ts_to_us(v) for v in versions if v not in ("first", "last", "all")]
+    return ObjectQuery(
+        types=types,
+        tlps=flt.tlps,
+        ids=[stix_id] if stix_id else params.ids,
+        owner_org_id=flt.owner_org_id,
+        sources=flt.sources,
+        added_after_us=params.added_after_us,
+        include_revoked=True,  # revocations must travel like any other version
+        all_versions="all" in versions,
+        first_version="first" in versions,
+        last_version="last" in versions,
+        versions_us=timestamps,
+        spec_versions=params.spec_versions,
+        newest_first=False,
+    )
+
+
+def page(
+    session: Session,
+    principal: Principal,
+    collection: Collection,
+    params: Params,
+    *,
+    stix_id: str | None = None,
+    default: str = "last",
+) -> Page:
+    if not collection.can_read:
+        raise Forbidden(f"the collection {collection.id} may not be read")
+    q = object_query(collection, params, stix_id=stix_id, default=default)
+    found = intel.list_objects(session, principal, q, limit=params.limit, cursor=params.next)
+    if stix_id and not found.items and params.next is None and params.added_after_us is None:
+        raise NotFound(f"no object {stix_id} in this collection that you may see")
+    return found
+
+
+def version_label(item: StoredObject) -> str:
+    """TAXII version of a stored object: modified, else created, else date_added (SCOs)."""
+    return item.version or item.date_added
+
+
+def delete_object(
+    session: Session, principal: Principal, collection: Collection, stix_id: str, params: Params
+) -> list[StoredObject]:
+    if not collection.can_read:
+        raise NotFound(f"no object {stix_id} in this collection that you may see")
+    if not may_write(principal, collection):
+        raise Forbidden(f"you may not delete from the collection {collection.id}")
+    q = object_query(collection, params, stix_id=stix_id, default="all")
+    return intel.delete_objects(session, principal, stix_id, q)
+
+
+# -- adding objects and status resources ---------------------------------------------------
+
+
+def _fits(collection: CollectionFilters, obj: Any) -> str | None:
+    """Why `obj` does not belong in a collection with these filters (None if it does)."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+        return None  # check_object reports it
+    if collection.types and obj["type"] not in collection.types:
+        return f"this collection holds only {', '.join(collection.types)}"
+    if collection.tlps:
+        try:
+            level = tlp_of(obj) or (Tlp.CLEAR if obj["type"] in SCO_TYPES else Tlp.AMBER)
+        except InvalidInput:
+            return None
+        if level not in collection.tlps:
+            return f"this collection holds only TLP {', '.join(t.value for t in collection.tlps)}"
+    return None
+
+
+def _detail(obj: Any, fallback_version: str, message: str | None = None) -> dict[str, Any]:
+    oid = obj.get("id") if isinstance(obj, dict) else None
+    version = version_of(obj) if isinstance(obj, dict) else ""
+    out: dict[str, Any] = {"id": oid if isinstance(oid, str) else "", "version": version}
+    if not out["version"]:
+        out["version"] = fallback_version
+    if message:
+        out["message"] = message
+    return out
+
+
+def store_tolerant(
+    session: Session,
+    principal: Principal,
+    items: Sequence[Any],
+    failures: dict[int, str] | None = None,
+    **options: Any,
+) -> tuple[WriteResult, dict[int, str]]:
+    """Store what can be stored: `create_objects` is all or nothing, so each failed round drops
+    the items it names (invalid ones, then ones another organisation owns) and tries again.
+    Returns the result and the reason for every item left out, by index."""
+    failures = dict(failures or {})
+    result = WriteResult()
+    for _ in range(3):
+        remaining = [i for i in range(len(items)) if i not in failures]
+        if not remaining:
+            break
+        try:
+            result = intel.create_objects(
+                session, principal, [items[i] for i in remaining], **options
+            )
+            break
+        except (InvalidInput, Forbidden) as exc:
+            if not isinstance(exc.details, list):
+                raise
+            for d in exc.details:
+                message = "; ".join(d.get("problems") or [exc.message])
+                if "index" in d:
+                    failures[remaining[d["index"]]] = message
+                else:
+                    for i in remaining:
+                        if _detail(items[i], "")["id"] == d.get("id"):
+                            failures[i] = message
+    return result, failures
+
+
+def add_objects(
+    session: Session, principal: Principal, collection: Collection, envelope: Any
+) -> AddStatus:
+    """Store an envelope's objects; valid ones are kept, the others reported as failures."""
+    if not may_write(principal, collection):
+        raise Forbidden(f"you may not add objects to the collection {collection.id}")
+    flt = filters_of(collection)
+    if flt.sources or (flt.owner_org_id is not None and flt.owner_org_id != principal.org_id):
+        raise Forbidden("this collection shows another source's objects; add yours elsewhere")
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("objects"), list):
+        raise InvalidInput('send a TAXII envelope: {"objects": [ ...STIX objects... ]}')
+    items: list[Any] = envelope["objects"]
+    now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
+    request_ts = us_to_ts(now_us)
+    failures: dict[int, str] = {}
+    for i, obj in enumerate(items):
+        reason = _fits(flt, obj)
+        if reason:
+            failures[i] = reason
+    result, failures = store_tolerant(session, principal, items, failures)
+    stored = {(i, v) for i, v in result.created + result.existing}
+    successes = [
+        _detail(items[i], request_ts)
+        for i in range(len(items))
+        if i not in failures and (_detail(items[i], "")["id"], version_of(items[i])) in stored
+    ]
+    failed = [_detail(items[i], request_ts, failures[i]) for i in sorted(failures)]
+    status = AddStatus(
+        id=str(uuid.uuid4()),
+        org_id=principal.org_id,
+        user_id=principal.user_id,
+        status="complete",
+        request_timestamp=request_ts,
+        total_count=len(items),
+        success_count=len(successes),
+        failure_count=len(failed),
+        pending_count=0,
+        successes=orjson.dumps(successes).decode(),
+        failures=orjson.dumps(failed).decode(),
+        pendings="[]",
+        created_at=datetime.now(UTC),
+        expires_at=datetime.now(UTC) + STATUS_KEEP,
+    )
+    session.execute(delete(AddStatus).where(AddStatus.expires_at < datetime.now(UTC)))
+    session.add(status)
+    session.flush()
+    return status
+
+
+def get_status(session: Session, principal: Principal, status_id: str) -> AddStatus:
+    found = session.get(AddStatus, status_id)
+    expired = found is not None and _aware(found.expires_at) < datetime.now(UTC)
+    if found is None or found.org_id != principal.org_id or expired:
+        raise NotFound(f"no status {status_id!r} of your organisation")
+    return found
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def status_json(status: AddStatus) -> dict[str, Any]:
+    return {
+        "id": status.id,
+        "status": status.status,
+        "request_timestamp": status.request_timestamp,
+        "total_count": status.total_count,
+        "success_count": status.success_count,
+        "successes": orjson.loads(status.successes),
+        "failure_count": status.failure_count,
+        "failures": orjson.loads(status.failures),
+        "pending_count": status.pending_count,
+        "pendings": orjson.loads(status.pendings),
+    }

@@ -1,0 +1,352 @@
+"""The TAXII 2.1 HTTP adapter, mounted at `/taxii2/`: discovery, API root, collections, objects,
+versions, manifest and status. Every answer, errors included, has the TAXII media type.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+
+from minga.api.deps import CurrentPrincipal, NodeDep, SessionDep
+from minga.errors import Conflict, Forbidden, InvalidInput, MingaError, NotFound, Unauthenticated
+from minga.intel.service import Page, StoredObject
+from minga.policy import Principal
+from minga.taxii import service
+from minga.taxii.models import Collection
+
+log = logging.getLogger("minga.taxii")
+
+TAXII = "application/taxii+json;version=2.1"
+STIX = "application/stix+json;version=2.1"
+MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+DEFAULT_LIMIT = 100
+STATUS = {InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409}
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
+}
+
+
+def taxii_response(
+    body: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(content=body, status_code=status, media_type=TAXII, headers=headers)
+
+
+def error(status: int, description: str, details: Any = None) -> Response:
+    body: dict[str, Any] = {
+        "title": TITLES.get(status, "Error"),
+        "description": description,
+        "http_status": str(status),
+    }
+    if details is not None:
+        body["details"] = details
+    headers = {"WWW-Authenticate": 'Basic realm="minga", Bearer'} if status == 401 else None
+    return taxii_response(orjson.dumps(body), status, headers)
+
+
+def _media(value: str) -> tuple[str, dict[str, str]]:
+    media, *params = (p.strip() for p in value.split(";"))
+    options = {}
+    for p in params:
+        key, _, val = p.partition("=")
+        options[key.strip().lower()] = val.strip().strip('"')
+    return media.lower(), options
+
+
+def is_taxii21(value: str) -> bool:
+    """`application/taxii+json` with version 2.1 or no version (which means 2.1)."""
+    media, options = _media(value)
+    return media == "application/taxii+json" and options.get("version", "2.1") == "2.1"
+
+
+def acceptable(accept: str | None) -> bool:
+    if not accept:
+        return True
+    for part in accept.split(","):
+        media, options = _media(part)
+        if options.get("q", "1") in ("0", "0.0", "0.00", "0.000"):
+            continue
+        if media in ("*/*", "application/*") or is_taxii21(part):
+            return True
+    return False
+
+
+class TaxiiRoute(APIRoute):
+    """Turns every failure, including authentication and validation, into a TAXII error."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def taxii_handler(request: Request) -> Response:
+            if not acceptable(request.headers.get("accept")):
+                return error(406, f"this server answers only {TAXII}")
+            try:
+                return await handler(request)
+            except MingaError as exc:
+                code = next((c for k, c in STATUS.items() if isinstance(exc, k)), 400)
+                return error(code, exc.message, exc.details)
+            except RequestValidationError as exc:
+                problems = "; ".join(str(e.get("msg")) for e in exc.errors())
+                return error(400, problems or "the request is malformed")
+            except HTTPException as exc:
+                return error(exc.status_code, str(exc.detail))
+            except Exception:
+                log.exception("unexpected TAXII error on %s %s", request.method, request.url.path)
+                return error(500, "the node hit an unexpected error")
+
+        return taxii_handler
+
+
+router = APIRouter(prefix="/taxii2", route_class=TaxiiRoute, tags=["taxii"])
+
+
+def _args(request: Request) -> dict[str, list[str]]:
+    args: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        args.setdefault(key, []).append(value)
+    return args
+
+
+def _params(request: Request, node: Any) -> service.Params:
+    return service.parse_params(
+        _args(request), default_limit=DEFAULT_LIMIT, max_limit=node.settings.page_size_max
+    )
+
+
+def _added_headers(items: list[StoredObject]) -> dict[str, str]:
+    if not items:
+        return {}
+    return {
+        "X-TAXII-Date-Added-First": items[0].date_added,
+        "X-TAXII-Date-Added-Last": items[-1].date_added,
+    }
+
+
+def _paged(found: Page, key: bytes, render: Callable[[StoredObject], bytes]) -> Response:
+    """`{"more", "next", key: [...]}`, or `{}` when nothing matched; bytes built directly."""
+    if not found.items:
+        return taxii_response(b"{}")
+    if found.next_cursor is not None:
+        head = b'{"more":true,"next":' + orjson.dumps(found.next_cursor) + b","
+    else:
+        head = b'{"more":false,'
+    body = head + b'"' + key + b'":[' + b",".join(render(i) for i in found.items) + b"]}"
+    return taxii_response(body, headers=_added_headers(found.items))
+
+
+def _raw(item: StoredObject) -> bytes:
+    return item.raw.encode()
+
+
+def _manifest_entry(item: StoredObject) -> bytes:
+    return orjson.dumps(
+        {
+            "id": item.stix_id,
+            "date_added": item.date_added,
+            "version": service.version_label(item),
+            "media_type": STIX,
+        }
+    )
+
+
+def _collection_json(collection: Collection, principal: Principal) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": collection.id,
+        "title": collection.title,
+        "description": collection.description,
+        "can_read": collection.can_read,
+        "can_write": service.may_write(principal, collection),
+        "media_types": [STIX],
+    }
+    if collection.alias:
+        out["alias"] = collection.alias
+    return out
+
+
+def _readable(session: Session, ref: str) -> Collection:
+    return service.get_collection(session, ref)
+
+
+@router.get("/", summary="TAXII discovery")
+def discovery(request: Request, principal: CurrentPrincipal, node: NodeDep) -> Response:
+    root = str(request.url_for("taxii_api_root"))
+    body = {
+        "title": f"Minga node {node.settings.node_name}",
+        "description": "TAXII 2.1 over this node's shared intelligence.",
+        "default": root,
+        "api_roots": [root],
+    }
+    return taxii_response(orjson.dumps(body))
+
+
+@router.get("/api/", name="taxii_api_root", summary="TAXII API root")
+def api_root(principal: CurrentPrincipal, node: NodeDep) -> Response:
+    body = {
+        "title": f"{node.settings.node_name} intelligence",
+        "description": "Collections are views over the objects you may see.",
+        "versions": [TAXII],
+        "max_content_length": MAX_CONTENT_LENGTH,
+    }
+    return taxii_response(orjson.dumps(body))
+
+
+@router.get("/api/status/{status_id}/", summary="Status of an add-objects request")
+def status(status_id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    found = service.get_status(session, principal, status_id)
+    return taxii_response(orjson.dumps(service.status_json(found)))
+
+
+@router.get("/api/collections/", summary="Collections")
+def collections(session: SessionDep, principal: CurrentPrincipal) -> Response:
+    found = [_collection_json(c, principal) for c in service.list_collections(session)]
+    return taxii_response(orjson.dumps({"collections": found} if found else {}))
+
+
+@router.get("/api/collections/{collection_id}/", summary="One collection")
+def collection(collection_id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    found = _readable(session, collection_id)
+    return taxii_response(orjson.dumps(_collection_json(found, principal)))
+
+
+@router.get("/api/collections/{collection_id}/objects/", summary="Objects, oldest added first")
+def get_objects(
+    collection_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    node: NodeDep,
+) -> Response:
+    found = _readable(session, collection_id)
+    params = _params(request, node)
+    return _paged(service.page(session, principal, found, params), b"objects", _raw)
+
+
+@router.post("/api/collections/{collection_id}/objects/", summary="Add objects (202 + status)")
+async def add_objects(
+    collection_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    node: NodeDep,
+) -> Response:
+    content_type = request.headers.get("content-type", "")
+    if not is_taxii21(content_type):
+        return error(415, f"send the envelope as Content-Type: {TAXII}")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_CONTENT_LENGTH:
+        return error(413, f"the body is larger than {MAX_CONTENT_LENGTH} bytes")
+    body = await request.body()
+    if len(body) > MAX_CONTENT_LENGTH:
+        return error(413, f"the body is larger than {MAX_CONTENT_LENGTH} bytes")
+    try:
+        envelope = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"the body is not valid JSON: {exc}") from None
+    items = envelope.get("objects") if isinstance(envelope, dict) else None
+    if isinstance(items, list) and len(items) > node.settings.bulk_max_objects:
+        raise InvalidInput(f"at most {node.settings.bulk_max_objects} objects per request")
+
+    def store() -> bytes:
+        found = _readable(session, collection_id)
+        added = service.add_objects(session, principal, found, envelope)
+        session.commit()
+        return orjson.dumps(service.status_json(added))
+
+    return taxii_response(await run_in_threadpool(store), 202)
+
+
+@router.get("/api/collections/{collection_id}/objects/{object_id}/", summary="One object")
+def get_object(
+    collection_id: str,
+    object_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    node: NodeDep,
+) -> Response:
+    found = _readable(session, collection_id)
+    params = _params(request, node)
+    return _paged(
+        service.page(session, principal, found, params, stix_id=object_id), b"objects", _raw
+    )
+
+
+@router.delete("/api/collections/{collection_id}/objects/{object_id}/", summary="Delete")
+def delete_object(
+    collection_id: str,
+    object_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    node: NodeDep,
+) -> Response:
+    found = _readable(session, collection_id)
+    service.delete_object(session, principal, found, object_id, _params(request, node))
+    session.commit()
+    return taxii_response(b"", 200)
+
+
+@router.get("/api/collections/{collection_id}/objects/{object_id}/versions/", summary="Versions")
+def get_versions(
+    collection_id: str,
+    object_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    node: NodeDep,
+) -> Response:
+    found = _readable(session, collection_id)
+    params = _params(request, node)
+    params.versions = ["all"]
+    listed = service.page(session, principal, found, params, stix_id=object_id)
+    return _paged(listed, b"versions", lambda i: orjson.dumps(service.version_label(i)))
+
+
+@router.get("/api/collections/{collection_id}/manifest/", summary="Manifest")
+def get_manifest(
+    collection_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    node: NodeDep,
+) -> Response:
+    found = _readable(session, collection_id)
+    params = _params(request, node)
+    return _paged(service.page(session, principal, found, params), b"objects", _manifest_entry)
+
+
+@router.api_route(
+    "/{rest:path}",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
+def not_found(rest: str, request: Request) -> Response:
+    """Anything else under /taxii2/ gets a TAXII 404 (or 405, or the slash TAXII URLs end in)."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.endpoint is not not_found:
+            match, _ = route.matches({**request.scope, "path": request.url.path})
+            if match is Match.PARTIAL:
+                return error(405, f"{request.method} is not allowed here")
+    if not rest.endswith("/") and rest:
+        target = request.url.replace(path=request.url.path + "/")
+        return taxii_response(b"", 307, {"Location": str(target)})
+    return error(404, f"no TAXII resource at {request.url.path}")
