@@ -6,11 +6,13 @@ from fastapi import FastAPI
 
 from minga import __version__
 from minga.api import accounts, objects
+from minga.taxii import routes as taxii_routes
 
 
 def install(app: FastAPI) -> None:
     app.include_router(objects.router)
     app.include_router(accounts.router)
+    app.include_router(taxii_routes.router)
 
     @app.get("/api/health", tags=["node"])
     def health() -> dict[str, str]:
