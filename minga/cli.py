@@ -19,6 +19,7 @@ from minga.accounts.models import Organisation, User
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
 from minga.settings import Settings
+from minga.taxii.cli import taxii_app
 
 app = typer.Typer(no_args_is_help=True, help="Minga: threat-intelligence sharing for CSIRTs.")
 org_app = typer.Typer(no_args_is_help=True, help="Member organisations.")
@@ -29,6 +30,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(group_app, name="group")
+app.add_typer(taxii_app, name="taxii")
 
 out = Console()
 err = Console(stderr=True)
