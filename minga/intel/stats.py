@@ -1,0 +1,122 @@
+"""Bounded summaries of the objects a principal may see, for dashboards and detail pages.
+
+Everything here starts from `service.query_statement`, so the policy filter is always applied.
+Counting every visible object of a million-object node costs a full scan, so summaries look at
+a window of the most recent visible objects and counts stop at a cap; callers say so.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from minga.intel.models import objects
+from minga.intel.service import ObjectQuery, StoredObject, _stored, query_statement
+from minga.policy import Principal
+
+WINDOW = 10_000  # most recent visible objects a dashboard summary covers
+RELATIONSHIP_SCAN = 20_000  # most recent visible relationships searched for one object
+
+
+@dataclass(slots=True)
+class Summary:
+    """Counts over the `examined` most recent objects the principal may see."""
+
+    examined: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
+    by_tlp: Counter[str] = field(default_factory=Counter)
+    by_owner: Counter[int] = field(default_factory=Counter)
+
+
+def recent_summary(
+    session: Session, principal: Principal, q: ObjectQuery | None = None, *, window: int = WINDOW
+) -> Summary:
+    """Counts by type, TLP and owner over the newest `window` visible (latest) objects."""
+    recent = (
+        query_statement(principal, q or ObjectQuery())
+        .with_only_columns(objects.c.type, objects.c.tlp, objects.c.owner_org_id)
+        .order_by(objects.c.added_us.desc(), objects.c.pk.desc())
+        .limit(window)
+        .subquery()
+    )
+    stmt = select(recent.c.type, recent.c.tlp, recent.c.owner_org_id, func.count()).group_by(
+        recent.c.type, recent.c.tlp, recent.c.owner_org_id
+    )
+    summary = Summary()
+    for otype, tlp, owner, count in session.execute(stmt):
+        summary.examined += count
+        summary.by_type[otype] += count
+        summary.by_tlp[tlp] += count
+        summary.by_owner[owner] += count
+    return summary
+
+
+def capped_count(
+    session: Session,
+    principal: Principal,
+    q: ObjectQuery,
+    *,
+    cap: int,
+    not_owner: int | None = None,
+) -> int:
+    """The number of visible objects matching `q`, but at most `cap + 1` ("more than cap")."""
+    stmt = query_statement(principal, q)
+    if not_owner is not None:
+        stmt = stmt.where(objects.c.owner_org_id != not_owner)
+    sub = (
+        stmt.with_only_columns(objects.c.pk)
+        .order_by(objects.c.added_us.desc(), objects.c.pk.desc())
+        .limit(cap + 1)
+        .subquery()
+    )
+    return int(session.scalar(select(func.count()).select_from(sub)) or 0)
+
+
+def newest(
+    session: Session,
+    principal: Principal,
+    q: ObjectQuery,
+    *,
+    limit: int = 10,
+    not_owner: int | None = None,
+) -> list[StoredObject]:
+    """The newest visible objects matching `q`, optionally leaving out one owner's."""
+    stmt = query_statement(principal, q)
+    if not_owner is not None:
+        stmt = stmt.where(objects.c.owner_org_id != not_owner)
+    stmt = stmt.order_by(objects.c.added_us.desc(), objects.c.pk.desc()).limit(limit)
+    return [_stored(r) for r in session.execute(stmt)]
+
+
+def relationships_of(
+    session: Session, principal: Principal, stix_id: str, *, limit: int = 100
+) -> list[StoredObject]:
+    """Visible relationships whose source_ref or target_ref is `stix_id`.
+
+    Relationship refs are not indexed columns yet, so this reads the raw JSON of the newest
+    `RELATIONSHIP_SCAN` visible relationships; older ones are not found.
+    """
+    escaped = stix_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    recent = (
+        query_statement(principal, ObjectQuery(types=["relationship"]))
+        .with_only_columns(objects.c.pk)
+        .order_by(objects.c.added_us.desc(), objects.c.pk.desc())
+        .limit(RELATIONSHIP_SCAN)
+        .subquery()
+    )
+    stmt = (
+        query_statement(principal, ObjectQuery(types=["relationship"]))
+        .where(
+            objects.c.pk.in_(select(recent.c.pk)),
+            objects.c.raw.like(f'%"{escaped}"%', escape="\\"),
+        )
+        .order_by(objects.c.added_us.desc(), objects.c.pk.desc())
+        .limit(limit)
+    )
+    found = [_stored(r) for r in session.execute(stmt)]
+    return [
+        r for r in found if stix_id in (r.object().get("source_ref"), r.object().get("target_ref"))
+    ]

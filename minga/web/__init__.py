@@ -1,0 +1,25 @@
+"""The web UI: server-rendered pages in Spanish, Portuguese and English (`install` mounts it)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages and their static files on the node's app."""
+    from importlib import resources
+
+    from fastapi.staticfiles import StaticFiles
+
+    from minga.web import admin, auth, pages, publish, render
+
+    node = app.state.node
+    app.state.web = render.build_state(auth.signing_key(node.settings))
+    app.include_router(pages.router)
+    app.include_router(publish.router)
+    app.include_router(admin.router)
+    static = resources.files("minga.web").joinpath("static")
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")

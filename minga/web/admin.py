@@ -1,0 +1,219 @@
+"""Admin pages: organisations, users, API tokens and sharing groups.
+
+Who may change what is decided by `minga.accounts.service` (which asks `minga.policy`); these
+pages only hide buttons a role cannot use and show the service's refusal when it comes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+
+from minga.accounts import service as accounts
+from minga.errors import InvalidInput, MingaError
+from minga.policy import Action, Role, may
+from minga.web import views
+from minga.web.render import Ctx, Page, PageRoute, redirect, render
+
+router = APIRouter(prefix="/admin", route_class=PageRoute, include_in_schema=False)
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+def _page(ctx: Ctx, template: str, status: int = 200, **values: Any) -> Response:
+    return render(ctx, template, status, section=template.removeprefix("admin_")[:-5], **values)
+
+
+# -- organisations -------------------------------------------------------------------------
+
+
+def _orgs_page(
+    ctx: Ctx, status: int = 200, error: str = "", v: dict[str, str] | None = None
+) -> Response:
+    return _page(
+        ctx,
+        "admin_orgs.html",
+        status,
+        orgs=accounts.list_organisations(ctx.session),
+        kinds=accounts.ORG_KINDS,
+        error=error,
+        v=v or {"kind": "csirt"},
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+@router.get("/organisations", response_class=HTMLResponse)
+def organisations(ctx: Page) -> Response:
+    return _orgs_page(ctx)
+
+
+@router.post("/organisations", response_class=HTMLResponse)
+def create_organisation(ctx: Page) -> Response:
+    v = {k: ctx.field(k) for k in ("name", "country", "sector", "kind", "description")}
+    try:
+        accounts.create_organisation(ctx.session, ctx.me, **v)
+        ctx.session.commit()
+    except MingaError as exc:
+        return _orgs_page(ctx, 422, exc.message, v)
+    return redirect(ctx, "/admin/organisations?done=org")
+
+
+# -- users ---------------------------------------------------------------------------------
+
+
+def _users_page(
+    ctx: Ctx, status: int = 200, error: str = "", v: dict[str, str] | None = None
+) -> Response:
+    me = ctx.me
+    manager = may(me, Action.MANAGE_USERS)
+    orgs = views.organisations(ctx.session)
+    return _page(
+        ctx,
+        "admin_users.html",
+        status,
+        users=accounts.list_users(ctx.session, None if manager else me.org_id),
+        orgs=orgs,
+        roles=[r.value for r in Role],
+        error=error,
+        v=v or {"role": "analyst", "org_id": str(me.org_id)},
+    )
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users(ctx: Page) -> Response:
+    return _users_page(ctx)
+
+
+@router.post("/users", response_class=HTMLResponse)
+def create_user(ctx: Page) -> Response:
+    v = {k: ctx.field(k) for k in ("name", "role", "org_id")}
+    try:
+        org_id = _int(v["org_id"])
+        if org_id is None:
+            raise InvalidInput("choose an organisation")
+        accounts.create_user(ctx.session, ctx.me, org_id=org_id, name=v["name"], role=v["role"])
+        ctx.session.commit()
+    except MingaError as exc:
+        return _users_page(ctx, 422, exc.message, v)
+    return redirect(ctx, "/admin/users?done=user")
+
+
+@router.post("/users/{user_id}/active", response_class=HTMLResponse)
+def set_active(ctx: Page, user_id: int) -> Response:
+    accounts.set_user_active(ctx.session, ctx.me, user_id, ctx.field("active") == "1")
+    ctx.session.commit()
+    return redirect(ctx, "/admin/users?done=active")
+
+
+# -- tokens --------------------------------------------------------------------------------
+
+
+def _tokens_page(ctx: Ctx, status: int = 200, error: str = "", issued: str = "") -> Response:
+    me = ctx.me
+    manager = may(me, Action.MANAGE_USERS)
+    people = accounts.list_users(ctx.session, None if manager else me.org_id)
+    return _page(
+        ctx,
+        "admin_tokens.html",
+        status,
+        tokens=accounts.list_tokens(ctx.session, me, None),
+        users={u.id: u for u in people},
+        issuable=people if manager else [u for u in people if u.id == me.user_id],
+        error=error,
+        issued=issued,
+    )
+
+
+@router.get("/tokens", response_class=HTMLResponse)
+def tokens(ctx: Page) -> Response:
+    return _tokens_page(ctx)
+
+
+@router.post("/tokens", response_class=HTMLResponse)
+def issue_token(ctx: Page) -> Response:
+    user_id = _int(ctx.field("user_id")) or ctx.me.user_id
+    days = ctx.field("expires_days")
+    try:
+        if days and not days.isdigit():
+            raise InvalidInput("expires_days must be a whole number of days")
+        _, issued = accounts.issue_token(
+            ctx.session,
+            ctx.me,
+            user_id=user_id,
+            label=ctx.field("label"),
+            expires_days=int(days) if days else None,
+        )
+        ctx.session.commit()
+    except MingaError as exc:
+        return _tokens_page(ctx, 422, exc.message)
+    # Shown once, in this response only; never put in a URL or a cookie.
+    return _tokens_page(ctx, 201, issued=issued.token)
+
+
+@router.post("/tokens/{public_id}/revoke", response_class=HTMLResponse)
+def revoke_token(ctx: Page, public_id: str) -> Response:
+    accounts.revoke_token(ctx.session, ctx.me, public_id)
+    ctx.session.commit()
+    return redirect(ctx, "/admin/tokens?done=revoked")
+
+
+# -- sharing groups ------------------------------------------------------------------------
+
+
+def _groups_page(
+    ctx: Ctx, status: int = 200, error: str = "", v: dict[str, Any] | None = None
+) -> Response:
+    return _page(
+        ctx,
+        "admin_groups.html",
+        status,
+        groups=accounts.list_groups(ctx.session),
+        orgs=views.organisations(ctx.session),
+        error=error,
+        v=v or {"members": set()},
+    )
+
+
+@router.get("/groups", response_class=HTMLResponse)
+def groups(ctx: Page) -> Response:
+    return _groups_page(ctx)
+
+
+def _members(ctx: Ctx) -> list[int]:
+    return [int(m) for m in ctx.fields("member") if m.isdigit()]
+
+
+@router.post("/groups", response_class=HTMLResponse)
+def create_group(ctx: Page) -> Response:
+    v: dict[str, Any] = {
+        "name": ctx.field("name"),
+        "description": ctx.field("description"),
+        "members": set(_members(ctx)),
+    }
+    try:
+        accounts.create_group(
+            ctx.session,
+            ctx.me,
+            name=v["name"],
+            description=v["description"],
+            owner_org_id=ctx.me.org_id,
+            member_org_ids=sorted(v["members"]),
+        )
+        ctx.session.commit()
+    except MingaError as exc:
+        return _groups_page(ctx, 422, exc.message, v)
+    return redirect(ctx, "/admin/groups?done=group")
+
+
+@router.post("/groups/{group_id}/members", response_class=HTMLResponse)
+def set_members(ctx: Page, group_id: int) -> Response:
+    try:
+        accounts.set_group_members(ctx.session, ctx.me, group_id, _members(ctx))
+        ctx.session.commit()
+    except MingaError as exc:
+        return _groups_page(ctx, 422, exc.message)
+    return redirect(ctx, "/admin/groups?done=members")
