@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from minga import __version__
+from minga import __version__, web
 from minga.api import accounts, objects
 from minga.taxii import routes as taxii_routes
 
@@ -13,6 +13,7 @@ def install(app: FastAPI) -> None:
     app.include_router(objects.router)
     app.include_router(accounts.router)
     app.include_router(taxii_routes.router)
+    web.install(app)
 
     @app.get("/api/health", tags=["node"])
     def health() -> dict[str, str]:
