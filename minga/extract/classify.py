@@ -29,7 +29,7 @@ FILE_EXTENSIONS = frozenset(
     ttf otf woff woff2 dylib kext plist ko ps1xml pyc pyo pyw pyz rb lua go c cpp h hpp cs vb
     java kt swift sql db sqlite sqlite3 mdb accdb dmp mdmp bak old lck lock key pem crt cer
     der pfx p12 csr pub gpg asc sig ovpn rdp torrent dmp ps2 ts tsx jsx mjs cjs vue wasm
-    hwp hwpx jtd iqy slk wll xll gadget application appref-ms settingcontent-ms library-ms
+    hwp hwpx jtd iqy slk wll xll gadget appref-ms settingcontent-ms library-ms
     diagcab search-ms theme themepack scf desktopthemepack cdxml config manifest pdb map
     """.split()
 )

@@ -264,6 +264,11 @@ def _scan_dotted(t: str, rf: Refanged, out: list[_Cand], inside: _Spans) -> None
         if found is None:
             continue
         kind, value = found
+        prev = t[s - 1 : s]
+        if prev == "$":
+            continue  # a variable: $data.info
+        if prev == "\\":
+            kind, value = IocType.FILE_NAME, token  # a path component: \cousl\cousl.com
         if kind is IocType.DOMAIN:
             url_end = _url_tail(t, s, e)
             if url_end != -1:

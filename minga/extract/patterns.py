@@ -88,7 +88,7 @@ MONERO = re.compile(r"[48][0-9AB][1-9A-HJ-NP-Za-km-z]{93}+(?:[1-9A-HJ-NP-Za-km-z
 
 # One path component: no separators or characters Windows forbids; words separated by
 # single spaces are allowed only if a back-slash follows ("Program Files (x86)\").
-_SEG = r"[^\\/\s<>:\"|?*`']++"
+_SEG = r"[^\\/\s<>:\"|?*`'&]++"
 _WORD = r"[^\\/\s<>:\"|?*`'.%]++"
 _COMP = rf"(?:{_WORD}(?: {_WORD}){{1,3}}(?=\\)|{_SEG})"
 # A back-slash after ':' (drive), '%' (environment variable) or '\' (UNC)
