@@ -1,0 +1,219 @@
+"""`minga ingest SOURCE...` and `minga ingest-worker`: import files, directories, URLs, feeds.
+
+`minga ingest publish DRAFT_ID`, `minga ingest discard DRAFT_ID` and `minga ingest drafts`
+handle the drafts that reports become.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from minga.accounts import service as accounts
+from minga.accounts.models import User
+from minga.db import make_engine, make_sessionmaker, unit_of_work
+from minga.errors import MingaError
+from minga.ingest import drafts, jobs, sources
+from minga.ingest.csvfeed import CsvMapping
+from minga.ingest.pipeline import FORMATS, Options
+from minga.intel.service import parse_reach, parse_tlp
+from minga.policy import Principal, Tlp
+from minga.settings import Settings
+
+out = Console()
+err = Console(stderr=True)
+DRAFT_COMMANDS = ("publish", "discard", "drafts")
+
+
+class BadInput(Exception):
+    """Ends the command with exit code 2 and one sentence."""
+
+
+@contextmanager
+def _node() -> Iterator[sessionmaker[Session]]:
+    from minga.migrate import upgrade
+
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic lists every bad variable
+        raise BadInput(f"bad MINGA_* setting: {exc}") from None
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        yield make_sessionmaker(engine)
+    except OperationalError as exc:
+        raise BadInput(f"cannot use the database {settings.database_url}: {exc.orig}") from None
+    finally:
+        engine.dispose()
+
+
+def _principal(session: Session, name: str | None) -> Principal:
+    user: User | None
+    if name:
+        user = accounts.find_user(session, name)
+    else:
+        user = session.scalar(select(User).where(User.role == "admin").order_by(User.id))
+        if user is None:
+            raise MingaError("no admin user: run `minga init` or give --user NAME")
+    return accounts.principal_for(session, user)
+
+
+UserOpt = Annotated[str | None, typer.Option("--user", help="Act as this user (default: admin).")]
+TlpOpt = Annotated[str | None, typer.Option(help="TLP for content without a marking (amber).")]
+ReachOpt = Annotated[
+    str | None, typer.Option(help="organisation, community, connected, federation")
+]
+GroupOpt = Annotated[list[int] | None, typer.Option("--group", help="Sharing-group id (repeat).")]
+
+
+def ingest_command(
+    source: Annotated[list[str], typer.Argument(help="Files, directories, URLs or MISP feeds.")],
+    format: Annotated[str, typer.Option("--format", help=" | ".join(FORMATS))] = "auto",
+    user: UserOpt = None,
+    tlp: TlpOpt = None,
+    reach: ReachOpt = None,
+    group: GroupOpt = None,
+    csv_preset: Annotated[str | None, typer.Option(help="CSV preset: csirtamericas")] = None,
+    map: Annotated[list[str] | None, typer.Option("--map", help="CSV column=field")] = None,
+    select_: Annotated[
+        str | None, typer.Option("--select", help="publish: item numbers, e.g. 0,2,5")
+    ] = None,
+) -> None:
+    """Import STIX, MISP (events or feeds), CSV feeds and reports (PDF, HTML, Markdown, text).
+
+    Reports become drafts: review them, then `minga ingest publish DRAFT_ID`
+    (or `minga ingest discard DRAFT_ID`; `minga ingest drafts` lists them).
+    """
+    try:
+        with _node() as sessions:
+            if source[0] in DRAFT_COMMANDS:
+                _drafts(sessions, source, user, tlp, reach, group, select_)
+                return
+            if format not in FORMATS:
+                raise BadInput(f"unknown format {format!r}: use {', '.join(FORMATS)}")
+            with unit_of_work(sessions) as session:
+                principal = _principal(session, user)
+            options = Options(
+                tlp=parse_tlp(tlp),
+                reach=parse_reach(reach),
+                group_ids=tuple(group or ()),
+                csv=CsvMapping.parse(map or [], csv_preset),
+            )
+            code = _ingest(sessions, principal, source, format, options)
+    except (MingaError, BadInput) as exc:
+        err.print(f"[bold red]error:[/] {getattr(exc, 'message', exc)}")
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)
+
+
+def _ingest(
+    sessions: sessionmaker[Session],
+    principal: Principal,
+    source: list[str],
+    fmt: str,
+    options: Options,
+) -> int:
+    with httpx.Client(timeout=sources.TIMEOUT, follow_redirects=True) as client:
+        pending = [p for s in source for p in sources.plan(s, fmt, client)]
+        table = Table("source", "status", "created", "existing", "notes")
+        worst = 0
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, TimeElapsedColumn(), console=err) as progress:
+            task = progress.add_task("ingesting", total=len(pending))
+            for item in pending:
+                progress.update(task, description=item.name[:40])
+                status, created, existing, notes = _one(sessions, principal, item, options)
+                table.add_row(item.name, status, str(created), str(existing), notes)
+                worst = max(worst, {"done": 0, "failed": 2}.get(status, 1))
+                progress.advance(task)
+    out.print(table)
+    if worst:
+        err.print("[bold red]error:[/] some sources were not imported; see the notes above.")
+    return worst
+
+
+def _one(
+    sessions: sessionmaker[Session], principal: Principal, item: sources.Pending, options: Options
+) -> tuple[str, int, int, str]:
+    try:
+        upload = item.load()
+        with unit_of_work(sessions) as session:
+            job = jobs.enqueue(session, principal, upload, options)
+    except MingaError as exc:
+        return "failed", 0, 0, exc.message
+    job = jobs.run_job(sessions, job.id)
+    result = job.result or {}
+    notes = job.error or ""
+    if "draft_id" in result:
+        notes = f"draft {result['draft_id']} with {result['draft_items']} items to review"
+    rejected = result.get("rejected") or (result.get("details") if job.error else None) or []
+    if rejected and isinstance(rejected, list) and "line" in rejected[0]:
+        lines = "; ".join(f"line {r['line']}: {r['problem']}" for r in rejected[:10])
+        more = f" (+{len(rejected) - 10} more)" if len(rejected) > 10 else ""
+        notes = f"{notes} {len(rejected)} rows rejected: {lines}{more}".strip()
+    return job.status, result.get("created", 0), result.get("existing", 0), notes
+
+
+def _drafts(
+    sessions: sessionmaker[Session],
+    args: list[str],
+    user: str | None,
+    tlp: str | None,
+    reach: str | None,
+    group: list[int] | None,
+    chosen: str | None,
+) -> None:
+    command, rest = args[0], args[1:]
+    with unit_of_work(sessions) as session:
+        principal = _principal(session, user)
+        if command == "drafts":
+            table = Table("id", "status", "language", "items", "name")
+            for d in drafts.list_drafts(session, principal):
+                table.add_row(str(d.id), d.status, d.language, str(len(d.items)), d.name)
+            out.print(table)
+            return
+        if len(rest) != 1 or not rest[0].isdigit():
+            raise BadInput(f"write: minga ingest {command} DRAFT_ID")
+        draft_id = int(rest[0])
+        if command == "discard":
+            drafts.discard_draft(session, principal, draft_id)
+            out.print(f"Draft {draft_id} discarded.")
+            return
+        try:
+            picked = [int(n) for n in chosen.split(",")] if chosen else None
+        except ValueError:
+            raise BadInput("--select takes item numbers separated by commas, e.g. 0,2,5") from None
+        result = drafts.publish_draft(
+            session,
+            principal,
+            draft_id,
+            selected=picked,
+            tlp=parse_tlp(tlp) or Tlp.AMBER,
+            reach=parse_reach(reach),
+            group_ids=list(group or []),
+        )
+        report_id = drafts.get_draft(session, principal, draft_id).report_id
+    out.print(f"Draft {draft_id} published as {report_id} with {len(result.created)} objects.")
+
+
+def worker_command(
+    once: Annotated[bool, typer.Option(help="Stop when the queue is empty.")] = False,
+) -> None:
+    """Run queued ingest jobs (those uploaded with wait=false) until stopped."""
+    try:
+        with _node() as sessions:
+            count = jobs.work(sessions, once=once)
+    except BadInput as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    out.print(f"{count} ingest jobs run.")

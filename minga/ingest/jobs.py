@@ -1,0 +1,268 @@
+"""The ingest runner: a job queue in a database table, with ack, retry and dead letter.
+
+A job is one upload. `enqueue` stores it (bounded payload) in the caller's transaction;
+`run_job` claims it, runs the pipeline in a transaction of its own and records the outcome:
+done (committed with the objects), failed (bad input: nothing stored, never retried) or, after
+`MAX_ATTEMPTS` unexpected errors (database gone, a bug), dead: kept with its payload to inspect.
+Claiming is an UPDATE guarded by the status, so several workers never run the same job.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from minga import audit
+from minga.accounts.service import get_user, principal_for
+from minga.db import unit_of_work
+from minga.errors import InvalidInput, MingaError, NotFound
+from minga.ingest.csvfeed import CsvMapping
+from minga.ingest.models import jobs, payloads
+from minga.ingest.pipeline import Context, Drafted, Options, Stored, Upload, run_pipeline
+from minga.intel.stix import now_ts
+from minga.policy import Principal, Reach, Tlp
+
+log = logging.getLogger("minga.ingest")
+
+MAX_BYTES = 100 * 1024 * 1024  # largest upload a job accepts
+MAX_ATTEMPTS = 3
+QUEUED, RUNNING, DONE, FAILED, DEAD = "queued", "running", "done", "failed", "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str
+    status: str
+    attempts: int
+    source: str
+    error: str | None
+    result: dict[str, Any] | None
+    payload_size: int
+    created: datetime
+    updated: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        body = asdict(self)
+        body["created"] = self.created.isoformat()
+        body["updated"] = self.updated.isoformat()
+        return body
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _job(row: Any) -> Job:
+    return Job(
+        row.id, row.kind, row.status, row.attempts, row.source, row.error,
+        orjson.loads(row.result) if row.result else None, row.payload_size,
+        _utc(row.created_at), _utc(row.updated_at),
+    )  # fmt: skip
+
+
+def _options_json(options: Options) -> str:
+    return orjson.dumps(
+        {
+            "tlp": options.tlp.value if options.tlp else None,
+            "reach": options.reach.value,
+            "groups": list(options.group_ids),
+            "csv": {
+                "columns": options.csv.columns,
+                "delimiter": options.csv.delimiter,
+                "header": options.csv.header,
+            },
+        }
+    ).decode()
+
+
+def _options(raw: str) -> Options:
+    data = orjson.loads(raw)
+    return Options(
+        tlp=Tlp(data["tlp"]) if data.get("tlp") else None,
+        reach=Reach(data["reach"]),
+        group_ids=tuple(data.get("groups", ())),
+        csv=CsvMapping(**data.get("csv", {})),
+    )
+
+
+def enqueue(
+    session: Session,
+    principal: Principal,
+    upload: Upload,
+    options: Options,
+    max_bytes: int = MAX_BYTES,
+) -> Job:
+    """Queue one upload; the caller commits."""
+    if len(upload.data) > max_bytes:
+        raise InvalidInput(f"the upload is larger than the {max_bytes} byte limit")
+    if not upload.data:
+        raise InvalidInput(f"{upload.source or 'the upload'} is empty")
+    now = datetime.now(UTC)
+    job_id = session.execute(
+        insert(jobs)
+        .values(
+            kind=upload.format,
+            status=QUEUED,
+            attempts=0,
+            source=upload.source[:500],
+            content_type=(upload.content_type or "")[:200] or None,
+            options=_options_json(options),
+            payload_size=len(upload.data),
+            owner_user_id=principal.user_id,
+            owner_org_id=principal.org_id,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(jobs.c.id)
+    ).scalar_one()
+    session.execute(insert(payloads).values(job_id=job_id, data=upload.data))
+    audit.record(session, principal, "ingest.enqueue", "ingest-job", job_id, source=upload.source)
+    return _load(session, job_id)
+
+
+def _load(session: Session, job_id: int) -> Job:
+    row = session.execute(select(jobs).where(jobs.c.id == job_id)).first()
+    if row is None:
+        raise NotFound(f"no ingest job {job_id}")
+    return _job(row)
+
+
+def get_job(session: Session, principal: Principal, job_id: int) -> Job:
+    """A job of your organisation."""
+    row = session.execute(
+        select(jobs).where(jobs.c.id == job_id, jobs.c.owner_org_id == principal.org_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no ingest job {job_id} of your organisation")
+    return _job(row)
+
+
+def list_jobs(session: Session, principal: Principal, limit: int = 100) -> list[Job]:
+    stmt = (
+        select(jobs)
+        .where(jobs.c.owner_org_id == principal.org_id)
+        .order_by(jobs.c.id.desc())
+        .limit(limit)
+    )
+    return [_job(r) for r in session.execute(stmt)]
+
+
+def claim(session: Session, job_id: int) -> bool:
+    """Mark a queued job running (one attempt more); False if someone else has it."""
+    done = session.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.status == QUEUED)
+        .values(status=RUNNING, attempts=jobs.c.attempts + 1, updated_at=datetime.now(UTC))
+    )
+    return done.rowcount == 1  # type: ignore[attr-defined]
+
+
+def next_queued(session: Session) -> int | None:
+    return session.scalar(
+        select(jobs.c.id).where(jobs.c.status == QUEUED).order_by(jobs.c.id).limit(1)
+    )
+
+
+def _finish(session: Session, job_id: int, status: str, *, error: str | None = None,
+            result: dict[str, Any] | None = None, keep_payload: bool = False) -> None:  # fmt: skip
+    session.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id)
+        .values(
+            status=status,
+            error=error,
+            result=orjson.dumps(result).decode() if result is not None else None,
+            updated_at=datetime.now(UTC),
+        )
+    )
+    if not keep_payload:
+        session.execute(delete(payloads).where(payloads.c.job_id == job_id))
+
+
+def _summary(outputs: list[Any], notes: dict[str, Any]) -> dict[str, Any]:
+    stored = [o for o in outputs if isinstance(o, Stored)]
+    drafted = [o for o in outputs if isinstance(o, Drafted)]
+    result: dict[str, Any] = {
+        "batches": len(stored),
+        "created": sum(s.created for s in stored),
+        "existing": sum(s.existing for s in stored),
+    }
+    if drafted:
+        result["draft_id"] = drafted[0].draft_id
+        result["draft_items"] = drafted[0].items
+    result.update(notes)
+    return result
+
+
+def _attempt(
+    sessions: sessionmaker[Session], job_id: int, on_batch: Callable[[Stored], None] | None
+) -> None:
+    with sessions() as session:
+        row = session.execute(select(jobs).where(jobs.c.id == job_id)).one()
+        data = session.scalar(select(payloads.c.data).where(payloads.c.job_id == job_id))
+        if data is None:
+            raise InvalidInput("the job's payload is gone")
+        principal = principal_for(session, get_user(session, row.owner_user_id))
+        ctx = Context(session, principal, _options(row.options), now_ts(), on_batch=on_batch)
+        upload = Upload(bytes(data), row.source, row.content_type, row.kind)
+        outputs = run_pipeline(upload, ctx)
+        _finish(session, job_id, DONE, result=_summary(outputs, ctx.notes))
+        session.commit()
+
+
+def run_job(
+    sessions: sessionmaker[Session],
+    job_id: int,
+    *,
+    on_batch: Callable[[Stored], None] | None = None,
+    backoff: float = 0.5,
+) -> Job:
+    """Run a queued job to its end (done, failed or dead) and return it."""
+    while True:
+        with unit_of_work(sessions) as session:
+            if not claim(session, job_id):
+                return _load(session, job_id)
+        try:
+            _attempt(sessions, job_id, on_batch)
+        except MingaError as exc:  # the input is wrong: retrying cannot help
+            with unit_of_work(sessions) as session:
+                details = {"details": exc.details} if exc.details is not None else None
+                _finish(session, job_id, FAILED, error=exc.message, result=details)
+        except Exception as exc:
+            log.exception("ingest job %s failed unexpectedly", job_id)
+            with unit_of_work(sessions) as session:
+                attempts = _load(session, job_id).attempts
+                status = DEAD if attempts >= MAX_ATTEMPTS else QUEUED
+                _finish(
+                    session, job_id, status, error=f"{type(exc).__name__}: {exc}"[:2000],
+                    keep_payload=True,
+                )  # fmt: skip
+            if status == QUEUED:
+                time.sleep(backoff * attempts)
+                continue
+        with sessions() as session:
+            return _load(session, job_id)
+
+
+def work(sessions: sessionmaker[Session], *, once: bool = False, poll: float = 1.0) -> int:
+    """Run queued jobs oldest first; with `once`, stop when the queue is empty. Jobs run."""
+    count = 0
+    while True:
+        with sessions() as session:
+            job_id = next_queued(session)
+        if job_id is None:
+            if once:
+                return count
+            time.sleep(poll)
+            continue
+        run_job(sessions, job_id)
+        count += 1

@@ -1,0 +1,90 @@
+"""Free-text reports: text, language, title and the candidate indicators an analyst reviews."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from minga.errors import InvalidInput
+from minga.extract import ReportError, extract_iocs, read_report, unique
+
+MAX_ITEMS = 5000  # candidates kept per draft; a longer list is not reviewable anyway
+EXCERPT_CHARS = 2000
+SENTENCE_CHARS = 500
+
+# Frequent words that tell the three languages apart (shared ones such as "de", "a" are left out).
+STOP_WORDS = {
+    "es": frozenset(
+        "el la los las del y en que por con para una es se al lo como más pero sus fue este "
+        "esta también entre cuando muy sin sobre ya hay donde desde todo nos durante uno ni "
+        "contra ese eso otros ante ellos está han".split()
+    ),
+    "pt": frozenset(
+        "o os as do da dos das e em que por com para uma é se ao como mais mas seus foi este "
+        "esta também entre quando muito sem sobre já há onde desde todo nos durante um nem "
+        "contra esse isso outros ante eles está não são pelo pela".split()
+    ),
+    "en": frozenset(
+        "the of and to in is that for it as was with be by on not this are from at or an "
+        "have has which but were been their its also into than these other more can".split()
+    ),
+}
+WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    type: str
+    value: str
+    raw: str
+    sentence: str
+    start: int
+    end: int
+    benign: bool
+
+
+def read_text(data: bytes, filename: str | None, content_type: str | None) -> str:
+    try:
+        text = read_report(data, filename, content_type)
+    except ReportError as exc:
+        raise InvalidInput(exc.message) from None
+    if not text.strip():
+        raise InvalidInput("the report has no text to read indicators from")
+    return text
+
+
+def guess_language(text: str, sample_chars: int = 200_000) -> str:
+    """es, pt or en by stop-word counts; '' when none of them is clearly present."""
+    counts: Counter[str] = Counter()
+    for word in WORD_RE.findall(text[:sample_chars].lower()):
+        for lang, words in STOP_WORDS.items():
+            if word in words:
+                counts[lang] += 1
+    if not counts:
+        return ""
+    (best, n), *rest = counts.most_common()
+    return best if not rest or n > rest[0][1] else ""
+
+
+def title_of(text: str, filename: str | None) -> str:
+    """The first short line of the text (a report's title), else the file name."""
+    for line in text.splitlines()[:20]:
+        line = line.strip().lstrip("#").strip()
+        if 3 <= len(line) <= 200:
+            return line
+    if filename:
+        return PurePath(filename).stem[:200] or filename[:200]
+    return "Untitled report"
+
+
+def candidates(text: str) -> list[Candidate]:
+    """Every distinct indicator in the text, first occurrence first, benign ones flagged."""
+    found = unique(extract_iocs(text, include_benign=True))[:MAX_ITEMS]
+    return [
+        Candidate(
+            i.type.value, i.value, i.raw, i.sentence[:SENTENCE_CHARS], i.start, i.end, i.benign
+        )
+        for i in found
+    ]
