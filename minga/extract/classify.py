@@ -42,7 +42,7 @@ AMBIGUOUS_EXTENSIONS = frozenset("zip mov py pl sh rs so ps md pm ai cat cab one
 # (wscript.shell, system.net, System.IO.File, java.io, this.name, ASP.NET ...).
 _CODE_ROOTS = frozenset(
     """
-    system microsoft wscript cscript scripting shell adodb msxml msxml2 msxml3 msxml6 winhttp
+    system wscript cscript scripting shell adodb msxml msxml2 msxml3 msxml6 winhttp
     wbemscripting vbscript internetexplorer mmc20 excel word outlook powerpoint schedule
     htmlfile wmplayer shdocvw mscorlib newtonsoft java javax this self document window
     navigator console asp vb ado subprocess os sys
@@ -83,8 +83,8 @@ def is_domain(value: str) -> bool:
 
 
 def _looks_like_code(labels: list[str], token: str) -> bool:
-    if labels[0].lower() in _CODE_ROOTS:
-        return True
+    if labels[0].lower() in _CODE_ROOTS and labels[-1].lower() != "com":
+        return True  # wscript.shell, system.net, System.IO.File (but outlook.com is a host)
     # Humans write host names in lower (or all upper) case; System.Net, Foo.Bar.AG are code
     # identifiers or malware detection names.
     last = labels[-1]

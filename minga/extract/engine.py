@@ -150,18 +150,19 @@ def _scan_emails(t: str, out: list[_Cand]) -> None:
 def _scan_paths(t: str, out: list[_Cand]) -> None:
     if "\\" not in t:
         return
-    for m in P.REGISTRY.finditer(t):
+    registry = P.REGISTRY.finditer(t) if ("HK" in t or "hk" in t or "Hk" in t) else ()
+    for m in registry:
         s = m.start()
         e = _trim(t, s, m.end())
         value = t[s:e].replace("\\\\", "\\").rstrip("\\ ")
         root, _, rest = value.partition("\\")
         root = root.rstrip(":").upper()
         out.append((s, e, IocType.REGISTRY_KEY, f"{_REG_ROOTS.get(root, root)}\\{rest}"))
-    last = -1
-    for hit in P.WIN_ANCHOR.finditer(t):
-        p = hit.start()
-        if p < last:
-            continue
+    search = P.WIN_ANCHOR.search
+    pos = 0
+    while (hit := search(t, pos)) is not None:
+        p = hit.start() - 1
+        pos = p + 2
         ch = t[p]
         if ch == ":":
             s = p - 1
@@ -179,8 +180,9 @@ def _scan_paths(t: str, out: list[_Cand]) -> None:
         if path is None:
             continue
         e = _trim(t, s, path.end())
-        last = e
-        value = t[s:e].replace("\\\\", "\\")
+        pos = max(pos, e)
+        unc = "\\\\" if t.startswith("\\\\", s) else ""
+        value = unc + t[s + len(unc) : e].replace("\\\\", "\\")
         if value.endswith("\\") or value.endswith(":"):
             continue
         out.append((s, e, IocType.FILE_PATH, value))
@@ -233,27 +235,24 @@ def _scan_ipv4(t: str, out: list[_Cand], inside: _Spans) -> None:
 
 
 def _scan_dotted(t: str, rf: Refanged, out: list[_Cand], inside: _Spans) -> None:
-    last = -1
-    for hit in P.DOT_HIT.finditer(t):
+    search = P.DOT_HIT.search
+    hit = search(t, 1)
+    while hit is not None:
         p = hit.start()
-        if p < last or p == 0:
-            continue
+        tail = P.DOTTED_TAIL.match(t, p)
+        e = tail.end() if tail is not None else p + 1
+        hit = search(t, e)
         label = P.LABEL_REV.match(t[max(0, p - 255) : p][::-1])
         if label is None:
             continue
         s = p - label.end()
-        tail = P.DOTTED_TAIL.match(t, p)
-        if tail is None:  # pragma: no cover - DOT_HIT guarantees a label follows
-            continue
-        e = tail.end()
-        last = e
-        if (s > 0 and t[s - 1] in "@.-") or (s > 0 and _is_word(t[s - 1])):
-            continue
-        if inside.covers(s, e):
+        if s > 0 and (t[s - 1] in "@.-" or _is_word(t[s - 1])):
             continue
         token = t[s:e]
         # fast reject: version numbers, IPs, decimals
         if token[-1].isdigit() and token.replace(".", "").isdigit():
+            continue
+        if inside.covers(s, e):
             continue
         found = classify_dotted(
             token,
@@ -268,12 +267,12 @@ def _scan_dotted(t: str, rf: Refanged, out: list[_Cand], inside: _Spans) -> None
         if prev == "$":
             continue  # a variable: $data.info
         if prev == "\\":
-            kind, value = IocType.FILE_NAME, token  # a path component: \cousl\cousl.com
+            kind, value = IocType.FILE_NAME, token  # a path component: \\cousl\\cousl.com
         if kind is IocType.DOMAIN:
             url_end = _url_tail(t, s, e)
             if url_end != -1:
                 out.append((s, url_end, IocType.URL, _normalise_url(t[s:url_end])))
-                last = url_end
+                hit = search(t, url_end)
                 continue
         out.append((s, e, kind, value))
 
@@ -327,7 +326,8 @@ def _scan_rest(t: str, out: list[_Cand]) -> None:
     _scan_hashes(t, out)
     if "::" in t or t.count(":") > 2:
         _scan_ipv6(t, out)
-    for m in P.CVE.finditer(t):
+    cve = P.CVE_ANY_CASE if ("cve" in t or "Cve" in t) else P.CVE
+    for m in cve.finditer(t):
         s, e = m.span()
         if _boundary_ok(t, s, e) and t[s - 1 : s] != "-":
             out.append((s, e, IocType.CVE, f"CVE-{m.group(1)}-{m.group(2)}"))
@@ -370,25 +370,32 @@ def _candidates(t: str, rf: Refanged) -> list[_Cand]:
     spans = _Spans((c[0], c[1]) for c in containers)
     found: list[_Cand] = []
     _scan_ipv4(t, found, spans)
+    if found:  # "1.2.3.4/gate.php" is a URL: what is inside is not a file name
+        urls = [(c[0], c[1]) for c in found if c[2] is IocType.URL]
+        spans = _Spans([(c[0], c[1]) for c in containers] + urls)
     _scan_dotted(t, rf, found, spans)
     new_urls = [(c[0], c[1]) for c in found if c[2] is IocType.URL]
     if new_urls:
         spans = _Spans([(c[0], c[1]) for c in containers] + new_urls)
     # containers inside containers (an e-mail inside a URL, a path inside a URL...)
-    kept = [c for c in containers if c[2] is IocType.URL or not _inside_other(c, containers)]
+    kept = _drop_nested(containers)
     rest: list[_Cand] = []
     _scan_rest(t, rest)
     rest = [c for c in rest if c[2] not in _CONTAINED or not spans.covers(c[0], c[1])]
     return kept + found + rest
 
 
-def _inside_other(c: _Cand, containers: list[_Cand]) -> bool:
-    if c[2] not in _CONTAINED:
-        return False
-    return any(
-        o is not c and o[0] <= c[0] and c[1] <= o[1] and (o[1] - o[0]) > (c[1] - c[0])
-        for o in containers
-    )
+def _drop_nested(containers: list[_Cand]) -> list[_Cand]:
+    """Drop e-mails/paths that sit inside a longer container (one sorted sweep)."""
+    containers.sort(key=lambda c: (c[0], -c[1]))
+    kept: list[_Cand] = []
+    max_end = -1
+    for c in containers:
+        if c[1] <= max_end and c[2] is not IocType.URL and c[2] in _CONTAINED:
+            continue
+        kept.append(c)
+        max_end = max(max_end, c[1])
+    return kept
 
 
 def extract_iocs(text: str, *, include_benign: bool = False) -> list[Ioc]:

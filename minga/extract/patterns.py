@@ -19,6 +19,7 @@ __all__ = [
     "ATTACK",
     "BITCOIN",
     "CVE",
+    "CVE_ANY_CASE",
     "DOTTED_TAIL",
     "DOT_HIT",
     "EMAIL_DOMAIN",
@@ -62,7 +63,7 @@ DOT_HIT = re.compile(r"\.(?=[\w-])")
 LABEL_REV = re.compile(r"[\w-]{1,255}+")
 DOTTED_TAIL = re.compile(r"(?:\.[\w-]++)++")
 
-IPV4 = re.compile(r"\d{1,3}+\.\d{1,3}+\.\d{1,3}+\.\d{1,3}+(?:/\d{1,2}+)?")
+IPV4 = re.compile(r"[0-9][0-9]{0,2}+\.[0-9]{1,3}+\.[0-9]{1,3}+\.[0-9]{1,3}+(?:/[0-9]{1,2}+)?")
 IPV6_HIT = re.compile(r":(?:[0-9A-Fa-f]{1,4}+)?:")
 IPV6_REV = re.compile(r"[0-9A-Fa-f:]{0,39}+")
 IPV6 = re.compile(
@@ -75,14 +76,16 @@ VERSION_BEFORE = re.compile(
     r"\bbuild|\brelease|\brev(?:ision)?\.?|\bfirmware|\bupdate|\bpatch|\bkb)\s*[:#]?\s*$"
 )
 
-HEX = re.compile(r"[0-9A-Fa-f]{32,128}+")
+HEX = re.compile(r"[0-9A-Fa-f][0-9A-Fa-f]{31,127}+")
 
-CVE = re.compile(r"[Cc][Vv][Ee][-_ ]?+(\d{4})[-_ ](\d{4,7}+)")
+CVE = re.compile(r"CVE[-_ ]?+([0-9]{4})[-_ ]([0-9]{4,7}+)")
+CVE_ANY_CASE = re.compile(r"[Cc][Vv][Ee][-_ ]?+([0-9]{4})[-_ ]([0-9]{4,7}+)")
 ATTACK = re.compile(r"T1\d{3}(?:\.\d{3})?")
 ASN = re.compile(r"AS(?:N[ :]?+| )?+(\d{1,10}+)")
 
 BITCOIN = re.compile(
-    r"[13][1-9A-HJ-NP-Za-km-z]{25,34}+|bc1[02-9ac-hj-np-z]{11,71}+|BC1[02-9AC-HJ-NP-Z]{11,71}+"
+    r"[13bB](?:(?<=[13])[1-9A-HJ-NP-Za-km-z]{25,34}+|(?<=b)c1[02-9ac-hj-np-z]{11,71}+"
+    r"|(?<=B)C1[02-9AC-HJ-NP-Z]{11,71}+)"
 )
 MONERO = re.compile(r"[48][0-9AB][1-9A-HJ-NP-Za-km-z]{93}+(?:[1-9A-HJ-NP-Za-km-z]{11})?")
 
@@ -92,7 +95,7 @@ _SEG = r"[^\\/\s<>:\"|?*`'&]++"
 _WORD = r"[^\\/\s<>:\"|?*`'.%]++"
 _COMP = rf"(?:{_WORD}(?: {_WORD}){{1,3}}(?=\\)|{_SEG})"
 # A back-slash after ':' (drive), '%' (environment variable) or '\' (UNC)
-WIN_ANCHOR = re.compile(r"[:%\\]\\")
+WIN_ANCHOR = re.compile(r"\\(?<=[:%\\]\\)")
 WIN_PATH = re.compile(
     r"(?:[A-Za-z]:\\{1,2}+|\\\\[\w.$-]++\\|%[A-Za-z_][\w()]{0,40}+%\\{1,2}+|\$env:\w++\\)"
     rf"(?:{_COMP}\\{{1,2}}+)*+{_COMP}?"

@@ -33,7 +33,11 @@ _SAME_LENGTH = {
     0xFF20: "@",  # full-width commercial at
     0xFF1A: ":",  # full-width colon
 }
-_TABLE = str.maketrans(_SAME_LENGTH)
+
+
+def _same_length(m: re.Match[str]) -> str:
+    return _SAME_LENGTH[ord(m.group())]
+
 _SAME_LENGTH_PRESENT = re.compile("[" + "".join(chr(c) for c in _SAME_LENGTH) + "]")
 
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
@@ -43,11 +47,12 @@ _AT = r"@|[aA][tT]|[aA][rR][rR][oO][bB][aA]"
 # Bracketed forms and zero-width characters.  The pattern starts with a character class
 # of rare characters so that the regex engine skips ordinary prose at C speed.
 _BRACKETED = re.compile(
-    rf"[{_ZERO_WIDTH}]++"
-    rf"|\[ ?(?:{_DOT}|{_AT}|://|:|/) ?\]"
-    rf"|\((?:{_DOT}|{_AT}|:)\)"
-    rf"|\{{(?:{_DOT}|{_AT})\}}"
-    r"|<\.>"
+    rf"[\[({{<{_ZERO_WIDTH}]"
+    rf"(?:(?<=[{_ZERO_WIDTH}])[{_ZERO_WIDTH}]*+"
+    rf"|(?<=\[) ?(?:{_DOT}|{_AT}|://|:|/) ?\]"
+    rf"|(?<=\()(?:{_DOT}|{_AT}|:)\)"
+    rf"|(?<=\{{)(?:{_DOT}|{_AT})\}}"
+    r"|(?<=<)\.>)"
 )
 # hxxp, hXXps, fxp, hxtp... followed by ':' or a bracketed colon.
 _SCHEME = re.compile(
@@ -74,12 +79,13 @@ def _replacement(m: re.Match[str]) -> str:
     return "."
 
 
-_SCHEME_HINTS = ("xp", "XP", "xP", "Xp", "**p", "]p", "xtp", "XTP", "txp", "TXP")
+# Cheap gate for _SCHEME: an x, * or ] right after h/f/t/x/* ("exploit" does not pass).
+_SCHEME_HINT = re.compile(r"[xX*\]](?<=[hHfFtTxX*][xX*\]])")
 
 
 def _matches(text: str) -> list[re.Match[str]]:
-    found = list(_BRACKETED.finditer(text))
-    if any(hint in text for hint in _SCHEME_HINTS):
+    found = list(_BRACKETED.finditer(text))  # zero-width chars are never ASCII
+    if _SCHEME_HINT.search(text) is not None:
         found.extend(_SCHEME.finditer(text))
     if " dot " in text or " DOT " in text:
         found.extend(_WORD_DOT.finditer(text))
@@ -100,6 +106,8 @@ class Refanged:
 
     def start_to_orig(self, pos: int) -> int:
         """Map a start offset of :attr:`text` to the original text."""
+        if not self.new_start:
+            return pos
         i = bisect_right(self.new_start, pos) - 1
         if i < 0:
             return pos
@@ -109,6 +117,8 @@ class Refanged:
 
     def end_to_orig(self, pos: int) -> int:
         """Map an (exclusive) end offset of :attr:`text` to the original text."""
+        if not self.new_start:
+            return pos
         i = bisect_left(self.new_start, pos) - 1
         if i < 0:
             return pos
@@ -130,8 +140,8 @@ class Refanged:
 
 def refang(text: str) -> Refanged:
     """Return the refanged version of ``text`` with an offset map to ``text``."""
-    if _SAME_LENGTH_PRESENT.search(text) is not None:
-        text = text.translate(_TABLE)
+    if not text.isascii() and _SAME_LENGTH_PRESENT.search(text) is not None:
+        text = _SAME_LENGTH_PRESENT.sub(_same_length, text)
     result = Refanged(text)
     pieces: list[str] = []
     last = 0
