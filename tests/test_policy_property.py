@@ -1,0 +1,250 @@
+"""Property test: no caller ever receives an object the policy denies, on every read path.
+
+Hypothesis generates organisations, sharing groups, objects (owner, TLP, reach, groups) and callers;
+each read path below is asked for everything it will give each caller, and what comes back is
+compared with `policy.may_see` evaluated on the generated facts (the truth, not the database).
+List paths must also be complete: everything the policy allows is returned.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.orm import Session, sessionmaker
+
+from minga.accounts import service as accounts
+from minga.intel import service as intel
+from minga.policy import Marking, Reach, Tlp, may_see
+from tests.conftest import Member, add_member, refresh
+
+
+@dataclass(frozen=True)
+class ObjSpec:
+    owner: int  # index into the generated organisations
+    tlp: Tlp
+    reach: Reach
+    groups: frozenset[int]  # indexes into the generated groups
+
+
+@dataclass(frozen=True)
+class World:
+    n_orgs: int
+    groups: list[frozenset[int]]  # member org indexes of each group (owner = first member)
+    objs: list[ObjSpec]
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> World:
+    n_orgs = draw(st.integers(2, 4))
+    orgs = st.integers(0, n_orgs - 1)
+    groups = draw(st.lists(st.frozensets(orgs, min_size=1, max_size=n_orgs), max_size=3))
+    objs = draw(
+        st.lists(
+            st.builds(
+                ObjSpec,
+                owner=orgs,
+                tlp=st.sampled_from(list(Tlp)),
+                reach=st.sampled_from(list(Reach)),
+                groups=st.frozensets(st.integers(0, max(len(groups) - 1, 0)), max_size=2)
+                if groups
+                else st.just(frozenset()),
+            ),
+            min_size=3,
+            max_size=20,
+        )
+    )
+    # An organisation can only share with groups it belongs to.
+    objs = [o for o in objs if all(o.owner in groups[g] for g in o.groups)]
+    return World(n_orgs, groups, objs)
+
+
+def _rest_list(client: TestClient, m: Member) -> set[str]:
+    seen: set[str] = set()
+    cursor = None
+    while True:
+        url = "/api/objects?limit=7&type=malware&include_revoked=true"
+        r = client.get(url + (f"&cursor={cursor}" if cursor else ""), headers=m.headers)
+        assert r.status_code == 200
+        seen |= {o["object"]["id"] for o in r.json()["objects"]}
+        cursor = r.json()["next"]
+        if cursor is None:
+            return seen
+
+
+def _rest_search(client: TestClient, m: Member) -> set[str]:
+    r = client.get("/api/objects?q=policy-probe&limit=1000", headers=m.headers)
+    return {o["object"]["id"] for o in r.json()["objects"]}
+
+
+def _rest_get(client: TestClient, m: Member, ids: list[str]) -> set[str]:
+    got = set()
+    for i in ids:
+        r = client.get(f"/api/objects/{i}", headers=m.headers)
+        assert r.status_code in (200, 404)
+        if r.status_code == 200:
+            got.add(r.json()["object"]["id"])
+    return got
+
+
+def _rest_versions(client: TestClient, m: Member, ids: list[str]) -> set[str]:
+    got = set()
+    for i in ids:
+        r = client.get(f"/api/objects/{i}/versions", headers=m.headers)
+        assert r.status_code in (200, 404)
+        if r.status_code == 200:
+            got |= {v["object"]["id"] for v in r.json()["versions"]}
+    return got
+
+
+# Read paths that list (must be exact) and that fetch by id (must never over-share).
+LIST_PATHS: dict[str, Callable[[TestClient, Member], set[str]]] = {
+    "GET /api/objects": _rest_list,
+    "GET /api/objects?q=": _rest_search,
+}
+ID_PATHS: dict[str, Callable[[TestClient, Member, list[str]], set[str]]] = {
+    "GET /api/objects/{id}": _rest_get,
+    "GET /api/objects/{id}/versions": _rest_versions,
+}
+
+
+def _build(
+    sessions: sessionmaker[Session], world: World
+) -> tuple[list[Member], dict[str, Marking]]:
+    tag = uuid.uuid4().hex[:8]
+    members = [add_member(sessions, f"Org {tag} {i}") for i in range(world.n_orgs)]
+    truth: dict[str, Marking] = {}
+    with sessions() as s:
+        group_ids = []
+        for gi, member_idx in enumerate(world.groups):
+            owner = members[min(member_idx)].org_id
+            view = accounts.create_group(
+                s,
+                None,
+                name=f"group {tag} {gi}",
+                owner_org_id=owner,
+                member_org_ids=[members[i].org_id for i in member_idx],
+            )
+            group_ids.append(view.id)
+        s.commit()
+    members = [refresh(sessions, m) for m in members]
+    with sessions() as s:
+        for n, spec in enumerate(world.objs):
+            oid = f"malware--{uuid.uuid4()}"
+            gids = frozenset(group_ids[g] for g in spec.groups)
+            owner = members[spec.owner]
+            obj = {
+                "type": "malware",
+                "spec_version": "2.1",
+                "id": oid,
+                "created": "2024-01-01T00:00:00.000Z",
+                "modified": "2024-01-01T00:00:00.000Z",
+                "name": f"policy-probe {tag} {n}",
+                "is_family": True,
+            }
+            intel.create_objects(
+                s, owner.principal, [obj], tlp=spec.tlp, reach=spec.reach, group_ids=sorted(gids)
+            )
+            truth[oid] = Marking(owner.org_id, spec.tlp, spec.reach, gids)
+        s.commit()
+    return members, truth
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(world=worlds())
+def test_no_read_path_returns_what_the_policy_denies(
+    client: TestClient, sessions: sessionmaker[Session], world: World
+) -> None:
+    members, truth = _build(sessions, world)
+    ids = sorted(truth)
+    for m in members:
+        allowed = {i for i, mk in truth.items() if may_see(m.principal, mk)}
+        for name, list_path in LIST_PATHS.items():
+            got = list_path(client, m) & truth.keys()  # earlier examples' objects are ignored
+            assert got == allowed, f"{name} for org {m.org_id}"
+        for name, id_path in ID_PATHS.items():
+            got = id_path(client, m, ids)
+            assert got == allowed, f"{name} for org {m.org_id}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    tlp=st.sampled_from(list(Tlp)),
+    reach=st.sampled_from(list(Reach)),
+    groups=st.frozensets(st.integers(1, 4), max_size=3),
+    mine=st.frozensets(st.integers(1, 4), max_size=3),
+    own=st.booleans(),
+)
+def test_policy_rules_in_plain_words(
+    tlp: Tlp, reach: Reach, groups: frozenset[int], mine: frozenset[int], own: bool
+) -> None:
+    from minga.policy import Principal, Role
+
+    p = Principal(user_id=1, org_id=1, role=Role.READER, identity_ref="x", group_ids=mine)
+    m = Marking(owner_org_id=1 if own else 2, tlp=tlp, reach=reach, group_ids=groups)
+    seen = may_see(p, m)
+    if own:
+        assert seen
+    elif reach is Reach.ORGANISATION:
+        assert not seen
+    elif groups:
+        assert seen == bool(groups & mine)
+    elif tlp in (Tlp.AMBER_STRICT, Tlp.RED):
+        assert not seen
+    else:
+        assert seen
+
+
+# Every combination once, deterministically: owner A, caller B, B in the group or not.
+CASES = [(t, r, g) for t in Tlp for r in Reach for g in ("none", "with-b", "without-b")]
+
+
+def test_every_marking_combination_on_the_rest_api(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    a, b, c = (add_member(sessions, f"Combo {x}") for x in "ABC")
+    with sessions() as s:
+        ab = accounts.create_group(
+            s, None, name="A+B", owner_org_id=a.org_id, member_org_ids=[b.org_id]
+        )
+        ac = accounts.create_group(
+            s, None, name="A+C", owner_org_id=a.org_id, member_org_ids=[c.org_id]
+        )
+        s.commit()
+    a, b = refresh(sessions, a), refresh(sessions, b)
+    truth: dict[str, Marking] = {}
+    with sessions() as s:
+        for tlp, reach, g in CASES:
+            gids = {"none": [], "with-b": [ab.id], "without-b": [ac.id]}[g]
+            oid = f"malware--{uuid.uuid4()}"
+            obj = {
+                "type": "malware",
+                "spec_version": "2.1",
+                "id": oid,
+                "created": "2024-01-01T00:00:00.000Z",
+                "modified": "2024-01-01T00:00:00.000Z",
+                "name": "policy-probe combo",
+                "is_family": True,
+            }
+            intel.create_objects(s, a.principal, [obj], tlp=tlp, reach=reach, group_ids=gids)
+            truth[oid] = Marking(a.org_id, tlp, reach, frozenset(gids))
+        s.commit()
+    allowed = {i for i, mk in truth.items() if may_see(b.principal, mk)}
+    expected = {
+        i
+        for i, (tlp, reach, g) in zip(truth, CASES, strict=True)
+        if reach is not Reach.ORGANISATION
+        and (g == "with-b" or (g == "none" and tlp not in (Tlp.AMBER_STRICT, Tlp.RED)))
+    }
+    assert allowed == expected
+    assert _rest_list(client, b) & truth.keys() == expected
+    assert _rest_get(client, b, sorted(truth)) == expected
+    assert _rest_list(client, a) & truth.keys() == set(truth)
