@@ -72,6 +72,10 @@ PRESETS: dict[str, dict[str, str]] = {
         "type": "threat", "country": "country", "description": "description",
     },
 }  # fmt: skip
+WHAT = {
+    "value": "an indicator", "ip": "an IP address", "domain": "a domain name", "url": "a URL",
+    "hash": "an MD5, SHA-1, SHA-256 or SHA-512 hash", "email": "an email address",
+}  # fmt: skip
 MAX_REJECTED = 1000  # reported back in full up to this many lines
 
 
@@ -147,11 +151,7 @@ def recognise(value: str, field_name: str, type_name: str | None = None) -> Ioc:
     for ioc in found:
         if ioc.type in allowed:
             return ioc
-    what = (
-        f"a {type_name}"
-        if type_name
-        else ("an indicator" if field_name == "value" else f"a {field_name}")
-    )
+    what = f"a {type_name}" if type_name else WHAT[field_name]
     raise ValueError(f"{value[:100]!r} is not {what}")
 
 

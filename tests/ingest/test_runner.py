@@ -1,0 +1,171 @@
+"""The runner: jobs end done, failed (nothing stored) or dead after retries; on both backends."""
+
+from __future__ import annotations
+
+import copy
+
+import orjson
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from minga.errors import NotFound
+from minga.ingest import jobs, pipeline
+from minga.ingest.csvfeed import CsvMapping
+from minga.ingest.models import payloads
+from minga.ingest.pipeline import Options, Upload
+from minga.intel import service
+from minga.intel.models import objects
+from minga.policy import Reach, Tlp
+from tests.conftest import Member, add_member
+from tests.factories import indicator, malware, sid
+from tests.ingest.test_misp_csv_stages import CSIRTAMERICAS, EVENT
+
+CREATOR = "identity--3f0a5b1c-9d2e-4f60-8a7b-1c2d3e4f5a6b"
+
+
+def submit(sessions: sessionmaker[Session], member: Member, upload: Upload, **options) -> jobs.Job:
+    with sessions() as s:
+        job = jobs.enqueue(s, member.principal, upload, Options(**options))
+        s.commit()
+    return jobs.run_job(sessions, job.id, backoff=0)
+
+
+def stored(sessions: sessionmaker[Session]) -> int:
+    with sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(objects)) or 0)
+
+
+def bundle(*objs: dict) -> bytes:
+    return orjson.dumps({"type": "bundle", "id": sid("bundle", 0), "objects": list(objs)})
+
+
+def test_stix_import_keeps_the_third_party_creator(sessions: sessionmaker[Session]):
+    a = add_member(sessions, "Org A")
+    data = bundle(indicator(1, created_by_ref=CREATOR), malware(2, created_by_ref=CREATOR))
+    job = submit(sessions, a, Upload(data, "vendor.json"), tlp=Tlp.GREEN, reach=Reach.FEDERATION)
+    assert (job.status, job.kind, job.attempts, job.error) == ("done", "auto", 1, None)
+    assert job.result == {"batches": 1, "created": 2, "existing": 0}
+    with sessions() as s:
+        got = service.get_object(s, a.principal, indicator(1)["id"])
+        assert got.owner_org_id == a.org_id
+        assert (got.tlp, got.reach, got.source) == (Tlp.GREEN, Reach.FEDERATION, "vendor.json")
+        assert got.object()["created_by_ref"] == CREATOR
+        assert s.scalar(select(func.count()).select_from(payloads)) == 0
+    again = submit(sessions, a, Upload(data, "vendor.json"))
+    assert again.result == {"batches": 1, "created": 0, "existing": 2}
+
+
+def test_a_failing_batch_stores_nothing(sessions: sessionmaker[Session]):
+    a = add_member(sessions, "Org A")
+    before = stored(sessions)
+    data = bundle(indicator(1), indicator(2, valid_from="yesterday", pattern="[x"))
+    job = submit(sessions, a, Upload(data, "bad.json"))
+    assert job.status == "failed"
+    assert job.error == "1 of 2 objects in bad.json are invalid"
+    assert job.result is not None
+    assert job.result["details"][0]["index"] == 1
+    assert stored(sessions) == before
+
+
+def _event(n: int, org: str, date: str = "2024-02-01") -> dict:
+    event = copy.deepcopy(EVENT)
+    event["Event"]["uuid"] = f"5e1d0b3a-{n:04d}-4a2b-9c3d-0a0b0c0d0e01"
+    event["Event"]["Orgc"] = {"name": org, "uuid": f"5e1d0b3a-{n:04d}-4a2b-9c3d-0a0b0c0d0e02"}
+    event["Event"]["date"] = date
+    for k, attribute in enumerate(event["Event"]["Attribute"]):
+        attribute["uuid"] = f"5e1d0b3a-{n:04d}-4a2b-9c3d-0a0b0c0d0f{k:02d}"
+    return event
+
+
+def test_a_failing_second_event_rolls_back_the_first(sessions: sessionmaker[Session]):
+    a, b = add_member(sessions, "Org A"), add_member(sessions, "Org B")
+    assert submit(sessions, b, Upload(orjson.dumps(_event(1, "X")), "b.json")).status == "done"
+    before = stored(sessions)
+    # The second event is a newer version of objects Org B owns, which Org A may not write.
+    both = {"response": [_event(2, "Y"), _event(1, "X", "2024-02-02")]}
+    job = submit(sessions, a, Upload(orjson.dumps(both), "two.json"))
+    assert (job.status, job.error) == ("failed", "9 objects may not be stored by you")
+    assert stored(sessions) == before
+
+
+def test_csv_import_reports_rejected_lines(sessions: sessionmaker[Session]):
+    a = add_member(sessions, "Org A")
+    csv = CsvMapping.parse([], "csirtamericas")
+    job = submit(sessions, a, Upload(CSIRTAMERICAS.encode(), "CR.csv"), csv=csv)
+    assert job.status == "done"
+    assert job.result is not None
+    assert (job.result["created"], job.result["rows"]) == (4, 6)
+    assert [r["line"] for r in job.result["rejected"]] == [5, 6, 7]
+    with sessions() as s:
+        page = service.list_objects(s, a.principal, service.ObjectQuery(types=["indicator"]))
+        assert {o.object()["created_by_ref"] for o in page.items} == {a.principal.identity_ref}
+        assert {o.tlp for o in page.items} == {Tlp.AMBER}
+
+
+def test_transient_errors_are_retried_then_dead_lettered(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+):
+    a = add_member(sessions, "Org A")
+    calls: list[int] = []
+    real = pipeline.run_pipeline
+
+    def flaky(item, ctx):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("SELECT", {}, Exception("database is locked"))
+        return real(item, ctx)
+
+    monkeypatch.setattr(jobs, "run_pipeline", flaky)
+    job = submit(sessions, a, Upload(bundle(indicator(1)), "x.json"))
+    assert (job.status, job.attempts, job.error) == ("done", 2, None)
+
+    def broken(item, ctx):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(jobs, "run_pipeline", broken)
+    job = submit(sessions, a, Upload(bundle(indicator(2)), "y.json"))
+    assert (job.status, job.attempts, job.error) == ("dead", 3, "RuntimeError: disk full")
+    with sessions() as s:  # a dead job keeps its payload for inspection
+        assert s.scalar(select(payloads.c.data).where(payloads.c.job_id == job.id)) is not None
+
+
+def test_a_job_is_claimed_once(sessions: sessionmaker[Session]):
+    a = add_member(sessions, "Org A")
+    with sessions() as s:
+        job = jobs.enqueue(s, a.principal, Upload(b"{}", "x.json"), Options())
+        assert jobs.claim(s, job.id) is True
+        assert jobs.claim(s, job.id) is False
+        s.commit()
+    assert jobs.run_job(sessions, job.id).status == "running"
+
+
+def test_worker_runs_the_queue_oldest_first(sessions: sessionmaker[Session]):
+    a = add_member(sessions, "Org A")
+    with sessions() as s:
+        one = jobs.enqueue(s, a.principal, Upload(bundle(indicator(1)), "1.json"), Options())
+        two = jobs.enqueue(s, a.principal, Upload(b"not json", "2.json"), Options())
+        s.commit()
+    assert jobs.work(sessions, once=True) == 2
+    with sessions() as s:
+        assert [(j.id, j.status) for j in jobs.list_jobs(s, a.principal)] == [
+            (two.id, "failed"),
+            (one.id, "done"),
+        ]
+
+
+def test_jobs_are_private_to_their_organisation(sessions: sessionmaker[Session]):
+    a, b = add_member(sessions, "Org A"), add_member(sessions, "Org B")
+    job = submit(sessions, a, Upload(bundle(indicator(1)), "x.json"))
+    with sessions() as s:
+        assert jobs.get_job(s, a.principal, job.id).id == job.id
+        with pytest.raises(NotFound):
+            jobs.get_job(s, b.principal, job.id)
+        assert jobs.list_jobs(s, b.principal) == []
+
+
+def test_reader_may_not_import(sessions: sessionmaker[Session]):
+    r = add_member(sessions, "Org R", role="reader")
+    job = submit(sessions, r, Upload(bundle(indicator(1)), "x.json"))
+    assert (job.status, job.error) == ("failed", "the role 'reader' may not publish objects")
