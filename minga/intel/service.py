@@ -249,7 +249,7 @@ def create_objects(
             insert(object_groups), [{"object_pk": pk, "group_id": g} for pk in pks for g in groups]
         )
     else:
-        session.execute(insert(objects), rows)
+        _insert_many(session, rows)
     result.created.extend((r["stix_id"], r["modified"]) for r in rows)
     audit.record(
         session,
@@ -264,6 +264,32 @@ def create_objects(
         source=provenance.source,
     )
     return result
+
+
+ROW_KEYS = (
+    "stix_id", "type", "spec_version", "created", "modified", "modified_us", "added_us",
+    "owner_org_id", "tlp", "reach", "has_groups", "origin_node", "hop_count", "source",
+    "revoked", "is_latest", "search_text", "raw",
+)  # fmt: skip
+
+
+def _insert_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Driver-level executemany: SQLAlchemy's per-row parameter processing costs ~15% of a bulk
+    write and these rows are already plain str/int/bool values."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        # COPY is several times faster than a pipelined executemany on PostgreSQL.
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {objects.name} ({', '.join(ROW_KEYS)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(tuple(r[k] for k in ROW_KEYS))
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {objects.name} ({', '.join(ROW_KEYS)}) "
+        f"VALUES ({', '.join([mark] * len(ROW_KEYS))})"
+    )
+    conn.exec_driver_sql(sql, [tuple(r[k] for k in ROW_KEYS) for r in rows])
 
 
 def _id_or_none(obj: Any) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from stix2patterns.validator import run_validator
@@ -84,6 +85,7 @@ _CMP = rf"{_PATH}\s*(?:=|!=|>=|<=|>|<|LIKE|MATCHES)\s*{_VAL}"
 SIMPLE_PATTERN = re.compile(rf"\[\s*{_CMP}(?:\s+(?:AND|OR)\s+{_CMP})*\s*\]")
 
 
+@lru_cache(maxsize=65536)  # bulk content repeats timestamps (created == modified == valid_from)
 def ts_to_us(value: str) -> int:
     """Microseconds since the epoch of a STIX timestamp (sub-microsecond digits are dropped)."""
     m = TS_RE.match(value)
@@ -99,6 +101,12 @@ def us_to_ts(us: int) -> str:
     """STIX/TAXII timestamp with microsecond precision."""
     dt = datetime.fromtimestamp(us // 1_000_000, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{us % 1_000_000:06d}Z"
+
+
+def _earlier(a: str, b: str) -> bool:
+    if len(a) == len(b):  # same precision: the text orders like the instant
+        return a < b
+    return ts_to_us(a) < ts_to_us(b)
 
 
 def now_ts() -> str:
@@ -152,11 +160,7 @@ def check_object(obj: Any) -> list[str]:
             value = obj.get(prop)
             if not isinstance(value, str) or not TS_RE.match(value):
                 problems.append(f"{prop} must be a STIX timestamp such as 2024-01-31T12:00:00.000Z")
-        if (
-            not problems
-            and "modified" in obj
-            and ts_to_us(obj["modified"]) < ts_to_us(obj["created"])
-        ):
+        if not problems and "modified" in obj and _earlier(obj["modified"], obj["created"]):
             problems.append("modified must not be earlier than created")
     for prop in REQUIRED.get(otype, ()):
         if obj.get(prop) in (None, "", []):
