@@ -25,6 +25,7 @@ __all__ = ["extract_iocs", "unique"]
 
 _Cand = tuple[int, int, IocType, str]
 
+_MAX_LENGTH = 4096  # longer "URLs"/paths are garbage (or hostile input), not indicators
 _HASH_TYPES = {32: IocType.MD5, 40: IocType.SHA1, 64: IocType.SHA256, 128: IocType.SHA512}
 _TRAILING = ".,;:!?*_~'\"»”’"
 _CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
@@ -410,6 +411,8 @@ def extract_iocs(text: str, *, include_benign: bool = False) -> list[Ioc]:
     sentence: Callable[[int, int], str] = SentenceFinder(text)
     result: list[Ioc] = []
     for s, e, kind, value in cands:
+        if e - s > _MAX_LENGTH:
+            continue
         benign = is_benign(kind, value)
         if benign and not include_benign:
             continue

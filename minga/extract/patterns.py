@@ -68,7 +68,7 @@ IPV6_HIT = re.compile(r":(?:[0-9A-Fa-f]{1,4}+)?:")
 IPV6_REV = re.compile(r"[0-9A-Fa-f:]{0,39}+")
 IPV6 = re.compile(
     r"(?:[0-9A-Fa-f]{0,4}+:){2,7}+(?:\d{1,3}+(?:\.\d{1,3}+){3}|[0-9A-Fa-f]{1,4}+)?"
-    r"(?:/\d{1,3}+)?(?![\w:.])"
+    r"(?:/\d{1,3}+)?(?![\w:]|\.\w)"
 )
 # "version 10.0.0.1", "versión 2.4.1.3", "v. 1.2.3.4", "build 6.1.7601.1"
 VERSION_BEFORE = re.compile(

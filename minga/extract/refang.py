@@ -38,6 +38,7 @@ _SAME_LENGTH = {
 def _same_length(m: re.Match[str]) -> str:
     return _SAME_LENGTH[ord(m.group())]
 
+
 _SAME_LENGTH_PRESENT = re.compile("[" + "".join(chr(c) for c in _SAME_LENGTH) + "]")
 
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"

@@ -7,7 +7,7 @@ from bisect import bisect_left, bisect_right
 
 __all__ = ["SentenceFinder"]
 
-_MAX_SIDE = 400
+_MAX_SIDE = 300
 # Sentence ends: ./!/? followed by white space, a blank line, a line that starts a list
 # item/table row/heading, or the end of a table row.  The first character is a class of
 # rare characters so one pass over a large text is fast.
