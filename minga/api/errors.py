@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from minga.errors import Conflict, Forbidden, InvalidInput, MingaError, NotFound, Unauthenticated
@@ -51,6 +52,16 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(
             error_body("http", str(exc.detail)), exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError) -> JSONResponse:
+        # SQLite has one writer: a write that loses the race is told to retry, not a 500.
+        log.warning("database unavailable on %s: %s", request.url.path, exc.orig)
+        return JSONResponse(
+            error_body("unavailable", "the database is busy or unreachable; retry shortly"),
+            503,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(Exception)
