@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from minga.errors import Conflict, Forbidden, InvalidInput, MingaError, NotFound, Unauthenticated
@@ -62,6 +62,14 @@ def install(app: FastAPI) -> None:
             error_body("unavailable", "the database is busy or unreachable; retry shortly"),
             503,
             headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _race(request: Request, exc: IntegrityError) -> JSONResponse:
+        # Two writers stored the same thing at once; the loser's transaction was rolled back.
+        log.warning("integrity conflict on %s: %s", request.url.path, exc.orig)
+        return JSONResponse(
+            error_body("conflict", "a concurrent write changed the same data; retry"), 409
         )
 
     @app.exception_handler(Exception)
