@@ -8,6 +8,7 @@ a window of the most recent visible objects and counts stop at a cap; callers sa
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -82,11 +83,14 @@ def newest(
     *,
     limit: int = 10,
     not_owner: int | None = None,
+    not_types: Sequence[str] = (),
 ) -> list[StoredObject]:
-    """The newest visible objects matching `q`, optionally leaving out one owner's."""
+    """The newest visible objects matching `q`, leaving out one owner's or some types."""
     stmt = query_statement(principal, q)
     if not_owner is not None:
         stmt = stmt.where(objects.c.owner_org_id != not_owner)
+    if not_types:
+        stmt = stmt.where(objects.c.type.not_in(list(not_types)))
     stmt = stmt.order_by(objects.c.added_us.desc(), objects.c.pk.desc()).limit(limit)
     return [_stored(r) for r in session.execute(stmt)]
 

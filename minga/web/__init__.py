@@ -14,12 +14,13 @@ def install(app: FastAPI) -> None:
 
     from fastapi.staticfiles import StaticFiles
 
-    from minga.web import admin, auth, pages, publish, render
+    from minga.web import admin, auth, pages, publish, render, upload
 
     node = app.state.node
     app.state.web = render.build_state(auth.signing_key(node.settings))
     app.include_router(pages.router)
     app.include_router(publish.router)
     app.include_router(admin.router)
+    app.include_router(upload.router)
     static = resources.files("minga.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -38,7 +38,7 @@ def load_catalogs() -> dict[str, gettext_module.NullTranslations]:
     for lang in LANGUAGES:
         po = root.joinpath(lang, "LC_MESSAGES", "messages.po")
         with po.open("rb") as fh:
-            catalog = read_po(fh, locale=lang)
+            catalog = read_po(fh)
         buf = BytesIO()
         write_mo(buf, catalog)
         buf.seek(0)

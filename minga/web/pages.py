@@ -94,7 +94,9 @@ def dashboard(ctx: Page) -> Response:
     new_count = stats.capped_count(
         session, me, ObjectQuery(added_after_us=since), cap=NEW_CAP, not_owner=me.org_id
     )
-    new_items = stats.newest(session, me, ObjectQuery(), limit=10, not_owner=me.org_id)
+    new_items = stats.newest(
+        session, me, ObjectQuery(), limit=10, not_owner=me.org_id, not_types=["relationship"]
+    )
     campaigns = stats.newest(session, me, ObjectQuery(types=["campaign", "intrusion-set"]), limit=5)
     reports = stats.newest(session, me, ObjectQuery(types=["report"]), limit=5)
     summary = stats.recent_summary(session, me)

@@ -76,7 +76,7 @@ def normalise(kind: str, value: str) -> str | None:
     return None
 
 
-def _choices(ctx: Ctx) -> tuple[Tlp, Reach, list[int], list[str]]:
+def choices(ctx: Ctx) -> tuple[Tlp, Reach, list[int], list[str]]:
     """TLP, reach and sharing groups from a posted form, with the problems found."""
     problems: list[str] = []
     try:
@@ -104,7 +104,7 @@ def _form_values(ctx: Ctx) -> dict[str, Any]:
     }
 
 
-def _marking_context(ctx: Ctx) -> dict[str, Any]:
+def marking_context(ctx: Ctx) -> dict[str, Any]:
     return {
         "tlps": [t.value for t in Tlp],
         "reaches": [r.value for r in Reach],
@@ -128,7 +128,7 @@ def indicator_form(ctx: Page) -> Response:
         kinds=KINDS,
         v={"kind": "ipv4", "tlp": "amber", "reach": "community", "groups": set()},
         errors=[],
-        **_marking_context(ctx),
+        **marking_context(ctx),
     )
 
 
@@ -137,7 +137,7 @@ def publish_indicator(ctx: Page) -> Response:
     intel_may_publish(ctx)
     kind = ctx.field("kind")
     raw_value = ctx.field("value")
-    tlp, reach, groups, problems = _choices(ctx)
+    tlp, reach, groups, problems = choices(ctx)
     value = normalise(kind, raw_value) if kind in KINDS else None
     if kind not in KINDS:
         problems.append(ctx.t("Choose what kind of indicator this is."))
@@ -175,7 +175,7 @@ def publish_indicator(ctx: Page) -> Response:
         kinds=KINDS,
         v=values,
         errors=problems,
-        **_marking_context(ctx),
+        **marking_context(ctx),
     )
 
 
@@ -211,7 +211,7 @@ def _report_page(
         searched=bool(q),
         report_types=REPORT_TYPES,
         errors=errors,
-        **_marking_context(ctx),
+        **marking_context(ctx),
     )
 
 
@@ -228,7 +228,7 @@ def publish_report(ctx: Page) -> Response:
     }
     if ctx.field("action") != "publish":
         return _report_page(ctx, values, chosen, [], 200)
-    tlp, reach, groups, problems = _choices(ctx)
+    tlp, reach, groups, problems = choices(ctx)
     if not values["name"]:
         problems.append(ctx.t("Give the report a name."))
     if not chosen:
