@@ -105,7 +105,7 @@ def enqueue(
     if len(upload.data) > max_bytes:
         raise InvalidInput(f"the upload is larger than the {max_bytes} byte limit")
     if not upload.data:
-        raise InvalidInput(f"{upload.source or 'the upload'} is empty")
+        raise InvalidInput(f"nothing to import: {upload.source or 'the upload'} is empty")
     now = datetime.now(UTC)
     job_id = session.execute(
         insert(jobs)

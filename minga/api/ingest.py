@@ -1,0 +1,217 @@
+"""REST adapter of the ingest pipeline: uploads, jobs and report drafts.
+
+`POST /api/ingest` takes a multipart upload (field `file`) or a raw body, with options as form
+fields or query parameters: format, tlp, reach, group (repeat), csv_preset, map (repeat,
+column=field) and wait (default true: the answer is the finished job; false: 202, queued).
+The body is counted while it streams in and refused with 413 past the limit.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+from starlette.types import Message
+
+from minga.api.deps import CurrentPrincipal, NodeDep, SessionDep
+from minga.api.errors import error_body
+from minga.errors import InvalidInput
+from minga.ingest import drafts, jobs
+from minga.ingest.csvfeed import CsvMapping
+from minga.ingest.pipeline import Options, Upload
+from minga.intel.service import parse_reach, parse_tlp
+from minga.policy import Tlp
+
+router = APIRouter(prefix="/api", tags=["ingest"])
+MULTIPART_SLACK = 64 * 1024  # form boundaries and fields around the file
+
+
+def max_bytes(node: Any) -> int:
+    return int(getattr(node.settings, "ingest_max_bytes", 0) or jobs.MAX_BYTES)
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(413, f"the upload is larger than the {limit} byte limit")
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _form(request: Request, body: bytes) -> Any:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return await Request(request.scope, replay).form(max_part_size=MULTIPART_SLACK)
+
+
+def _options(values: dict[str, list[str]]) -> tuple[str, Options, bool]:
+    def one(key: str) -> str | None:
+        found = values.get(key)
+        return found[-1] if found else None
+
+    try:
+        groups = tuple(int(g) for g in values.get("group", []))
+    except ValueError:
+        raise InvalidInput("group must be a sharing-group id (a number)") from None
+    options = Options(
+        tlp=parse_tlp(one("tlp")),
+        reach=parse_reach(one("reach")),
+        group_ids=groups,
+        csv=CsvMapping.parse(values.get("map", []), one("csv_preset")),
+    )
+    wait = (one("wait") or "true").lower() not in ("false", "0", "no")
+    return one("format") or "auto", options, wait
+
+
+@router.post("/ingest", summary="Import a STIX, MISP, CSV or report file (multipart or raw body)")
+async def ingest(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    node: NodeDep,
+    background: BackgroundTasks,
+) -> Response:
+    limit = max_bytes(node)
+    ctype = request.headers.get("content-type", "")
+    multipart = ctype.startswith("multipart/form-data")
+    body = await _bounded_body(request, limit + (MULTIPART_SLACK if multipart else 0))
+    values: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        values.setdefault(key, []).append(value)
+    name = values.get("filename", ["upload"])[-1]
+    if multipart:
+        form = await _form(request, body)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("send the file in a multipart field named 'file'")
+        body = await upload.read()
+        name, ctype = upload.filename or name, upload.content_type or ""
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                values.setdefault(key, []).append(value)
+    if len(body) > limit:
+        raise _too_large(limit)
+    fmt, options, wait = _options(values)
+    job = jobs.enqueue(session, principal, Upload(body, name, ctype or None, fmt), options, limit)
+    session.commit()
+    if not wait:
+        background.add_task(jobs.run_job, node.sessions, job.id)
+        return JSONResponse(job.as_dict(), 202)
+    return _job_response(await run_in_threadpool(jobs.run_job, node.sessions, job.id))
+
+
+def _job_response(job: jobs.Job) -> Response:
+    body = job.as_dict()
+    if job.status == jobs.FAILED:
+        return JSONResponse(error_body("invalid", job.error or "bad input", {"job": body}), 422)
+    if job.status == jobs.DEAD:
+        message = f"the import failed repeatedly and is kept as dead job {job.id}"
+        return JSONResponse(error_body("unavailable", message, {"job": body}), 503)
+    done = job.status == jobs.DONE and bool(
+        (job.result or {}).get("created") or (job.result or {}).get("draft_id")
+    )
+    return JSONResponse(body, 201 if done else 200)
+
+
+@router.get("/ingest/jobs", summary="Your organisation's recent ingest jobs, newest first")
+def list_jobs(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    return [j.as_dict() for j in jobs.list_jobs(session, principal, limit)]
+
+
+@router.get("/ingest/jobs/{job_id}", summary="One ingest job of your organisation")
+def get_job(job_id: int, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    return jobs.get_job(session, principal, job_id).as_dict()
+
+
+def _draft(d: drafts.Draft, *, items: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": d.id,
+        "name": d.name,
+        "filename": d.filename,
+        "language": d.language,
+        "status": d.status,
+        "created": d.created.isoformat(),
+        "report_id": d.report_id,
+        "item_count": len(d.items),
+    }
+    if items:
+        body["excerpt"] = d.excerpt
+        body["items"] = [
+            {
+                "index": i.index, "type": i.type, "value": i.value, "raw": i.raw,
+                "sentence": i.sentence, "start": i.start, "end": i.end, "benign": i.benign,
+                "selected": i.selected,
+            }
+            for i in d.items
+        ]  # fmt: skip
+    return body
+
+
+class PublishIn(BaseModel):
+    selected: list[int] | None = Field(default=None, description="item indexes; default: selected")
+    tlp: str = "amber"
+    reach: str = "community"
+    groups: list[int] = Field(default_factory=list)
+
+
+@router.get("/drafts", summary="Your organisation's report drafts, newest first")
+def list_drafts(session: SessionDep, principal: CurrentPrincipal) -> list[dict[str, Any]]:
+    return [_draft(d, items=False) for d in drafts.list_drafts(session, principal)]
+
+
+@router.get("/drafts/{draft_id}", summary="A draft with its candidate indicators")
+def get_draft(draft_id: int, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    return _draft(drafts.get_draft(session, principal, draft_id), items=True)
+
+
+@router.post("/drafts/{draft_id}/publish", status_code=201, summary="Publish chosen items")
+def publish_draft(
+    draft_id: int, body: PublishIn, session: SessionDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    result = drafts.publish_draft(
+        session,
+        principal,
+        draft_id,
+        selected=body.selected,
+        tlp=parse_tlp(body.tlp) or Tlp.AMBER,
+        reach=parse_reach(body.reach),
+        group_ids=body.groups,
+    )
+    report_id = drafts.get_draft(session, principal, draft_id).report_id
+    session.commit()
+    return {
+        "report_id": report_id,
+        "created": [{"id": i, "version": v} for i, v in result.created],
+    }
+
+
+@router.post("/drafts/{draft_id}/discard", status_code=204, summary="Throw a draft away")
+def discard_draft(draft_id: int, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    drafts.discard_draft(session, principal, draft_id)
+    session.commit()
+    return Response(status_code=204)
