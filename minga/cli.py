@@ -18,6 +18,7 @@ from minga.accounts import service as accounts
 from minga.accounts.models import Organisation, User
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
+from minga.ingest.command import ingest_command, worker_command
 from minga.settings import Settings
 from minga.taxii.cli import taxii_app
 
@@ -30,6 +31,8 @@ app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(group_app, name="group")
+app.command("ingest")(ingest_command)
+app.command("ingest-worker")(worker_command)
 app.add_typer(taxii_app, name="taxii")
 
 out = Console()
