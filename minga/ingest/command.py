@@ -13,6 +13,7 @@ from typing import Annotated
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import select
@@ -111,7 +112,9 @@ def ingest_command(
             )
             code = _ingest(sessions, principal, source, format, options)
     except (MingaError, BadInput) as exc:
-        err.print(f"[bold red]error:[/] {getattr(exc, 'message', exc)}")
+        err.print(
+            f"[bold red]error:[/] {escape(str(getattr(exc, 'message', exc)))}", soft_wrap=True
+        )
         raise typer.Exit(2) from None
     raise typer.Exit(code)
 
@@ -127,6 +130,7 @@ def _ingest(
         pending = [p for s in source for p in sources.plan(s, fmt, client)]
         table = Table("source", "status", "created", "existing", "notes")
         worst = 0
+        problems: list[str] = []
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, TimeElapsedColumn(), console=err) as progress:
             task = progress.add_task("ingesting", total=len(pending))
@@ -135,10 +139,14 @@ def _ingest(
                 status, created, existing, notes = _one(sessions, principal, item, options)
                 table.add_row(item.name, status, str(created), str(existing), notes)
                 worst = max(worst, {"done": 0, "failed": 2}.get(status, 1))
+                if status != "done":
+                    problems.append(f"{item.name}: {notes}")
                 progress.advance(task)
     out.print(table)
+    for problem in problems:
+        err.print(f"[bold red]error:[/] {escape(problem)}", soft_wrap=True)
     if worst:
-        err.print("[bold red]error:[/] some sources were not imported; see the notes above.")
+        err.print("[bold red]error:[/] some sources were not imported.")
     return worst
 
 
@@ -203,7 +211,10 @@ def _drafts(
             group_ids=list(group or []),
         )
         report_id = drafts.get_draft(session, principal, draft_id).report_id
-    out.print(f"Draft {draft_id} published as {report_id} with {len(result.created)} objects.")
+    out.print(
+        f"Draft {draft_id} published as {report_id} with {len(result.created)} objects.",
+        soft_wrap=True,
+    )
 
 
 def worker_command(

@@ -31,7 +31,8 @@ class Pending:
     load: Callable[[], Upload]
 
 
-def read_file(path: Path, fmt: str = "auto", max_bytes: int = MAX_BYTES) -> Upload:
+def read_file(path: Path, fmt: str = "auto", max_bytes: int | None = None) -> Upload:
+    max_bytes = max_bytes or MAX_BYTES
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -41,8 +42,11 @@ def read_file(path: Path, fmt: str = "auto", max_bytes: int = MAX_BYTES) -> Uplo
         raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def fetch(url: str, client: httpx.Client, fmt: str = "auto", max_bytes: int = MAX_BYTES) -> Upload:
+def fetch(
+    url: str, client: httpx.Client, fmt: str = "auto", max_bytes: int | None = None
+) -> Upload:
     """GET a URL, refusing bodies over `max_bytes`."""
+    max_bytes = max_bytes or MAX_BYTES
     try:
         with client.stream("GET", url) as response:
             if response.status_code >= 400:
