@@ -365,9 +365,10 @@ def main() -> None:
     parser.add_argument("--post", type=int, default=1000, help="objects POSTed (0: skip)")
     parser.add_argument("--post-batch", type=int, default=100, help="objects per POST")
     args = parser.parse_args()
-    sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+    wanted = {int(s) for s in args.sizes.split(",") if s.strip()}
     if args.million:
-        sizes.append(1_000_000)
+        wanted.add(1_000_000)
+    sizes = sorted(wanted)
     if any(s >= 1_000_000 for s in sizes) and not args.million:
         parser.error("sizes of a million or more need --million")
 

@@ -205,14 +205,16 @@ def _record(sessions: sessionmaker[Session], feed_id: int, outcome: str, count: 
             row.last_count = count
 
 
-def due_feeds(session: Session, now: datetime) -> list[int]:
-    found = session.scalars(select(Feed).where(Feed.enabled, Feed.interval_seconds > 0))
-    return [
-        f.id
+def due_feeds(session: Session, now: datetime) -> dict[int, str]:
+    """Ids and names of the scheduled feeds whose interval has passed."""
+    stmt = select(Feed).where(Feed.enabled, Feed.interval_seconds > 0).order_by(Feed.id)
+    found = session.scalars(stmt)
+    return {
+        f.id: f.name
         for f in found
         if f.last_run_at is None
         or _aware(f.last_run_at) + timedelta(seconds=f.interval_seconds) <= now
-    ]
+    }
 
 
 def _aware(value: datetime) -> datetime:
@@ -227,16 +229,15 @@ def run_due(
 ) -> dict[str, PullResult | str]:
     """Run every scheduled pull that is due; a failing feed is recorded and the others still run."""
     with sessions() as s:
-        ids = due_feeds(s, now or datetime.now(UTC))
+        due = due_feeds(s, now or datetime.now(UTC))
     outcomes: dict[str, PullResult | str] = {}
-    for feed_id in ids:
+    for feed_id, name in due.items():
         try:
-            result = pull_feed(sessions, feed_id, transport=transport)
-            outcomes[result.feed] = result
+            outcomes[name] = pull_feed(sessions, feed_id, transport=transport)
         except (RemoteError, MingaError) as exc:
             message = str(exc) if isinstance(exc, RemoteError) else exc.message
-            log.warning("TAXII pull of feed %s failed: %s", feed_id, message)
-            outcomes[str(feed_id)] = message
+            log.warning("TAXII pull of feed %r failed: %s", name, message)
+            outcomes[name] = message
     return outcomes
 
 

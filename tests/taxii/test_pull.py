@@ -244,13 +244,27 @@ def test_scheduled_pulls_run_when_due(
     monkeypatch.setenv("REMOTE_TOKEN", remote_org.token)
     importer = add_member(local, "Local L")
     _feed(local, f"{live}/taxii2/", importer, interval_seconds=3600)
+    with local() as s:
+        puller.add_feed(
+            s,
+            name="gone",
+            url="http://127.0.0.1:9/taxii2/",
+            collection="all",
+            user_id=importer.user_id,
+            interval_seconds=60,
+        )
+        s.commit()
     outcomes = puller.run_due(local)
-    assert list(outcomes) == ["remote"]
+    assert sorted(outcomes) == ["gone", "remote"]
+    assert str(outcomes["gone"]).startswith("cannot reach http://127.0.0.1:9/taxii2/")
     assert isinstance(outcomes["remote"], puller.PullResult)
     assert outcomes["remote"].stored == 8
     assert puller.run_due(local) == {}
     later = datetime.now(UTC) + timedelta(hours=2)
-    assert [type(o) for o in puller.run_due(local, now=later).values()] == [puller.PullResult]
+    assert [type(o) for o in puller.run_due(local, now=later).values()] == [
+        puller.PullResult,
+        str,
+    ]
 
 
 def test_the_background_scheduler_pulls(
