@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from minga.intel.models import objects
-from minga.intel.service import ObjectQuery, StoredObject, _stored, query_statement
+from minga.intel.service import CHUNK, ObjectQuery, StoredObject, _stored, query_statement
 from minga.policy import Principal
 
-WINDOW = 10_000  # most recent visible objects a dashboard summary covers
-RELATIONSHIP_SCAN = 20_000  # most recent visible relationships searched for one object
+WINDOW = 5_000  # most recent visible objects a dashboard summary covers
+RELATIONSHIP_SCAN = 5_000  # most recent visible relationships searched for one object
 
 
 @dataclass(slots=True)
@@ -103,24 +103,43 @@ def relationships_of(
     Relationship refs are not indexed columns yet, so this reads the raw JSON of the newest
     `RELATIONSHIP_SCAN` visible relationships; older ones are not found.
     """
-    escaped = stix_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    recent = (
-        query_statement(principal, ObjectQuery(types=["relationship"]))
-        .with_only_columns(objects.c.pk)
-        .order_by(objects.c.added_us.desc(), objects.c.pk.desc())
-        .limit(RELATIONSHIP_SCAN)
-        .subquery()
+    recent = list(
+        session.scalars(
+            query_statement(principal, ObjectQuery(types=["relationship"]))
+            .with_only_columns(objects.c.pk)
+            .order_by(objects.c.added_us.desc(), objects.c.pk.desc())
+            .limit(RELATIONSHIP_SCAN)
+        )
     )
-    stmt = (
-        query_statement(principal, ObjectQuery(types=["relationship"]))
-        .where(
-            objects.c.pk.in_(select(recent.c.pk)),
+    escaped = stix_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    found: list[StoredObject] = []
+    # Two steps: SQLite would otherwise run the LIKE over every relationship ever stored.
+    for start in range(0, len(recent), CHUNK):
+        # all_versions: no is_latest/type condition that could lure the planner off the pks.
+        stmt = query_statement(principal, ObjectQuery(all_versions=True)).where(
+            objects.c.pk.in_(recent[start : start + CHUNK]),
             objects.c.raw.like(f'%"{escaped}"%', escape="\\"),
         )
-        .order_by(objects.c.added_us.desc(), objects.c.pk.desc())
-        .limit(limit)
-    )
-    found = [_stored(r) for r in session.execute(stmt)]
+        found.extend(_stored(r) for r in session.execute(stmt))
+    found.sort(key=lambda r: (r.added_us, r.pk), reverse=True)
     return [
         r for r in found if stix_id in (r.object().get("source_ref"), r.object().get("target_ref"))
-    ]
+    ][:limit]
+
+
+def visible_by_ids(
+    session: Session, principal: Principal, ids: Sequence[str]
+) -> list[StoredObject]:
+    """The latest visible version of each of `ids`, in no particular order.
+
+    Asks for all versions and keeps the latest in Python: with an `is_latest` condition an
+    un-ANALYZEd SQLite walks the is_latest index instead of probing the id index.
+    """
+    found: list[StoredObject] = []
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), CHUNK):
+        q = ObjectQuery(ids=wanted[start : start + CHUNK], all_versions=True)
+        found.extend(
+            o for r in session.execute(query_statement(principal, q)) if (o := _stored(r)).is_latest
+        )
+    return found

@@ -24,7 +24,7 @@ from minga.web.render import Page, PageRoute, Public, redirect, render, set_cook
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 50
 NEW_DAYS = 7
-NEW_CAP = 9_999
+NEW_CAP = 1_000
 
 
 def _safe_next(target: str) -> str:
@@ -97,7 +97,16 @@ def dashboard(ctx: Page) -> Response:
     new_items = stats.newest(
         session, me, ObjectQuery(), limit=10, not_owner=me.org_id, not_types=["relationship"]
     )
-    campaigns = stats.newest(session, me, ObjectQuery(types=["campaign", "intrusion-set"]), limit=5)
+    # One query per type: each walks its own (type, added) index instead of the whole store.
+    campaigns = sorted(
+        [
+            o
+            for t in ("campaign", "intrusion-set")
+            for o in stats.newest(session, me, ObjectQuery(types=[t]), limit=5)
+        ],
+        key=lambda o: (o.added_us, o.pk),
+        reverse=True,
+    )[:5]
     reports = stats.newest(session, me, ObjectQuery(types=["report"]), limit=5)
     summary = stats.recent_summary(session, me)
     type_bars = [charts.Bar(t, n, _num(ctx, n)) for t, n in summary.by_type.most_common(8)]
@@ -231,4 +240,5 @@ def object_detail(ctx: Page, stix_id: str, version: str = "", published: str = "
         properties=_properties(obj),
         raw=orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode(),
         published=published == "1",
+        relationship_scan=stats.RELATIONSHIP_SCAN,
     )

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from minga.accounts import service as accounts
 from minga.accounts.models import Organisation
-from minga.intel import service as intel
-from minga.intel.service import ObjectQuery, StoredObject
+from minga.intel import stats
+from minga.intel.service import StoredObject
 from minga.intel.stix import REQUIRED, SCO_TYPES
 from minga.policy import Principal
 
@@ -65,11 +65,8 @@ def row(item: StoredObject, orgs: dict[int, Organisation]) -> Row:
 
 def names_of(session: Session, principal: Principal, ids: list[str]) -> dict[str, str]:
     """Display names of the objects among `ids` that the principal may see."""
-    wanted = sorted(set(ids))[:500]
-    if not wanted:
-        return {}
-    page = intel.list_objects(session, principal, ObjectQuery(ids=wanted), limit=len(wanted))
-    return {i.stix_id: display_name(i.object()) for i in page.items}
+    found = stats.visible_by_ids(session, principal, ids[:500])
+    return {i.stix_id: display_name(i.object()) for i in found}
 
 
 def my_groups(session: Session, principal: Principal) -> list[accounts.GroupView]:

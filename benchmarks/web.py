@@ -1,0 +1,187 @@
+"""Page load times of the web UI with many stored objects (default: one million, SQLite).
+
+    python benchmarks/web.py                       # 1,000,000 objects in ./bench-web.db
+    python benchmarks/web.py --objects 50000 --db /tmp/small.db
+
+The database is kept and reused on the next run (objects are only added up to --objects). Pages
+are requested in-process through the whole ASGI app (routing, session cookie check, policy-
+filtered queries, templates), signed in as an analyst of one organisation; the first request of
+each page is a warm-up, then the median and the slowest of --repeat runs are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from minga.accounts import service as accounts
+from minga.app import create_app
+from minga.db import make_engine, make_sessionmaker, unit_of_work
+from minga.demo.loader import load
+from minga.intel import service as intel
+from minga.intel.models import objects
+from minga.migrate import upgrade
+from minga.policy import Reach, Tlp
+from minga.settings import Settings
+
+BATCH = 5000
+TLPS = [Tlp.CLEAR, Tlp.GREEN, Tlp.GREEN, Tlp.AMBER, Tlp.AMBER, Tlp.AMBER_STRICT, Tlp.RED]
+REACHES = [Reach.COMMUNITY, Reach.COMMUNITY, Reach.FEDERATION, Reach.ORGANISATION]
+TS = "2024-05-01T12:00:00.000Z"
+
+
+def _indicator(n: int) -> dict[str, Any]:
+    ip = f"{10 + n // 16_777_216 % 200}.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+    return {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": f"indicator--{uuid.UUID(int=n)}",
+        "created": TS,
+        "modified": TS,
+        "name": f"C2 server {ip}",
+        "pattern": f"[ipv4-addr:value = '{ip}']",
+        "pattern_type": "stix",
+        "valid_from": TS,
+    }
+
+
+def _malware(n: int) -> dict[str, Any]:
+    return {
+        "type": "malware",
+        "spec_version": "2.1",
+        "id": f"malware--{uuid.UUID(int=(1 << 100) + n)}",
+        "created": TS,
+        "modified": TS,
+        "name": f"Family {n}",
+        "is_family": True,
+    }
+
+
+def _relationship(n: int, source: str, target: str) -> dict[str, Any]:
+    return {
+        "type": "relationship",
+        "spec_version": "2.1",
+        "id": f"relationship--{uuid.UUID(int=(2 << 100) + n)}",
+        "created": TS,
+        "modified": TS,
+        "relationship_type": "indicates",
+        "source_ref": source,
+        "target_ref": target,
+    }
+
+
+def fill(db_url: str, total: int) -> int:
+    """Add generated objects until the store holds `total` (demo community first)."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    with unit_of_work(sessions) as s:
+        load(s, issue_tokens=False)
+        have = s.scalar(select(func.count()).select_from(objects)) or 0
+        publishers = [
+            accounts.principal_for(s, u)
+            for u in accounts.list_users(s)
+            if u.role in ("analyst", "coordinator")
+        ]
+        group_ids = [g.id for g in accounts.list_groups(s)]
+    started, n = time.monotonic(), have
+    while n < total:
+        size = min(BATCH, total - n)
+        batch = n // BATCH
+        who = publishers[batch % len(publishers)]
+        items: list[dict[str, Any]] = []
+        for i in range(n, n + size):
+            kind = i % 10
+            if kind == 0:
+                items.append(
+                    _relationship(i, f"indicator--{uuid.UUID(int=i - 1)}", _malware(i % 997)["id"])
+                )
+            elif kind == 1 and i % 1000 < 10:
+                items.append(_malware(i))
+            else:
+                items.append(_indicator(i))
+        with unit_of_work(sessions) as s:
+            groups = [group_ids[batch % len(group_ids)]] if batch % 25 == 0 else []
+            intel.create_objects(
+                s,
+                who,
+                items,
+                tlp=TLPS[batch % len(TLPS)],
+                reach=REACHES[batch % len(REACHES)],
+                group_ids=groups if who.group_ids & set(groups) else [],
+            )
+        n += size
+        if (n - have) % 100_000 < BATCH:
+            rate = (n - have) / (time.monotonic() - started)
+            print(f"  {n:>9,} objects ({rate:,.0f}/s)", flush=True)
+    engine.dispose()
+    return n
+
+
+def measure(db_url: str, repeat: int) -> list[tuple[str, float, float]]:
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    with unit_of_work(sessions) as s:
+        user = accounts.find_user(s, "maria.lopez")  # CSIRT-GT, analyst
+        _, issued = accounts.issue_token(s, None, user_id=user.id, label="benchmark")
+        some = s.execute(
+            select(objects.c.stix_id)
+            .where(objects.c.type == "indicator", objects.c.tlp == "clear")
+            .order_by(objects.c.pk.desc())
+            .limit(1)
+        ).scalar_one()
+    app = create_app(Settings(database_url=db_url), engine=engine)
+    client = TestClient(app)
+    form = client.get("/signin").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert csrf is not None
+    client.post("/signin", data={"csrf": csrf.group(1), "token": issued.token})
+    pages = [
+        "/",
+        "/objects",
+        "/objects?type=indicator&tlp=green",
+        "/objects?q=family+7",
+        f"/objects/{some}",
+        "/objects/report--718e8be6-1f4a-457a-a122-4726fc00c065",
+        "/publish/indicator",
+        "/admin/groups",
+    ]
+    results = []
+    for page in pages:
+        assert client.get(page).status_code == 200, page
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            r = client.get(page)
+            times.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200
+        results.append((page, statistics.median(times), max(times)))
+    engine.dispose()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=1_000_000)
+    parser.add_argument("--db", type=Path, default=Path("bench-web.db"))
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    db_url = f"sqlite:///{args.db.resolve()}"
+    print(f"Filling {args.db} to {args.objects:,} objects ...", flush=True)
+    stored = fill(db_url, args.objects)
+    print(f"{stored:,} objects stored. Page load times ({args.repeat} runs each):")
+    print(f"{'page':<60} {'median ms':>10} {'max ms':>8}")
+    for page, median, worst in measure(db_url, args.repeat):
+        print(f"{page[:60]:<60} {median:>10.1f} {worst:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()
