@@ -601,15 +601,15 @@ def main() -> None:
     if "minga" in syntactic:
         syntactic["minga"] = minga_tool(include_benign=True)
 
-    step = 6 if args.quick else 1
+    step = 10 if args.quick else 1
     dev_aptner = load_aptner(["APTNERtrain.txt", "APTNERdev.txt"])[::step]
     test_aptner = load_aptner(["APTNERtest.txt"])[:: max(1, step // 2)]
     strangereal = load_strangereal()
     eset = load_eset()
     if args.quick:
-        strangereal = [(t[:40_000], g, s) for t, g, s in strangereal[::2]]
+        strangereal = [(t[:30_000], g, s) for t, g, s in strangereal[::3]]
         strangereal = [_rescope(d) for d in strangereal]
-        eset = eset[::3]
+        eset = eset[::5]
 
     suites = [
         ("DEV  APTNER train+dev (entity level, syntactic)", dev_aptner, syntactic),

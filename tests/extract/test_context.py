@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from minga.extract import Ioc, IocType, extract_iocs, unique
 
-from .helpers import pairs
+
+def pairs(text: str, *, include_benign: bool = False) -> list[tuple[str, str]]:
+    """(type, value) of every indicator found in ``text``, in text order."""
+    return [(i.type.value, i.value) for i in extract_iocs(text, include_benign=include_benign)]
 
 
 def test_offsets_and_sentence() -> None:

@@ -6,9 +6,12 @@ import codecs
 
 import pytest
 
-from minga.extract import ReportError, read_report
+from minga.extract import ReportError, extract_iocs, read_report
 
-from .helpers import pairs
+
+def pairs(text: str, *, include_benign: bool = False) -> list[tuple[str, str]]:
+    """(type, value) of every indicator found in ``text``, in text order."""
+    return [(i.type.value, i.value) for i in extract_iocs(text, include_benign=include_benign)]
 
 
 def _pdf(*lines: str) -> bytes:

@@ -6,7 +6,10 @@ import pytest
 
 from minga.extract import extract_iocs, refang_value
 
-from .helpers import pairs
+
+def pairs(text: str, *, include_benign: bool = False) -> list[tuple[str, str]]:
+    """(type, value) of every indicator found in ``text``, in text order."""
+    return [(i.type.value, i.value) for i in extract_iocs(text, include_benign=include_benign)]
 
 
 @pytest.mark.parametrize(

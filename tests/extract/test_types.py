@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import pairs
+from minga.extract import extract_iocs
+
+
+def pairs(text: str, *, include_benign: bool = False) -> list[tuple[str, str]]:
+    """(type, value) of every indicator found in ``text``, in text order."""
+    return [(i.type.value, i.value) for i in extract_iocs(text, include_benign=include_benign)]
+
 
 SHA1 = "5f1a4d1c1b2e8c3d4a5b6c7d8e9f0a1b2c3d4e5f"
 SHA256 = "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
