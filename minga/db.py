@@ -31,6 +31,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA cache_size=-65536")
     cur.execute("PRAGMA temp_store=MEMORY")
+    # Keep planner statistics fresh (cheaply): without them SQLite walks the wrong index for
+    # id look-ups once the store is large.
+    cur.execute("PRAGMA analysis_limit=1000")
+    cur.execute("PRAGMA optimize=0x10002")
     cur.close()
 
 

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(
         default="",
-        description="Key signing web session cookies; if empty, one is kept in the database.",
+        description="Key signing web session cookies; if empty, a key file beside the database.",
     )
     log_level: str = Field(default="info", description="uvicorn log level.")
 
