@@ -23,6 +23,7 @@ from minga.intel.service import Page, StoredObject
 from minga.policy import Principal
 from minga.taxii import service
 from minga.taxii.models import Collection
+from minga.taxii.params import Params, parse_params
 
 log = logging.getLogger("minga.taxii")
 
@@ -126,8 +127,8 @@ def _args(request: Request) -> dict[str, list[str]]:
     return args
 
 
-def _params(request: Request, node: Any) -> service.Params:
-    return service.parse_params(
+def _params(request: Request, node: Any) -> Params:
+    return parse_params(
         _args(request), default_limit=DEFAULT_LIMIT, max_limit=node.settings.page_size_max
     )
 
