@@ -19,11 +19,12 @@ Data (not shipped): ``/work/shared/data/ioc`` (see its README.md).
 * Dev/test split by vendor: tuning used only DEV (StrangerealIntel, APTNER train+dev);
   TEST (ESET, APTNER test) is held out.
 * Values are compared after the same normalisation for all tools: lower case, URL scheme
-  and trailing '/' dropped, port dropped from IPs, files compared by base name, registry
-  hives abbreviated.  minga does not report the host of a URL (or of an e-mail address)
-  as a separate domain/IP (measured on DEV: it lowers domain F1 on both dev sets), so
-  peers run the same way: ioc-finder with its own options for it, iocsearcher and
-  iocextract by dropping domains/IPs that are the host of one of their own URLs/e-mails.
+  (with any number of slashes) and trailing '/' dropped, port dropped from IPs, files
+  compared by base name, registry hives abbreviated.  minga does not report the host of a
+  URL (or of an e-mail address) as a separate domain/IP (measured on DEV: it lowers
+  domain F1 on both dev sets), so peers run the same way: ioc-finder with its own
+  options for it, iocsearcher and iocextract by dropping domains/IPs that are the host
+  of one of their own URLs/e-mails.
   All other options are the tools' defaults with all their IOC types enabled; every tool
   gets the same input.
 """
@@ -93,7 +94,8 @@ def simple_refang(text: str) -> str:
 def norm(kind: str, value: str) -> str:
     v = simple_refang(value.strip()).strip(" .,;'\"`")
     if kind == "url":
-        v = re.sub(r"^[a-z]+://", "", v).rstrip("/")
+        # "https:///host/x" (a typo in a vendor list) is the same URL as "https://host/x"
+        v = re.sub(r"^[a-z]+:/+", "", v).rstrip("/")
     elif kind in ("ipv4", "ipv6"):
         v = v.strip("[]")
         if kind == "ipv4":

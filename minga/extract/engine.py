@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from .links import LinkContext
 from .model import Ioc, IocType
 from .refang import Refanged, refang
 from .scanners import (
@@ -92,17 +93,34 @@ def extract_iocs(text: str, *, include_benign: bool = False) -> list[Ioc]:
     """Extract every indicator occurrence from ``text``, in text order.
 
     Defanged forms are refanged; ``start``/``end`` index the original ``text``.  Values on
-    a warninglist are dropped unless ``include_benign`` is true (then ``benign=True``).
+    a warninglist, and URLs written only as live hyperlinks of the document (references,
+    see :mod:`minga.extract.links`), are dropped unless ``include_benign`` is true (then
+    ``benign=True``).
     """
     rf = refang(text)
-    cands = _candidates(rf.text, rf)
+    t = rf.text
+    cands = _candidates(t, rf)
     cands.sort(key=lambda c: (c[0], -c[1]))
-    sentence: Callable[[int, int], str] = SentenceFinder(text)
-    result: list[Ioc] = []
-    for s, e, kind, value in cands:
+    links = LinkContext(t)
+    # (candidate, benign, written as a link); a URL also written as plain text (an IOC
+    # table next to a link to it) is not a reference anywhere in the document
+    scored: list[tuple[Cand, bool, bool]] = []
+    plain_urls: set[str] = set()
+    for cand in cands:
+        s, e, kind, value = cand
         if e - s > _MAX_LENGTH:
             continue
         benign = is_benign(kind, value)
+        link = False
+        if kind is IocType.URL and not benign:
+            link = links.is_link(s, e) and not rf.defanged(s, e)
+            if not link:
+                plain_urls.add(value)
+        scored.append((cand, benign, link))
+    sentence: Callable[[int, int], str] = SentenceFinder(text)
+    result: list[Ioc] = []
+    for (s, e, kind, value), benign, link in scored:
+        benign = benign or (link and value not in plain_urls)
         if benign and not include_benign:
             continue
         start = rf.start_to_orig(s)

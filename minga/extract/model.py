@@ -38,7 +38,8 @@ class Ioc:
     ``value`` is the normalised (refanged, canonical-case) indicator, ``raw`` the exact
     text it was read from (``text[start:end]``), ``sentence`` the sentence around it and
     ``benign`` tells that the value is on a warninglist (documentation ranges, big
-    platforms...), so it should be shown greyed rather than shared as an indicator.
+    platforms...) or is a URL the document only writes as a live hyperlink (a reference),
+    so it should be shown greyed rather than shared as an indicator.
     """
 
     type: IocType

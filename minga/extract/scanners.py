@@ -29,7 +29,7 @@ __all__ = [
 
 Cand = tuple[int, int, IocType, str]
 _HASH_TYPES = {32: IocType.MD5, 40: IocType.SHA1, 64: IocType.SHA256, 128: IocType.SHA512}
-_TRAILING = ".,;:!?*_~'\"»”’"
+_TRAILING = ".,;:!?*_~'\"»”’…"
 _CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
 _REG_ROOTS = {
     "HKEY_LOCAL_MACHINE": "HKLM",
@@ -101,20 +101,33 @@ def _is_word(ch: str) -> bool:
     return ch in _WORD_CHARS or (ch > "\x7f" and ch.isalnum())
 
 
+def _host_start(t: str, pos: int) -> int:
+    """Where the host begins after "://" at ``pos``: skip a typo's extra slashes
+    ("https:///evil.com") or one space or line break ("https:// evil.com", a PDF line wrap)."""
+    nxt = t[pos : pos + 1]
+    if nxt == "/":
+        return pos + (2 if t[pos + 1 : pos + 2] == "/" else 1)
+    if nxt == " " or nxt == "\n":
+        return pos + 1
+    return pos
+
+
 def scan_urls(t: str, out: list[Cand]) -> None:
     pos = t.find("://")
     while pos != -1:
+        nxt = pos + 3
         m = P.SCHEME_REV.match(t[max(0, pos - 16) : pos][::-1])
-        body = P.URL_BODY.match(t, pos + 3)
-        if m is not None and body is not None:
-            s = pos - m.end()
-            e = _trim(t, s, body.end())
-            url = t[s:e]
-            if _url_host_ok(url):
-                out.append((s, e, IocType.URL, _normalise_url(url)))
-            pos = t.find("://", max(e, pos + 3))
-        else:
-            pos = t.find("://", pos + 3)
+        if m is not None:
+            host = _host_start(t, pos + 3)
+            body = P.URL_BODY.match(t, host)
+            if body is not None:
+                s = pos - m.end()
+                e = _trim(t, s, body.end())
+                url = t[s : pos + 3] + t[host:e]
+                if _url_host_ok(url):
+                    out.append((s, e, IocType.URL, _normalise_url(url)))
+                    nxt = max(e, nxt)
+        pos = t.find("://", nxt)
 
 
 def scan_emails(t: str, out: list[Cand]) -> None:

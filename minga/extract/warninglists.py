@@ -57,17 +57,30 @@ class Warninglists:
     domains: frozenset[str]  # benign with sub-domains, URLs and mailboxes included
     user_content: frozenset[str]  # benign domains whose URLs/mailboxes are user content
     exact: frozenset[str]  # only the exact name is benign
+    mailboxes: frozenset[str] = frozenset()  # benign domains (and URLs) with free mailboxes
 
     def domain_benign(self, domain: str) -> bool:
         if domain in self.exact or domain.endswith(_RESERVED_SUFFIXES):
             return True
-        return self._suffix_in(domain, self.domains) or self._suffix_in(domain, self.user_content)
+        return (
+            self._suffix_in(domain, self.domains)
+            or self._suffix_in(domain, self.user_content)
+            or self._suffix_in(domain, self.mailboxes)
+        )
 
     def content_benign(self, domain: str) -> bool:
-        """Benign host for a URL or an e-mail address."""
+        """Benign host for a URL."""
         if domain.endswith(_RESERVED_SUFFIXES):
             return True
         if self._suffix_in(domain, self.user_content):
+            return False
+        return self._suffix_in(domain, self.domains) or self._suffix_in(domain, self.mailboxes)
+
+    def mailbox_benign(self, domain: str) -> bool:
+        """Benign domain for an e-mail address (free-mail providers are not)."""
+        if domain.endswith(_RESERVED_SUFFIXES):
+            return True
+        if self._suffix_in(domain, self.user_content) or self._suffix_in(domain, self.mailboxes):
             return False
         return self._suffix_in(domain, self.domains)
 
@@ -90,6 +103,7 @@ def warninglists() -> Warninglists:
     domains: set[str] = set()
     user: set[str] = set()
     exact: set[str] = set()
+    mailboxes: set[str] = set()
     for raw in text.splitlines():
         line = raw.strip().lower()
         if not line or line.startswith("#"):
@@ -98,9 +112,11 @@ def warninglists() -> Warninglists:
             user.add(line[1:])
         elif line[0] == "=":
             exact.add(line[1:])
+        elif line[0] == "@":
+            mailboxes.add(line[1:])
         else:
             domains.add(line)
-    return Warninglists(frozenset(domains), frozenset(user), frozenset(exact))
+    return Warninglists(frozenset(domains), frozenset(user), frozenset(exact), frozenset(mailboxes))
 
 
 # Non-global IPv4 ranges (RFC 6890 special-purpose registry), as (network, mask) ints.
@@ -154,7 +170,7 @@ def is_benign(kind: IocType, value: str) -> bool:
             return _ip_benign(host)
         return lists.content_benign(host)
     if kind is IocType.EMAIL:
-        return lists.content_benign(value.rsplit("@", 1)[-1])
+        return lists.mailbox_benign(value.rsplit("@", 1)[-1])
     if kind in (IocType.MD5, IocType.SHA1, IocType.SHA256, IocType.SHA512):
         return value in _BENIGN_HASHES
     return False

@@ -66,7 +66,7 @@ def pairs(text: str, *, include_benign: bool = False) -> list[tuple[str, str]]:
         ),
         ("|http://evil.com/a.php|hash|", [("url", "http://evil.com/a.php")]),
         (
-            "[panel](http://evil.com/admin/) and (http://evil.com/a_(b).php)",
+            "[panel](hxxp://evil[.]com/admin/) and (http://evil.com/a_(b).php)",
             [
                 ("url", "http://evil.com/admin/"),
                 ("url", "http://evil.com/a_(b).php"),
