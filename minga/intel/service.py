@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, and_, delete, exists, func, insert, or_, select, true, tuple_, update
+from sqlalchemy import (
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from minga import audit
@@ -234,12 +248,13 @@ def create_objects(
     for row in rows:
         row["is_latest"] = newest.get(row["stix_id"]) == row["modified_us"]
     stale = [sid for sid in newest if sid in current]
-    for chunk in _chunks(stale):
-        session.execute(
-            update(objects)
-            .where(objects.c.stix_id.in_(chunk), objects.c.is_latest == true())
-            .values(is_latest=False)
-        )
+    with _by_id_index(session):
+        for chunk in _chunks(stale):
+            session.execute(
+                update(objects)
+                .where(objects.c.stix_id.in_(chunk), objects.c.is_latest == true())
+                .values(is_latest=False)
+            )
     first = _next_added_us(session, len(rows))
     for offset, row in enumerate(rows):
         row["added_us"] = first + offset
@@ -327,7 +342,29 @@ class _Known:
     versions: set[int]
 
 
+@contextmanager
+def _by_id_index(session: Session) -> Iterator[None]:
+    """Make PostgreSQL look ids up through the index even without planner statistics.
+
+    Without ANALYZE (autovacuum off, or a table that just grew) PostgreSQL guesses 0.5% of rows
+    per IN value and seq-scans the whole store for every batch: bulk writes turn quadratic.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+    try:
+        yield
+    finally:
+        if postgres:
+            session.execute(text("SET LOCAL enable_seqscan = on"))
+
+
 def _current_versions(session: Session, ids: Iterable[str]) -> dict[str, _Known]:
+    with _by_id_index(session):
+        return _current_versions_of(session, ids)
+
+
+def _current_versions_of(session: Session, ids: Iterable[str]) -> dict[str, _Known]:
     known: dict[str, _Known] = {}
     for chunk in _chunks(sorted(ids)):
         rows = session.execute(
