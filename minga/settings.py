@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         default="",
         description="Key signing web session cookies; if empty, a key file beside the database.",
     )
+    taxii_pull_check_seconds: int = Field(
+        default=60,
+        ge=0,
+        description="How often `minga serve` looks for due TAXII pulls; 0 turns them off.",
+    )
     log_level: str = Field(default="info", description="uvicorn log level.")
 
     @field_validator("database_url")

@@ -16,8 +16,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin, urlparse
 
 import httpx
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,16 +30,6 @@ from minga.taxii.models import Feed
 from minga.taxii.service import store_tolerant
 
 log = logging.getLogger("minga.taxii")
-
-
-class PullSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MINGA_TAXII_", env_file=".env", extra="ignore")
-
-    pull_check_seconds: int = Field(
-        default=60,
-        ge=0,
-        description="How often `minga serve` looks for due scheduled pulls; 0 turns them off.",
-    )
 
 
 @dataclass(slots=True)

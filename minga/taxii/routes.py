@@ -9,12 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from minga.taxii import admin, views
-from minga.taxii.puller import PullSettings, Scheduler
+from minga.taxii.puller import Scheduler
 
 
 @asynccontextmanager
 async def scheduled_pulls(app: FastAPI) -> AsyncIterator[None]:
-    check = PullSettings().pull_check_seconds
+    check = app.state.node.settings.taxii_pull_check_seconds
     scheduler = Scheduler(app.state.node.sessions, check) if check > 0 else None
     if scheduler is not None:
         scheduler.start()
