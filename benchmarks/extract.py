@@ -176,8 +176,9 @@ def classify_gold(value: str, hint: str = "") -> str | None:
         if "/" in v:
             return "url"
         return "domain"
-    if "/" in v and _RE["domain"].match(v.split("/")[0]):
-        return "url"
+    host = v.split("/")[0]
+    if "/" in v and (_RE["domain"].match(host) or _RE["ipv4"].fullmatch(host)):
+        return "url"  # scheme-less: evil.com/gate.php, 69.87.223.26:8080/p
     return None
 
 
@@ -348,6 +349,8 @@ def _aptner_gold(tag: str, value: str) -> tuple[str, str] | None:
         return kind, norm(kind, value)
     if coarse in ("domain", "url") and kind in ("domain", "url"):
         return kind, norm(kind, value)
+    if coarse == "ip" and kind == "url":
+        return kind, norm(kind, value)  # a whole URL tagged IP: "69.87.223.26:8080/x"
     if coarse == kind:
         return kind, norm(kind, value)
     return None
