@@ -276,6 +276,7 @@ PIPELINES: dict[str, list[Callable[[Any, Context], list[Any]]]] = {
 def run_pipeline(item: Upload, ctx: Context) -> list[Any]:
     """Every output of the last stage for one upload (raises the first stage error)."""
     (detected,) = detect(item, ctx)
+    ctx.notes["format"] = detected.format
     items: list[Any] = [detected]
     for step in PIPELINES[detected.format]:
         items = [out for each in items for out in step(each, ctx)]

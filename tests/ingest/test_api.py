@@ -25,7 +25,7 @@ def test_multipart_stix_upload(client: TestClient, sessions: sessionmaker[Sessio
     assert r.status_code == 201, r.text
     job = r.json()
     assert (job["status"], job["source"], job["result"]) == (
-        "done", "feed.json", {"batches": 1, "created": 1, "existing": 0},
+        "done", "feed.json", {"batches": 1, "created": 1, "existing": 0, "format": "stix"},
     )  # fmt: skip
     got = client.get(f"/api/objects/{indicator(1)['id']}", headers=a.headers).json()
     assert (got["meta"]["tlp"], got["meta"]["source"]) == ("green", "feed.json")

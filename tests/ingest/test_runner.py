@@ -46,7 +46,7 @@ def test_stix_import_keeps_the_third_party_creator(sessions: sessionmaker[Sessio
     data = bundle(indicator(1, created_by_ref=CREATOR), malware(2, created_by_ref=CREATOR))
     job = submit(sessions, a, Upload(data, "vendor.json"), tlp=Tlp.GREEN, reach=Reach.FEDERATION)
     assert (job.status, job.kind, job.attempts, job.error) == ("done", "auto", 1, None)
-    assert job.result == {"batches": 1, "created": 2, "existing": 0}
+    assert job.result == {"batches": 1, "created": 2, "existing": 0, "format": "stix"}
     with sessions() as s:
         got = service.get_object(s, a.principal, indicator(1)["id"])
         assert got.owner_org_id == a.org_id
@@ -54,7 +54,7 @@ def test_stix_import_keeps_the_third_party_creator(sessions: sessionmaker[Sessio
         assert got.object()["created_by_ref"] == CREATOR
         assert s.scalar(select(func.count()).select_from(payloads)) == 0
     again = submit(sessions, a, Upload(data, "vendor.json"))
-    assert again.result == {"batches": 1, "created": 0, "existing": 2}
+    assert again.result == {"batches": 1, "created": 0, "existing": 2, "format": "stix"}
 
 
 def test_a_failing_batch_stores_nothing(sessions: sessionmaker[Session]):
