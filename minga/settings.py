@@ -41,6 +41,9 @@ class Settings(BaseSettings):
         ge=0,
         description="How often `minga serve` looks for due TAXII pulls; 0 turns them off.",
     )
+    ingest_max_bytes: int = Field(
+        default=100 * 1024 * 1024, ge=1024, description="Largest upload or file ingest accepts."
+    )
     log_level: str = Field(default="info", description="uvicorn log level.")
 
     @field_validator("database_url")

@@ -31,7 +31,7 @@ MULTIPART_SLACK = 64 * 1024  # form boundaries and fields around the file
 
 
 def max_bytes(node: Any) -> int:
-    return int(getattr(node.settings, "ingest_max_bytes", 0) or jobs.MAX_BYTES)
+    return node.settings.ingest_max_bytes
 
 
 def _too_large(limit: int) -> HTTPException:

@@ -220,6 +220,11 @@ def create_objects(
         known = current.get(stix_id)
         obj_tlp = tlp_of(obj) or Tlp.CLEAR
         if known is not None:
+            if mod_us in known.versions:
+                # Already stored (by anyone): two members importing the same feed is no error,
+                # and it changes nothing, so no markings or content of the stored copy move.
+                result.existing.append((stix_id, version_of(obj)))
+                continue
             if known.owner_org_id != principal.org_id:
                 errors.append(
                     {
@@ -227,9 +232,6 @@ def create_objects(
                         "problems": ["only the organisation that created it may version it"],
                     }
                 )
-                continue
-            if mod_us in known.versions:
-                result.existing.append((stix_id, version_of(obj)))
                 continue
             if mod_us > known.latest_us and not may_change_tlp(
                 known.latest_tlp, obj_tlp, is_owner=known.owner_org_id == principal.org_id

@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from minga.intel import service
 from minga.intel.models import objects
 from minga.intel.stix import TLP2_MARKING_ID
 from minga.policy import Tlp
@@ -126,3 +127,21 @@ def test_list_filters_and_stable_cursor(client: TestClient, sessions: sessionmak
     assert [o["object"]["name"] for o in found] == ["Hive ransomware"]
     none = client.get("/api/objects?tlp=red", headers=a.headers).json()
     assert none == {"objects": [], "next": None}
+
+
+def test_identical_version_from_another_org_is_existing_and_changes_nothing(
+    client: TestClient, sessions: sessionmaker[Session]
+):
+    a = add_member(sessions, "Org A")
+    b = add_member(sessions, "Org B")
+    shared = malware(7, created_by_ref=a.principal.identity_ref)
+    assert client.post("/api/objects?tlp=green", json=shared, headers=a.headers).status_code == 201
+    # Org B imports the same third-party content (e.g. the same MISP feed): not an error.
+    r = client.post("/api/objects/bulk", json={"objects": [shared]}, headers=b.headers)
+    assert r.status_code == 422  # enforced creator: B may not claim A's identity
+    with sessions() as s:
+        result = service.create_objects(s, b.principal, [shared], enforce_creator=False)
+        s.commit()
+    assert result.existing == [(shared["id"], shared["modified"])] and result.created == []
+    got = client.get(f"/api/objects/{shared['id']}", headers=b.headers).json()
+    assert (got["meta"]["owner"]["id"], got["meta"]["tlp"]) == (a.org_id, "green")
