@@ -10,6 +10,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -75,11 +76,27 @@ def pg_database() -> Iterator[str]:
 
 
 def _truncate_all(engine: Engine) -> None:
+    """Empty every table, then put back the rows the migrations seed."""
     from minga.models import metadata
+    from minga.taxii.models import DEFAULT_COLLECTION_ID, Collection
 
     names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    with Session(engine) as s:
+        s.add(
+            Collection(
+                id=DEFAULT_COLLECTION_ID,
+                title="All intelligence",
+                description="Every object you may see on this node.",
+                alias="all",
+                filters="{}",
+                can_read=True,
+                can_write=True,
+                created_at=datetime.now(UTC),
+            )
+        )
+        s.commit()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -8,6 +8,7 @@ List paths must also be complete: everything the policy allows is returned.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from minga.accounts import service as accounts
 from minga.intel import service as intel
 from minga.policy import Marking, Reach, Tlp, may_see
+from minga.taxii.models import DEFAULT_COLLECTION_ID
 from tests.conftest import Member, add_member, refresh
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+MALWARE_ID = re.compile(r"malware--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+NEXT_CURSOR = re.compile(r"cursor=([A-Za-z0-9_-]+)")
 
 
 @dataclass(frozen=True)
@@ -101,14 +107,105 @@ def _rest_versions(client: TestClient, m: Member, ids: list[str]) -> set[str]:
     return got
 
 
+TAXII_ROOT = f"/taxii2/api/collections/{DEFAULT_COLLECTION_ID}"
+TAXII_ACCEPT = "application/taxii+json;version=2.1"
+
+
+def _taxii_walk(client: TestClient, m: Member, resource: str) -> set[str]:
+    seen: set[str] = set()
+    nxt = None
+    while True:
+        url = f"{TAXII_ROOT}/{resource}/?match[type]=malware&limit=7"
+        r = client.get(
+            url + (f"&next={nxt}" if nxt else ""),
+            headers={**m.headers, "Accept": TAXII_ACCEPT},
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        seen |= {o["id"] for o in body.get("objects", body.get("objects", []))}
+        if not body.get("more"):
+            return seen
+        nxt = body["next"]
+
+
+def _taxii_objects(client: TestClient, m: Member) -> set[str]:
+    return _taxii_walk(client, m, "objects")
+
+
+def _taxii_manifest(client: TestClient, m: Member) -> set[str]:
+    return _taxii_walk(client, m, "manifest")
+
+
+def _taxii_by_id(suffix: str) -> Callable[[TestClient, Member, list[str]], set[str]]:
+    def fetch(client: TestClient, m: Member, ids: list[str]) -> set[str]:
+        got = set()
+        for i in ids:
+            r = client.get(
+                f"{TAXII_ROOT}/objects/{i}/{suffix}",
+                headers={**m.headers, "Accept": TAXII_ACCEPT},
+            )
+            assert r.status_code in (200, 404), r.text
+            body = r.json() if r.status_code == 200 else {}
+            if body.get("objects") or body.get("versions"):
+                got.add(i)
+        return got
+
+    return fetch
+
+
+def _browser(client: TestClient, m: Member) -> TestClient:
+    """A signed-in web session (its own cookie jar) for the member."""
+    web = TestClient(client.app)
+    form = web.get("/signin").text
+    csrf = CSRF.search(form)
+    assert csrf is not None
+    r = web.post(
+        "/signin",
+        data={"csrf": csrf.group(1), "token": m.token, "next": "/"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    return web
+
+
+def _web_list(client: TestClient, m: Member) -> set[str]:
+    web = _browser(client, m)
+    seen: set[str] = set()
+    url = "/objects?type=malware&q=policy-probe"
+    while True:
+        html = web.get(url).text
+        seen |= set(MALWARE_ID.findall(html))
+        cursor = NEXT_CURSOR.search(html)
+        if cursor is None:
+            return seen
+        url = f"/objects?type=malware&q=policy-probe&cursor={cursor.group(1)}"
+
+
+def _web_detail(client: TestClient, m: Member, ids: list[str]) -> set[str]:
+    web = _browser(client, m)
+    got = set()
+    for i in ids:
+        r = web.get(f"/objects/{i}")
+        assert r.status_code in (200, 404)
+        if r.status_code == 200:
+            got.add(i)
+    return got
+
+
 # Read paths that list (must be exact) and that fetch by id (must never over-share).
 LIST_PATHS: dict[str, Callable[[TestClient, Member], set[str]]] = {
     "GET /api/objects": _rest_list,
     "GET /api/objects?q=": _rest_search,
+    "TAXII objects": _taxii_objects,
+    "TAXII manifest": _taxii_manifest,
+    "web /objects": _web_list,
 }
 ID_PATHS: dict[str, Callable[[TestClient, Member, list[str]], set[str]]] = {
     "GET /api/objects/{id}": _rest_get,
     "GET /api/objects/{id}/versions": _rest_versions,
+    "TAXII object by id": _taxii_by_id(""),
+    "TAXII versions": _taxii_by_id("versions/"),
+    "web /objects/{id}": _web_detail,
 }
 
 
@@ -245,6 +342,8 @@ def test_every_marking_combination_on_the_rest_api(
         and (g == "with-b" or (g == "none" and tlp not in (Tlp.AMBER_STRICT, Tlp.RED)))
     }
     assert allowed == expected
-    assert _rest_list(client, b) & truth.keys() == expected
-    assert _rest_get(client, b, sorted(truth)) == expected
-    assert _rest_list(client, a) & truth.keys() == set(truth)
+    for name, list_path in LIST_PATHS.items():
+        assert list_path(client, b) & truth.keys() == expected, name
+        assert list_path(client, a) & truth.keys() == set(truth), name
+    for name, id_path in ID_PATHS.items():
+        assert id_path(client, b, sorted(truth)) == expected, name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -11,17 +10,12 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
-    Select,
-    and_,
     delete,
-    exists,
     func,
     insert,
-    or_,
     select,
     text,
     true,
-    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
@@ -30,6 +24,53 @@ from minga import audit
 from minga.accounts.models import GroupMember, Organisation
 from minga.errors import Forbidden, InvalidInput, NotFound
 from minga.intel.models import object_groups, objects
+
+# The read API lives in `queries`; it is re-exported so callers use `intel.service` alone.
+from minga.intel.queries import (
+    CHUNK as CHUNK,
+)
+from minga.intel.queries import (
+    COLUMNS as COLUMNS,
+)
+from minga.intel.queries import (
+    ObjectQuery as ObjectQuery,
+)
+from minga.intel.queries import (
+    Page as Page,
+)
+from minga.intel.queries import (
+    StoredObject as StoredObject,
+)
+from minga.intel.queries import (
+    count_objects as count_objects,
+)
+from minga.intel.queries import (
+    decode_cursor as decode_cursor,
+)
+from minga.intel.queries import (
+    encode_cursor as encode_cursor,
+)
+from minga.intel.queries import (
+    get_object as get_object,
+)
+from minga.intel.queries import (
+    groups_of as groups_of,
+)
+from minga.intel.queries import (
+    list_objects as list_objects,
+)
+from minga.intel.queries import (
+    marking_of as marking_of,
+)
+from minga.intel.queries import (
+    query_statement as query_statement,
+)
+from minga.intel.queries import (
+    stored_object as stored_object,
+)
+from minga.intel.queries import (
+    versions as versions,
+)
 from minga.intel.stix import (
     SCO_TYPES,
     TLP2_MARKING_ID,
@@ -43,18 +84,13 @@ from minga.intel.stix import (
 )
 from minga.policy import (
     Action,
-    Marking,
     Principal,
     Reach,
     Role,
     Tlp,
     may,
     may_change_tlp,
-    may_see,
-    visible_filter,
 )
-
-CHUNK = 500  # ids per IN (...) lookup: well under every backend's parameter limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,65 +106,6 @@ class Provenance:
 class WriteResult:
     created: list[tuple[str, str]] = field(default_factory=list)  # (id, version)
     existing: list[tuple[str, str]] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredObject:
-    pk: int
-    stix_id: str
-    type: str
-    version: str
-    added_us: int
-    owner_org_id: int
-    tlp: Tlp
-    reach: Reach
-    revoked: bool
-    is_latest: bool
-    source: str | None
-    origin_node: str | None
-    raw: str
-
-    @property
-    def date_added(self) -> str:
-        return us_to_ts(self.added_us)
-
-    def object(self) -> dict[str, Any]:
-        return orjson.loads(self.raw)
-
-
-_COLUMNS = (
-    objects.c.pk,
-    objects.c.stix_id,
-    objects.c.type,
-    objects.c.modified,
-    objects.c.added_us,
-    objects.c.owner_org_id,
-    objects.c.tlp,
-    objects.c.reach,
-    objects.c.revoked,
-    objects.c.is_latest,
-    objects.c.source,
-    objects.c.origin_node,
-    objects.c.raw,
-)
-
-
-def _stored(row: Any) -> StoredObject:
-    return StoredObject(
-        pk=row.pk,
-        stix_id=row.stix_id,
-        type=row.type,
-        version=row.modified,
-        added_us=row.added_us,
-        owner_org_id=row.owner_org_id,
-        tlp=Tlp(row.tlp),
-        reach=Reach(row.reach),
-        revoked=bool(row.revoked),
-        is_latest=bool(row.is_latest),
-        source=row.source,
-        origin_node=row.origin_node,
-        raw=row.raw,
-    )
 
 
 def _next_added_us(session: Session, count: int) -> int:
@@ -446,184 +423,6 @@ def store_identity(session: Session, org: Organisation) -> None:
 # -- reading -------------------------------------------------------------------------------
 
 
-def _groups_of(session: Session, pk: int) -> frozenset[int]:
-    return frozenset(
-        session.scalars(select(object_groups.c.group_id).where(object_groups.c.object_pk == pk))
-    )
-
-
-def marking_of(session: Session, obj: StoredObject) -> Marking:
-    return Marking(obj.owner_org_id, obj.tlp, obj.reach, _groups_of(session, obj.pk))
-
-
-def get_object(
-    session: Session, principal: Principal, stix_id: str, version: str | None = None
-) -> StoredObject:
-    """The newest version (or the named one) of an object that `principal` may see."""
-    stmt = (
-        select(*_COLUMNS)
-        .where(objects.c.stix_id == stix_id, visible_filter(principal, objects, object_groups))
-        .order_by(objects.c.modified_us.desc())
-        .limit(1)
-    )
-    if version is not None:
-        try:
-            stmt = stmt.where(objects.c.modified_us == ts_to_us(version))
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from None
-    row = session.execute(stmt).first()
-    if row is None:
-        raise NotFound(f"no object {stix_id} that you may see")
-    found = _stored(row)
-    # The SQL filter decided; the pure function must agree (cheap, one object).
-    if not may_see(principal, marking_of(session, found)):
-        raise NotFound(f"no object {stix_id} that you may see")
-    return found
-
-
-def versions(session: Session, principal: Principal, stix_id: str) -> list[StoredObject]:
-    stmt = (
-        select(*_COLUMNS)
-        .where(objects.c.stix_id == stix_id, visible_filter(principal, objects, object_groups))
-        .order_by(objects.c.modified_us)
-    )
-    found = [_stored(r) for r in session.execute(stmt)]
-    if not found:
-        raise NotFound(f"no object {stix_id} that you may see")
-    return found
-
-
-@dataclass(slots=True)
-class ObjectQuery:
-    types: Sequence[str] = ()
-    tlps: Sequence[Tlp] = ()
-    ids: Sequence[str] = ()
-    owner_org_id: int | None = None
-    added_after_us: int | None = None
-    added_before_us: int | None = None
-    modified_after_us: int | None = None
-    modified_before_us: int | None = None
-    text: str | None = None
-    include_revoked: bool = False
-    all_versions: bool = False
-    newest_first: bool = True
-    # Version selection (TAXII match[version]): any of these replaces "latest only".
-    first_version: bool = False
-    last_version: bool = False
-    versions_us: Sequence[int] = ()  # modified, or date_added for objects without one (SCOs)
-    spec_versions: Sequence[str] = ()
-    sources: Sequence[str] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    items: list[StoredObject]
-    next_cursor: str | None
-
-
-def encode_cursor(added_us: int, pk: int, newest_first: bool) -> str:
-    raw = f"{'d' if newest_first else 'a'}:{added_us}:{pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[bool, int, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        direction, added, pk = raw.split(":")
-        if direction not in ("a", "d"):
-            raise ValueError(direction)
-        return direction == "d", int(added), int(pk)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("the cursor is not one this node issued") from None
-
-
-def query_statement(principal: Principal, q: ObjectQuery) -> Select[Any]:
-    stmt = select(*_COLUMNS).where(visible_filter(principal, objects, object_groups))
-    if not q.all_versions:
-        stmt = stmt.where(_version_selection(q))
-    if q.types:
-        stmt = stmt.where(objects.c.type.in_(list(q.types)))
-    if q.tlps:
-        stmt = stmt.where(objects.c.tlp.in_([t.value for t in q.tlps]))
-    if q.ids:
-        stmt = stmt.where(objects.c.stix_id.in_(list(q.ids)))
-    if q.owner_org_id is not None:
-        stmt = stmt.where(objects.c.owner_org_id == q.owner_org_id)
-    if q.spec_versions:
-        stmt = stmt.where(objects.c.spec_version.in_(list(q.spec_versions)))
-    if q.sources:
-        stmt = stmt.where(objects.c.source.in_(list(q.sources)))
-    if q.added_after_us is not None:
-        stmt = stmt.where(objects.c.added_us > q.added_after_us)
-    if q.added_before_us is not None:
-        stmt = stmt.where(objects.c.added_us < q.added_before_us)
-    if q.modified_after_us is not None:
-        stmt = stmt.where(objects.c.modified_us > q.modified_after_us)
-    if q.modified_before_us is not None:
-        stmt = stmt.where(objects.c.modified_us < q.modified_before_us)
-    if q.text:
-        needle = q.text.strip().lower()
-        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(objects.c.search_text.like(f"%{escaped}%", escape="\\"))
-    if not q.include_revoked:
-        stmt = stmt.where(objects.c.revoked == False)  # noqa: E712
-    return stmt
-
-
-def _version_selection(q: ObjectQuery) -> Any:
-    chosen: list[Any] = []
-    if q.last_version or not (q.first_version or q.versions_us):
-        chosen.append(objects.c.is_latest == true())
-    if q.first_version:
-        older = objects.alias("older")
-        earlier = select(older.c.pk).where(
-            older.c.stix_id == objects.c.stix_id, older.c.modified_us < objects.c.modified_us
-        )
-        chosen.append(~exists(earlier))
-    if q.versions_us:
-        wanted = sorted(set(q.versions_us))
-        chosen.append(
-            or_(
-                objects.c.modified_us.in_(wanted),
-                and_(objects.c.modified_us == 0, objects.c.added_us.in_(wanted)),
-            )
-        )
-    return chosen[0] if len(chosen) == 1 else or_(*chosen)
-
-
-def list_objects(
-    session: Session,
-    principal: Principal,
-    q: ObjectQuery,
-    *,
-    limit: int = 100,
-    cursor: str | None = None,
-) -> Page:
-    """One page of visible objects ordered by date_added, with a stable cursor to the next."""
-    if limit < 1:
-        raise InvalidInput("limit must be at least 1")
-    stmt = query_statement(principal, q)
-    newest_first = q.newest_first
-    key = tuple_(objects.c.added_us, objects.c.pk)
-    if cursor:
-        newest_first, added, pk = decode_cursor(cursor)
-        stmt = stmt.where(key < (added, pk) if newest_first else key > (added, pk))
-    if newest_first:
-        stmt = stmt.order_by(objects.c.added_us.desc(), objects.c.pk.desc())
-    else:
-        stmt = stmt.order_by(objects.c.added_us, objects.c.pk)
-    rows = [_stored(r) for r in session.execute(stmt.limit(limit + 1))]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    nxt = encode_cursor(rows[-1].added_us, rows[-1].pk, newest_first) if more and rows else None
-    return Page(rows, nxt)
-
-
-def count_objects(session: Session, principal: Principal, q: ObjectQuery) -> int:
-    sub = query_statement(principal, q).subquery()
-    return int(session.scalar(select(func.count()).select_from(sub)) or 0)
-
-
 def revoke(session: Session, principal: Principal, stix_id: str) -> StoredObject:
     """Publish a new version marked revoked; only the owning organisation may."""
     current = get_object(session, principal, stix_id)
@@ -636,7 +435,7 @@ def revoke(session: Session, principal: Principal, stix_id: str) -> StoredObject
         return current
     obj["modified"] = us_to_ts(max(ts_to_us(now_ts()), ts_to_us(obj["modified"]) + 1000))
     obj["revoked"] = True
-    groups = sorted(_groups_of(session, current.pk))
+    groups = sorted(groups_of(session, current.pk))
     create_objects(
         session,
         principal,
@@ -659,7 +458,7 @@ def delete_objects(
     if not may(principal, Action.PUBLISH):
         raise Forbidden(f"the role {principal.role.value!r} may not delete objects")
     q = replace(q or ObjectQuery(all_versions=True), ids=[stix_id], include_revoked=True)
-    found = [_stored(r) for r in session.execute(query_statement(principal, q))]
+    found = [stored_object(r) for r in session.execute(query_statement(principal, q))]
     if not found:
         raise NotFound(f"no object {stix_id} that you may see")
     if any(f.owner_org_id != principal.org_id for f in found):

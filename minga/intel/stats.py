@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from minga.intel.models import objects
-from minga.intel.service import CHUNK, ObjectQuery, StoredObject, _stored, query_statement
+from minga.intel.queries import CHUNK, ObjectQuery, StoredObject, query_statement, stored_object
 from minga.policy import Principal
 
 WINDOW = 5_000  # most recent visible objects a dashboard summary covers
@@ -92,7 +92,7 @@ def newest(
     if not_types:
         stmt = stmt.where(objects.c.type.not_in(list(not_types)))
     stmt = stmt.order_by(objects.c.added_us.desc(), objects.c.pk.desc()).limit(limit)
-    return [_stored(r) for r in session.execute(stmt)]
+    return [stored_object(r) for r in session.execute(stmt)]
 
 
 def relationships_of(
@@ -120,7 +120,7 @@ def relationships_of(
             objects.c.pk.in_(recent[start : start + CHUNK]),
             objects.c.raw.like(f'%"{escaped}"%', escape="\\"),
         )
-        found.extend(_stored(r) for r in session.execute(stmt))
+        found.extend(stored_object(r) for r in session.execute(stmt))
     found.sort(key=lambda r: (r.added_us, r.pk), reverse=True)
     return [
         r for r in found if stix_id in (r.object().get("source_ref"), r.object().get("target_ref"))
@@ -140,6 +140,8 @@ def visible_by_ids(
     for start in range(0, len(wanted), CHUNK):
         q = ObjectQuery(ids=wanted[start : start + CHUNK], all_versions=True)
         found.extend(
-            o for r in session.execute(query_statement(principal, q)) if (o := _stored(r)).is_latest
+            o
+            for r in session.execute(query_statement(principal, q))
+            if (o := stored_object(r)).is_latest
         )
     return found

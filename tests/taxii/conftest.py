@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -13,11 +12,10 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from minga.app import create_app
 from minga.settings import Settings
-from minga.taxii.models import DEFAULT_COLLECTION_ID, Collection
+from minga.taxii.models import DEFAULT_COLLECTION_ID
 
 TAXII = "application/taxii+json;version=2.1"
 ROOT = "/taxii2/api/"
@@ -63,29 +61,6 @@ class LiveNode:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=20)
-
-
-@pytest.fixture(autouse=True)
-def _default_collection(request: pytest.FixtureRequest) -> None:
-    """The PostgreSQL fixture truncates every table, the migration's seed included: put it back."""
-    if "db_url" not in request.fixturenames:
-        return
-    sessions: sessionmaker[Session] = request.getfixturevalue("sessions")
-    with sessions() as s:
-        if s.get(Collection, DEFAULT_COLLECTION_ID) is None:
-            s.add(
-                Collection(
-                    id=DEFAULT_COLLECTION_ID,
-                    title="All intelligence",
-                    description="Every object you may see on this node.",
-                    alias="all",
-                    filters="{}",
-                    can_read=True,
-                    can_write=True,
-                    created_at=datetime.now(UTC),
-                )
-            )
-            s.commit()
 
 
 @pytest.fixture

@@ -230,7 +230,8 @@ def test_objects_another_local_org_owns_are_skipped_not_fatal(
     importer = add_member(local, "Local L")
     other = add_member(local, "Local O")
     with local() as s:
-        create_objects(s, other.principal, [indicator(3)])
+        # Another version of an id that Local O owns: the remote's version may not join it.
+        create_objects(s, other.principal, [indicator(3, modified="2024-03-01T12:00:00.001Z")])
         s.commit()
     feed_id = _feed(local, f"{live}/taxii2/", importer)
     result = puller.pull_feed(local, feed_id)
