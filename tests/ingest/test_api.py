@@ -82,7 +82,7 @@ def test_limit_holds_while_streaming_without_length(
     client: TestClient, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ):
     a = add_member(sessions, "Org A")
-    monkeypatch.setattr(jobs, "MAX_BYTES", 1000)
+    monkeypatch.setattr(client.app.state.node.settings, "ingest_max_bytes", 1000)  # type: ignore[attr-defined]
 
     def chunks():
         for _ in range(100):
