@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/extract.py [--quick] [--data DIR]``
 
-Data (not shipped): ``/work/shared/data/ioc`` (see its README.md).
+Data (not shipped): ``../shared/data/ioc`` beside the repository (see its README.md).
 
 * APTNER (token-per-line CTI sentences, BIOES tags): sentences are re-joined with spaces and
   grouped in chunks of 20; each tool runs once per chunk and sets of (type, value) are
@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from minga.extract import IocType, extract_iocs
 from minga.extract.readers import decode_text
 
-DATA = Path("/work/shared/data/ioc")
+DATA = Path(__file__).resolve().parents[2] / "shared/data/ioc"  # ../shared beside the repo
 # Same bounds on each document for every tool: iocextract backtracks for minutes on
 # base64 blobs (a 12 kB line takes > 3 min), so longer lines are cut.
 MAX_DOC_CHARS = 200_000

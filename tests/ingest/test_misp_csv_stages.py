@@ -17,7 +17,8 @@ from minga.intel.stix import TLP2_MARKING_ID
 from minga.policy import Reach, Tlp
 from tests.ingest.harness import ORG_IDENTITY, TS, context, run_stage
 
-ESET = Path("/work/shared/data/ioc/eset-malware-ioc")
+# ../shared/ beside the repository (as on developer machines and CI).
+ESET = Path(__file__).resolve().parents[3] / "shared/data/ioc/eset-malware-ioc"
 EVENT = {
     "Event": {
         "uuid": "5e1d0b3a-1111-4a2b-9c3d-0a0b0c0d0e01",
