@@ -113,20 +113,8 @@ GroupQ = Annotated[list[int] | None, Query(description="sharing-group ids (repea
 
 
 @router.post("", summary="Create an object, a bundle or a list of objects (all or nothing)")
-async def create_objects(
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    node: NodeDep,
-    tlp: TlpQ = None,
-    reach: ReachQ = None,
-    group: GroupQ = None,
-) -> Response:
-    return await _create(request, session, principal, node, tlp=tlp, reach=reach, group=group)
-
-
 @router.post("/bulk", summary="Bulk create: a bundle or {objects, tlp, reach, groups}")
-async def bulk_create(
+async def create_objects(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
