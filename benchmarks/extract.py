@@ -16,8 +16,14 @@ Data (not shipped): ``../shared/data/ioc`` beside the repository (see its README
   (simply refanged, lower-cased) text.  A type is scored on a report only if the vendor
   list has that type for that report.  Outputs not in the list count as false positives,
   so precision is pessimistic (vendors do not list every IOC of their text).
-* Dev/test split by vendor: tuning used only DEV (StrangerealIntel, APTNER train+dev);
-  TEST (ESET, APTNER test) is held out.
+* Dev/test split: DEV = StrangerealIntel, APTNER train+dev and ESET-dev; TEST = APTNER
+  test and ESET-test.  ESET was first held out whole (a vendor/format shift: AsciiDoc).
+  It was then re-split by family, so that its conventions could be tuned on half of it:
+  families are ranked by their URL + e-mail gold count (ties by sha1 of the folder name)
+  and dealt in snake order (dev, test, test, dev, dev, ...), because three families hold
+  most of the URL gold and a plain sha1 split put 147 of 154 gold URLs on one side.
+  Caveat: the whole-ESET figures (minga URL F1 .26) had been seen before the re-split and
+  earlier rounds of work may have been steered by them, so ESET-test is only partly blind.
 * Values are compared after the same normalisation for all tools: lower case, URL scheme
   (with any number of slashes) and trailing '/' dropped, port dropped from IPs, files
   compared by base name, registry hives abbreviated.  minga does not report the host of a
@@ -34,6 +40,7 @@ from __future__ import annotations
 import argparse
 import csv
 import functools
+import hashlib
 import io
 import ipaddress
 import json
@@ -500,8 +507,9 @@ def _misp_values(obj: object) -> Iterable[tuple[str, str]]:
             yield from _misp_values(v)
 
 
-def load_eset() -> list[Doc]:
-    docs: list[Doc] = []
+def load_eset() -> list[tuple[str, Doc]]:
+    """(family folder name, document) for every ESET family with a vendor list."""
+    docs: list[tuple[str, Doc]] = []
     root = DATA / "eset-malware-ioc"
     for fam in sorted(p for p in root.iterdir() if p.is_dir()):
         text = "\n\n".join(decode_text(p.read_bytes()) for p in sorted(fam.rglob("*.adoc")))
@@ -517,8 +525,23 @@ def load_eset() -> list[Doc]:
                 continue
         doc = _vendor_doc(text, values)
         if doc:
-            docs.append(doc)
+            docs.append((fam.name, doc))
     return docs
+
+
+def split_eset(docs: list[tuple[str, Doc]]) -> tuple[list[Doc], list[Doc]]:
+    """(ESET-dev, ESET-test): snake draft over families ranked by URL + e-mail gold."""
+
+    def rank(item: tuple[str, Doc]) -> tuple[int, str]:
+        name, (_, gold, _) = item
+        links = sum(1 for k, _ in gold if k in ("url", "email"))
+        return -links, hashlib.sha1(name.encode()).hexdigest()
+
+    dev: list[Doc] = []
+    test: list[Doc] = []
+    for i, (_, doc) in enumerate(sorted(docs, key=rank)):
+        (dev if i % 4 in (0, 3) else test).append(doc)
+    return dev, test
 
 
 # ------------------------------------------------------------------------------ scoring
@@ -610,17 +633,23 @@ def main() -> None:
     dev_aptner = load_aptner(["APTNERtrain.txt", "APTNERdev.txt"])[::step]
     test_aptner = load_aptner(["APTNERtest.txt"])[:: max(1, step // 2)]
     strangereal = load_strangereal()
-    eset = load_eset()
+    eset_dev, eset_test = split_eset(load_eset())
     if args.quick:
         strangereal = [(t[:30_000], g, s) for t, g, s in strangereal[::3]]
         strangereal = [_rescope(d) for d in strangereal]
-        eset = eset[::5]
+        eset_dev, eset_test = eset_dev[::5], eset_test[::5]
 
     suites = [
         ("DEV  APTNER train+dev (entity level, syntactic)", dev_aptner, syntactic),
         ("DEV  StrangerealIntel reports vs their IOC lists", strangereal, tools),
+        ("DEV  ESET-dev half of the families (re-split; tuned on)", eset_dev, tools),
         ("TEST APTNER test (held out)", test_aptner, syntactic),
-        ("TEST ESET malware-ioc reports vs samples/MISP (held out)", eset, tools),
+        (
+            "TEST ESET-test half of the families (held out since the re-split;"
+            " whole-ESET scores were seen before it)",
+            eset_test,
+            tools,
+        ),
     ]
     for title, docs, runners in suites:
         scores = {n: evaluate(n, tool, docs, SUPPORTED[n]) for n, tool in runners.items()}

@@ -6,6 +6,9 @@ the text of such a link) cites a blog post, a tweet or a screenshot.  On the DEV
 (StrangerealIntel) 452 of the 478 URLs that the vendor did not list were such links, and
 no URL the vendor listed was only written that way (except a benign any.run link).
 Links inside fenced code blocks are code (a phishing page's HTML), so they stay indicators.
+AsciiDoc (ESET's reports) writes links as ``url[text]`` or ``link:url[text]``: on the ESET-dev
+half these cite welivesecurity.com posts and misp-project.org, never an indicator (those are
+defanged, and a defanged URL is never a link).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ __all__ = ["LinkContext"]
 _ATTR_END = re.compile(r"(?:href|src)\s*+=?\s*+[\"']?\Z", re.IGNORECASE)
 _LINK_TAG = re.compile(r"<(?:a|img)\s", re.IGNORECASE)
 _FENCES = ("```", "~~~")
+_MACRO_END = re.compile(r"[.,;:!?)]*+(?:\s|\Z)")
 _TAG_WINDOW = 300  # an attribute list longer than this is not a hand-written link
 
 
@@ -58,6 +62,8 @@ class LinkContext:
             found = True  # Markdown link text: [https://x/y](https://x/y)
         elif before.endswith(">") and t[end : end + 4].lower() == "</a>":
             found = self._in_tag(start - 1)  # HTML link text
+        elif t.startswith("[", end):
+            found = self._macro_text(end)  # AsciiDoc url[text] or link:url[text]
         else:  # <a href="url"> or <img src="url">
             attribute = _ATTR_END.search(t, max(0, start - 12), start) is not None
             found = attribute and self._in_tag(start)
@@ -66,6 +72,21 @@ class LinkContext:
         if self._code is None:
             self._code = _fenced_blocks(t) if any(f in t for f in _FENCES) else Spans(())
         return not self._code.covers(start, end)
+
+    def _macro_text(self, pos: int) -> bool:
+        """True when ``[`` at ``pos`` opens an AsciiDoc link text closed by ``]``.
+
+        A placeholder inside a URL (``/gate.php?id=[ID]``, ``/[random].php``) is not one:
+        it follows '=', '?' or '&', or the URL goes on after the ``]``.
+        """
+        t = self.text
+        close = t.find("]", pos + 1, pos + _TAG_WINDOW)
+        return (
+            close > pos + 1
+            and "[" not in t[pos + 1 : close]
+            and t[pos - 1 : pos] not in ("=", "?", "&")
+            and _MACRO_END.match(t, close + 1) is not None
+        )
 
     def _in_tag(self, pos: int) -> bool:
         """True when ``pos`` lies inside an ``<a ...>`` or ``<img ...>`` start tag."""

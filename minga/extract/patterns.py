@@ -48,7 +48,7 @@ URL_BODY = re.compile(rf"{_URL_CHARS}++")
 # Scheme read backwards from "://" (on the reversed 16 characters before it).
 SCHEME_REV = re.compile(
     r"(?:sptth|ptth|sptf|ptf|ptfs|ptft|ssw|sw|bms|spadl|padl|pdr|hss|tenlet|cri|pct|pdu|tig)"
-    r"(?![\w.+-])",
+    r"(?![\w.-]|\+[\w.-])",
     re.IGNORECASE,
 )
 # Path (and optional port) that turns a host into a scheme-less URL: evil.com/gate.php

@@ -41,11 +41,21 @@ _REG_ROOTS = {
 
 
 def _trim(text: str, start: int, end: int) -> int:
-    """New end after dropping trailing punctuation and unbalanced closing brackets."""
+    """New end after dropping trailing punctuation and unbalanced closing brackets.
+
+    AsciiDoc passthroughs (``+x+``, ``++x++``, ``+++x+++``, how ESET writes indicators)
+    close with as many '+' as opened them right before ``start``.
+    """
+    opened = 0
+    while opened < 3 and start > opened and text[start - opened - 1] == "+":
+        opened += 1
     while end > start:
         last = text[end - 1]
         if last in _TRAILING:
             end -= 1
+        elif last == "+" and opened:
+            end -= 1
+            opened -= 1
         elif last in _CLOSERS:
             chunk = text[start:end]
             if chunk.count(_CLOSERS[last]) >= chunk.count(last):

@@ -70,6 +70,19 @@ def found(text: str) -> list[tuple[str, str, bool]]:
             "~~~\n[x](https://evil.com/a)\n~~~\nthen [y](https://blog.acme.org/b)",
             [("url", "https://evil.com/a", False), ("url", "https://blog.acme.org/b", True)],
         ),
+        # AsciiDoc link macros: url[text] and link:url[text]
+        (
+            "The https://www.misp-project.org[MISP] event is available",
+            [("url", "https://www.misp-project.org", True)],
+        ),
+        (
+            "on link:https://blog.acme.org/2018/09/27/lojax/[blog post]. Next",
+            [("url", "https://blog.acme.org/2018/09/27/lojax/", True)],
+        ),
+        # ... but not a placeholder inside a URL, nor a defanged URL
+        ("C2: http://evil.com/gate.php?id=[ID]", [("url", "http://evil.com/gate.php?id=", False)]),
+        ("C2: http://evil.com/[random].php", [("url", "http://evil.com/", False)]),
+        ("C2: hxxp://evil[.]com/x[text]", [("url", "http://evil.com/x", False)]),
     ],
 )
 def test_links_are_references(text: str, expected: list[tuple[str, str, bool]]) -> None:
@@ -112,6 +125,30 @@ def test_links_are_dropped_unless_benign_ones_are_asked_for() -> None:
         ),
         # an ellipsis ends a URL
         ("hxxp://evil[.]com/z… and more", [("url", "http://evil.com/z", "hxxp://evil[.]com/z")]),
+        # AsciiDoc passthroughs (+x+, ++x++, +++x+++) close with as many '+' as they opened
+        (
+            "* `++http://20.3323sf[.]com/zz.php++`",
+            [("url", "http://20.3323sf.com/zz.php", "http://20.3323sf[.]com/zz.php")],
+        ),
+        (
+            "| `+https://turnscor[.]com/c.php+` | C&C",
+            [("url", "https://turnscor.com/c.php", "https://turnscor[.]com/c.php")],
+        ),
+        (
+            "- `+++hxxp://m.goudie[.]in:1024/?zz+++`.",
+            [("url", "http://m.goudie.in:1024/?zz", "hxxp://m.goudie[.]in:1024/?zz")],
+        ),
+        (
+            "- `++www.evil[.]com/gate.php++`",
+            [("url", "www.evil.com/gate.php", "www.evil[.]com/gate.php")],
+        ),
+        # ... while a '+' that nothing opened stays part of the URL
+        (
+            "q=http://evil.com/search?q=a+b+ end",
+            [("url", "http://evil.com/search?q=a+b+", "http://evil.com/search?q=a+b+")],
+        ),
+        # a scheme joined to another by '+' is not a scheme of its own
+        ("svn+ssh://evil.com/repo", [("url", "evil.com/repo", "evil.com/repo")]),
     ],
 )
 def test_url_boundaries(text: str, expected: list[tuple[str, str, str]]) -> None:

@@ -78,6 +78,11 @@ XMR = (
                 ("file_path", "~/.ssh/authorized_keys"),
             ],
         ),
+        # AsciiDoc passthroughs (ESET) close with the '+' that opened them
+        (
+            "| `++C:\\Users\\Public\\evil.exe++` | `++/tmp/.xs/evil.sh++`",
+            [("file_path", r"C:\Users\Public\evil.exe"), ("file_path", "/tmp/.xs/evil.sh")],
+        ),
         ("Attachment invoice_2024.docm opens", [("file_name", "invoice_2024.docm")]),
         (
             r"Persists in HKCU\Software\Microsoft\Windows\CurrentVersion\Run = C:\x.exe",
