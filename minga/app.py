@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,7 +35,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         sessions=make_sessionmaker(engine),
         verifier=TokenVerifier(settings.token_cache_seconds),
     )
-    app = FastAPI(
+    # /docs serves Swagger UI from the package, not a CDN: CSIRT networks are often closed.
+    app = FastAPIOffline(
         title="Minga node",
         version=__version__,
         description="Threat-intelligence sharing for CSIRTs and ISACs: STIX 2.1, TLP 2.0, reach.",

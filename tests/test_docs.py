@@ -23,3 +23,12 @@ def test_quick_start_is_two_commands():
     block = README[start:].split("```sh", 1)[1].split("```", 1)[0]
     commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
     assert commands == ["make run", "make test"]
+
+
+def test_api_docs_need_no_cdn(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    asset = page.text.split('src="', 1)[1].split('"', 1)[0]
+    assert client.get(asset).status_code == 200
+    assert client.get("/openapi.json").json()["info"]["title"] == "Minga node"
