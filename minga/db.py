@@ -30,7 +30,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA cache_size=-262144")  # 256 MB: index pages of a 1M-object store stay hot
-    cur.execute("PRAGMA mmap_size=1073741824")
     cur.execute("PRAGMA wal_autocheckpoint=10000")  # fewer, larger checkpoints for bulk writes
     cur.execute("PRAGMA temp_store=MEMORY")
     # Keep planner statistics fresh (cheaply): without them SQLite walks the wrong index for
