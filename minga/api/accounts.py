@@ -7,11 +7,10 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from minga import audit
 from minga.accounts import service
-from minga.accounts.models import ApiToken, Organisation, User
 from minga.api.deps import CurrentPrincipal, SessionDep
 from minga.policy import Action
 
@@ -27,6 +26,8 @@ class OrganisationIn(BaseModel):
 
 
 class OrganisationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     country: str
@@ -34,18 +35,6 @@ class OrganisationOut(BaseModel):
     kind: str
     identity_ref: str
     description: str
-
-    @classmethod
-    def of(cls, org: Organisation) -> OrganisationOut:
-        return cls(
-            id=org.id,
-            name=org.name,
-            country=org.country,
-            sector=org.sector,
-            kind=org.kind,
-            identity_ref=org.identity_ref,
-            description=org.description,
-        )
 
 
 class UserIn(BaseModel):
@@ -55,17 +44,13 @@ class UserIn(BaseModel):
 
 
 class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     org_id: int
     name: str
     role: str
     active: bool
-
-    @classmethod
-    def of(cls, user: User) -> UserOut:
-        return cls(
-            id=user.id, org_id=user.org_id, name=user.name, role=user.role, active=user.active
-        )
 
 
 class TokenIn(BaseModel):
@@ -75,23 +60,14 @@ class TokenIn(BaseModel):
 
 
 class TokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     public_id: str
     user_id: int
     label: str
     created_at: datetime
     expires_at: datetime | None
     revoked_at: datetime | None
-
-    @classmethod
-    def of(cls, tok: ApiToken) -> TokenOut:
-        return cls(
-            public_id=tok.public_id,
-            user_id=tok.user_id,
-            label=tok.label,
-            created_at=tok.created_at,
-            expires_at=tok.expires_at,
-            revoked_at=tok.revoked_at,
-        )
 
 
 class IssuedTokenOut(TokenOut):
@@ -109,21 +85,13 @@ class MembersIn(BaseModel):
 
 
 class GroupOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     description: str
     owner_org_id: int
     member_org_ids: list[int]
-
-    @classmethod
-    def of(cls, g: service.GroupView) -> GroupOut:
-        return cls(
-            id=g.id,
-            name=g.name,
-            description=g.description,
-            owner_org_id=g.owner_org_id,
-            member_org_ids=list(g.member_org_ids),
-        )
 
 
 @router.get("/me")
@@ -135,14 +103,14 @@ def me(principal: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
             "name": principal.user_name,
             "role": principal.role.value,
         },
-        "organisation": OrganisationOut.of(org).model_dump(),
+        "organisation": OrganisationOut.model_validate(org).model_dump(),
         "groups": sorted(principal.group_ids),
     }
 
 
 @router.get("/organisations", response_model=list[OrganisationOut])
 def list_organisations(session: SessionDep, _: CurrentPrincipal) -> list[OrganisationOut]:
-    return [OrganisationOut.of(o) for o in service.list_organisations(session)]
+    return [OrganisationOut.model_validate(o) for o in service.list_organisations(session)]
 
 
 @router.post("/organisations", response_model=OrganisationOut, status_code=201)
@@ -151,12 +119,12 @@ def create_organisation(
 ) -> OrganisationOut:
     org = service.create_organisation(session, principal, **body.model_dump())
     session.commit()
-    return OrganisationOut.of(org)
+    return OrganisationOut.model_validate(org)
 
 
 @router.get("/organisations/{org_id}", response_model=OrganisationOut)
 def get_organisation(org_id: int, session: SessionDep, _: CurrentPrincipal) -> OrganisationOut:
-    return OrganisationOut.of(service.get_organisation(session, org_id))
+    return OrganisationOut.model_validate(service.get_organisation(session, org_id))
 
 
 @router.get("/users", response_model=list[UserOut])
@@ -165,35 +133,35 @@ def list_users(
 ) -> list[UserOut]:
     if not service.may(principal, Action.MANAGE_USERS):
         org_id = principal.org_id
-    return [UserOut.of(u) for u in service.list_users(session, org_id)]
+    return [UserOut.model_validate(u) for u in service.list_users(session, org_id)]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
 def create_user(body: UserIn, session: SessionDep, principal: CurrentPrincipal) -> UserOut:
     user = service.create_user(session, principal, **body.model_dump())
     session.commit()
-    return UserOut.of(user)
+    return UserOut.model_validate(user)
 
 
 @router.post("/users/{user_id}/disable", response_model=UserOut)
 def disable_user(user_id: int, session: SessionDep, principal: CurrentPrincipal) -> UserOut:
     user = service.set_user_active(session, principal, user_id, False)
     session.commit()
-    return UserOut.of(user)
+    return UserOut.model_validate(user)
 
 
 @router.post("/users/{user_id}/enable", response_model=UserOut)
 def enable_user(user_id: int, session: SessionDep, principal: CurrentPrincipal) -> UserOut:
     user = service.set_user_active(session, principal, user_id, True)
     session.commit()
-    return UserOut.of(user)
+    return UserOut.model_validate(user)
 
 
 @router.get("/tokens", response_model=list[TokenOut])
 def list_tokens(
     session: SessionDep, principal: CurrentPrincipal, user_id: int | None = None
 ) -> list[TokenOut]:
-    return [TokenOut.of(t) for t in service.list_tokens(session, principal, user_id)]
+    return [TokenOut.model_validate(t) for t in service.list_tokens(session, principal, user_id)]
 
 
 @router.post("/tokens", response_model=IssuedTokenOut, status_code=201)
@@ -206,19 +174,19 @@ def issue_token(body: TokenIn, session: SessionDep, principal: CurrentPrincipal)
         expires_days=body.expires_days,
     )
     session.commit()
-    return IssuedTokenOut(token=issued.token, **TokenOut.of(row).model_dump())
+    return IssuedTokenOut(token=issued.token, **TokenOut.model_validate(row).model_dump())
 
 
 @router.delete("/tokens/{public_id}", response_model=TokenOut)
 def revoke_token(public_id: str, session: SessionDep, principal: CurrentPrincipal) -> TokenOut:
     tok = service.revoke_token(session, principal, public_id)
     session.commit()
-    return TokenOut.of(tok)
+    return TokenOut.model_validate(tok)
 
 
 @router.get("/groups", response_model=list[GroupOut])
 def list_groups(session: SessionDep, _: CurrentPrincipal) -> list[GroupOut]:
-    return [GroupOut.of(g) for g in service.list_groups(session)]
+    return [GroupOut.model_validate(g) for g in service.list_groups(session)]
 
 
 @router.post("/groups", response_model=GroupOut, status_code=201)
@@ -232,7 +200,7 @@ def create_group(body: GroupIn, session: SessionDep, principal: CurrentPrincipal
         member_org_ids=body.member_org_ids,
     )
     session.commit()
-    return GroupOut.of(group)
+    return GroupOut.model_validate(group)
 
 
 @router.put("/groups/{group_id}/members", response_model=GroupOut)
@@ -241,7 +209,7 @@ def set_members(
 ) -> GroupOut:
     group = service.set_group_members(session, principal, group_id, body.member_org_ids)
     session.commit()
-    return GroupOut.of(group)
+    return GroupOut.model_validate(group)
 
 
 @router.get("/audit")
