@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from minga.accounts.models import Organisation
@@ -78,35 +79,6 @@ def _group_ids(values: Any) -> list[int]:
     return list(values)
 
 
-async def _create(
-    request: Request,
-    session: Session,
-    principal: Any,
-    node: Any,
-    *,
-    tlp: str | None,
-    reach: str | None,
-    group: list[int] | None,
-) -> Response:
-    items, options = _items_and_options(await _decode(request))
-    if len(items) > node.settings.bulk_max_objects:
-        raise InvalidInput(f"at most {node.settings.bulk_max_objects} objects per request")
-    result = service.create_objects(
-        session,
-        principal,
-        items,
-        tlp=service.parse_tlp(options.get("tlp", tlp)),
-        reach=service.parse_reach(options.get("reach", reach)),
-        group_ids=_group_ids(options.get("groups", group)),
-    )
-    session.commit()
-    body = {
-        "created": [{"id": i, "version": v} for i, v in result.created],
-        "existing": [{"id": i, "version": v} for i, v in result.existing],
-    }
-    return _json(orjson.dumps(body), 201 if result.created else 200)
-
-
 TlpQ = Annotated[str | None, Query(description="TLP for objects without a TLP marking")]
 ReachQ = Annotated[str | None, Query(description="organisation, community, connected, federation")]
 GroupQ = Annotated[list[int] | None, Query(description="sharing-group ids (repeat)")]
@@ -123,7 +95,28 @@ async def create_objects(
     reach: ReachQ = None,
     group: GroupQ = None,
 ) -> Response:
-    return await _create(request, session, principal, node, tlp=tlp, reach=reach, group=group)
+    items, options = _items_and_options(await _decode(request))
+    if len(items) > node.settings.bulk_max_objects:
+        raise InvalidInput(f"at most {node.settings.bulk_max_objects} objects per request")
+
+    def store() -> service.WriteResult:  # database work off the event loop
+        result = service.create_objects(
+            session,
+            principal,
+            items,
+            tlp=service.parse_tlp(options.get("tlp", tlp)),
+            reach=service.parse_reach(options.get("reach", reach)),
+            group_ids=_group_ids(options.get("groups", group)),
+        )
+        session.commit()
+        return result
+
+    result = await run_in_threadpool(store)
+    body = {
+        "created": [{"id": i, "version": v} for i, v in result.created],
+        "existing": [{"id": i, "version": v} for i, v in result.existing],
+    }
+    return _json(orjson.dumps(body), 201 if result.created else 200)
 
 
 def _ts(value: str | None, name: str) -> int | None:
