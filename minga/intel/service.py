@@ -339,27 +339,20 @@ def _by_id_index(session: Session) -> Iterator[None]:
 
 
 def _current_versions(session: Session, ids: Iterable[str]) -> dict[str, _Known]:
-    with _by_id_index(session):
-        return _current_versions_of(session, ids)
-
-
-def _current_versions_of(session: Session, ids: Iterable[str]) -> dict[str, _Known]:
+    """Owner, stored versions and newest version (with its TLP) of each stored id."""
     known: dict[str, _Known] = {}
-    for chunk in _chunks(sorted(ids)):
-        rows = session.execute(
-            select(
-                objects.c.stix_id,
-                objects.c.modified_us,
-                objects.c.owner_org_id,
-                objects.c.tlp,
-                objects.c.is_latest,
-            ).where(objects.c.stix_id.in_(chunk))
-        )
-        for sid, mod_us, owner, tlp, latest in rows:
-            k = known.setdefault(sid, _Known(owner, -1, Tlp(tlp), set()))
-            k.versions.add(mod_us)
-            if latest or mod_us > k.latest_us:
-                k.latest_us, k.latest_tlp = max(k.latest_us, mod_us), Tlp(tlp)
+    with _by_id_index(session):
+        for chunk in _chunks(sorted(ids)):
+            rows = session.execute(
+                select(
+                    objects.c.stix_id, objects.c.modified_us, objects.c.owner_org_id, objects.c.tlp
+                ).where(objects.c.stix_id.in_(chunk))
+            )
+            for sid, mod_us, owner, tlp in rows:
+                k = known.setdefault(sid, _Known(owner, -1, Tlp(tlp), set()))
+                k.versions.add(mod_us)
+                if mod_us > k.latest_us:
+                    k.latest_us, k.latest_tlp = mod_us, Tlp(tlp)
     return known
 
 
