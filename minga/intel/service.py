@@ -108,8 +108,8 @@ class WriteResult:
     existing: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _next_added_us(session: Session, count: int) -> int:
-    """First of `count` consecutive date_added values, later than every stored one."""
+def _next_added_us(session: Session) -> int:
+    """The first date_added of a batch (rows then take consecutive µs), after every stored one."""
     last = session.scalar(select(func.max(objects.c.added_us))) or 0
     return max(time.time_ns() // 1000, last + 1)
 
@@ -234,7 +234,7 @@ def create_objects(
                 .where(objects.c.stix_id.in_(chunk), objects.c.is_latest == true())
                 .values(is_latest=False)
             )
-    first = _next_added_us(session, len(rows))
+    first = _next_added_us(session)
     for offset, row in enumerate(rows):
         row["added_us"] = first + offset
     if groups:
@@ -411,9 +411,6 @@ def store_identity(session: Session, org: Organisation) -> None:
         user_id=0, org_id=org.id, role=Role.MACHINE, identity_ref=org.identity_ref
     )
     create_objects(session, principal, [identity], tlp=Tlp.CLEAR, reach=Reach.FEDERATION)
-
-
-# -- reading -------------------------------------------------------------------------------
 
 
 def revoke(session: Session, principal: Principal, stix_id: str) -> StoredObject:
