@@ -72,23 +72,37 @@ def tlds() -> frozenset[str]:
     return frozenset(line.strip() for line in text.splitlines() if line and line[0] != "#")
 
 
+# Tor onion services are not in the IANA root but are indicators (ransomware leak sites,
+# C&C): the label before ".onion" is a v2 (16) or v3 (56 character) base32 address.
+_ONION = re.compile(r"[a-z2-7]{16}|[a-z2-7]{56}")
+
+
 def is_domain(value: str) -> bool:
-    """Syntactically valid host name under an IANA TLD (value must be lower case)."""
+    """Syntactically valid host name under an IANA TLD or a Tor onion address
+    (value must be lower case)."""
     if len(value) > 253:
         return False
     labels = value.split(".")
-    if len(labels) < 2 or labels[-1] not in tlds():
+    if len(labels) < 2:
+        return False
+    if labels[-1] == "onion":
+        return _ONION.fullmatch(labels[-2]) is not None and all(
+            _LABEL.fullmatch(label) for label in labels[:-2]
+        )
+    if labels[-1] not in tlds():
         return False
     return all(_LABEL.fullmatch(label) for label in labels)
 
 
-def _looks_like_code(labels: list[str], token: str) -> bool:
+def _looks_like_code(labels: list[str], token: str, before: str) -> bool:
     if labels[0].lower() in _CODE_ROOTS and labels[-1].lower() != "com":
         return True  # wscript.shell, system.net, System.IO.File (but outlook.com is a host)
     # Humans write host names in lower (or all upper) case; System.Net, Foo.Bar.AG are code
-    # identifiers or malware detection names.
+    # identifiers or malware detection names - unless the text says a host follows
+    # ("C&C: Update.Microsoft-Cdn.Com").
     last = labels[-1]
-    return not (last.islower() or token.isupper())
+    odd_case = not (last.islower() or token.isupper())
+    return odd_case and _DOMAIN_CONTEXT.search(before) is None
 
 
 def classify_dotted(
@@ -108,12 +122,12 @@ def classify_dotted(
         if token.lower() in _NOT_FILES or not stem.strip("-_"):
             return None
         return IocType.FILE_NAME, token
-    if ext not in tlds():
+    if ext not in tlds() and ext != "onion":
         return None
     if after[:1] == "(" and not defanged:
         return None  # a function call: document.write(, subprocess.run(
     value = token.lower()
-    if not defanged and _looks_like_code(labels, token):
+    if not defanged and _looks_like_code(labels, token, before):
         return None
     if ext in AMBIGUOUS_EXTENSIONS and not defanged:
         domain_hint = (

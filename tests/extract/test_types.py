@@ -37,6 +37,20 @@ XMR = (
         ),
         ("Resolves update-check.evil.com daily.", [("domain", "update-check.evil.com")]),
         ("Upper-case EVIL-HOST.NET too", [("domain", "evil-host.net")]),
+        ("C&C: Update.Microsoft-Cdn.Com", [("domain", "update.microsoft-cdn.com")]),
+        ("Loads Update.Microsoft-Cdn.Com at start", []),  # odd case, nothing says host
+        (
+            "Leak site lockbitapt2d73krlbewgv27tquljgxr33xbwwsp6rkyieto7u4ncead[.]onion and "
+            "old 3g2upl4pq6kufc4m.onion; not an address: 1a2b3c.onion",
+            [
+                ("domain", "lockbitapt2d73krlbewgv27tquljgxr33xbwwsp6rkyieto7u4ncead.onion"),
+                ("domain", "3g2upl4pq6kufc4m.onion"),
+            ],
+        ),
+        (
+            "Panel at http://3g2upl4pq6kufc4m.onion/login.php",
+            [("url", "http://3g2upl4pq6kufc4m.onion/login.php")],
+        ),
         (
             "Get https://evil.com/a/b.php?id=1&x=2#f.",
             [("url", "https://evil.com/a/b.php?id=1&x=2#f")],
