@@ -122,6 +122,27 @@ def _host_start(t: str, pos: int) -> int:
     return pos
 
 
+def _url_end(t: str, host: int, end: int) -> int:
+    """End of the URL whose host starts at ``host`` and whose plain characters end at ``end``.
+
+    Goes on over placeholders in the path (``/[random].php``, ``?id={ID}&k=1``); a ``[`` is
+    an AsciiDoc link text instead (``url[text]``, see :mod:`.links`) unless it follows
+    ``/ = ? &`` or the URL goes on after its ``]``.  Stops where a second URL is run on
+    after a comma or semicolon.
+    """
+    size = len(t)
+    while end < size and t[end] in "[{" and t.find("/", host, end) != -1:
+        group = P.URL_PLACEHOLDER.match(t, end)
+        if group is None:
+            break
+        more = P.URL_BODY.match(t, group.end())
+        if t[end] == "[" and t[end - 1] not in "/=?&" and more is None:
+            break
+        end = more.end() if more is not None else group.end()
+    joined = P.URL_JOIN.search(t, host, end)
+    return joined.start() if joined is not None else end
+
+
 def scan_urls(t: str, out: list[Cand]) -> None:
     pos = t.find("://")
     while pos != -1:
@@ -132,7 +153,7 @@ def scan_urls(t: str, out: list[Cand]) -> None:
             body = P.URL_BODY.match(t, host)
             if body is not None:
                 s = pos - m.end()
-                e = _trim(t, s, body.end())
+                e = _trim(t, s, _url_end(t, host, body.end()))
                 url = t[s : pos + 3] + t[host:e]
                 if _url_host_ok(url):
                     out.append((s, e, IocType.URL, _normalise_url(url)))
@@ -211,7 +232,7 @@ def _url_tail(t: str, host_start: int, host_end: int) -> int:
     m = P.URL_TAIL.match(t, host_end)
     if m is None:
         return -1
-    end = _trim(t, host_start, m.end())
+    end = _trim(t, host_start, _url_end(t, host_end, m.end()))
     slash = t.find("/", host_end, end)
     if slash == -1 or end - slash < 2:
         return -1

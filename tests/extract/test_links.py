@@ -80,8 +80,21 @@ def found(text: str) -> list[tuple[str, str, bool]]:
             [("url", "https://blog.acme.org/2018/09/27/lojax/", True)],
         ),
         # ... but not a placeholder inside a URL, nor a defanged URL
-        ("C2: http://evil.com/gate.php?id=[ID]", [("url", "http://evil.com/gate.php?id=", False)]),
-        ("C2: http://evil.com/[random].php", [("url", "http://evil.com/", False)]),
+        (
+            "C2: http://evil.com/gate.php?id=[ID]",
+            [("url", "http://evil.com/gate.php?id=[ID]", False)],
+        ),
+        ("C2: http://evil.com/[random].php", [("url", "http://evil.com/[random].php", False)]),
+        ("C2: http://evil.com/g?{ID}&k=1.", [("url", "http://evil.com/g?{ID}&k=1", False)]),
+        (
+            "C2: hxxp://evil[.]com/a,hxxp://evil[.]com/b;http://x.org/c",
+            [
+                ("url", "http://evil.com/a", False),
+                ("url", "http://evil.com/b", False),
+                ("url", "http://x.org/c", False),
+            ],
+        ),
+        ("Drop: evil[.]com/dl/[name].zip", [("url", "evil.com/dl/[name].zip", False)]),
         ("C2: hxxp://evil[.]com/x[text]", [("url", "http://evil.com/x", False)]),
     ],
 )
