@@ -158,6 +158,11 @@ def _draft(d: drafts.Draft, *, items: bool) -> dict[str, Any]:
         "created": d.created.isoformat(),
         "report_id": d.report_id,
         "item_count": len(d.items),
+        # what was not read: the reviewer must not take the list for the whole report
+        "limits": [
+            {"code": lim.code, "read": lim.read, "total": lim.total, "message": lim.message}
+            for lim in d.limits
+        ],
     }
     if items:
         body["excerpt"] = d.excerpt

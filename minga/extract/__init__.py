@@ -7,7 +7,7 @@
 
 from .engine import extract_iocs, unique
 from .model import Ioc, IocType, ReportError
-from .readers import read_report
+from .readers import ReportText, read_report
 from .refang import refang_value
 from .stix import ioc_to_stix_pattern
 
@@ -15,6 +15,7 @@ __all__ = [
     "Ioc",
     "IocType",
     "ReportError",
+    "ReportText",
     "extract_iocs",
     "ioc_to_stix_pattern",
     "read_report",

@@ -3,6 +3,8 @@
 Work is bounded: inputs larger than ``max_bytes`` are refused, PDFs are read page by page
 up to ``max_pages`` pages and ``max_seconds`` seconds (the text read so far is returned
 when the budget runs out), and the returned text is capped at ``max_chars`` characters.
+:func:`read_report` also says which of these limits cut the text, so that a reviewer is
+told.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import io
 import logging
 import re
 import time
+from dataclasses import dataclass
 
 from .model import ReportError
 
-__all__ = ["decode_text", "read_report"]
+__all__ = ["ReportText", "decode_text", "read_report"]
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +26,16 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_PAGES = 1000
 DEFAULT_MAX_SECONDS = 60.0
 DEFAULT_MAX_CHARS = 20_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ReportText:
+    """The text of a report and the limits that cut it."""
+
+    text: str
+    pdf_pages_read: int | None = None  # set when the PDF page or time budget ended reading
+    chars_total: int | None = None  # set when the text was longer than ``max_chars``
+
 
 _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"PK\x03\x04", "ZIP/Office document"),
@@ -141,7 +154,9 @@ def _html_to_text(data: bytes) -> str:
     return re.sub(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n", text).strip()
 
 
-def _pdf_to_text(data: bytes, max_pages: int, max_seconds: float) -> str:
+def _pdf_to_text(data: bytes, max_pages: int, max_seconds: float) -> tuple[str, int | None]:
+    """The text of the pages read, and their number when a budget or damage (not the end of
+    the file) stopped reading."""
     from pdfminer.converter import TextConverter
     from pdfminer.layout import LAParams
     from pdfminer.pdfdocument import PDFDocument, PDFEncryptionError, PDFPasswordIncorrect
@@ -155,6 +170,7 @@ def _pdf_to_text(data: bytes, max_pages: int, max_seconds: float) -> str:
     device = TextConverter(manager, out, laparams=LAParams())
     interpreter = PDFPageInterpreter(manager, device)
     pages = 0
+    cut = False
     try:
         document = PDFDocument(PDFParser(io.BytesIO(data)))
         if not document.is_extractable:
@@ -162,6 +178,7 @@ def _pdf_to_text(data: bytes, max_pages: int, max_seconds: float) -> str:
         for page in PDFPage.create_pages(document):
             if pages >= max_pages or time.monotonic() > deadline:
                 log.warning("PDF truncated after %d pages (page or time budget reached)", pages)
+                cut = True
                 break
             interpreter.process_page(page)
             pages += 1
@@ -173,11 +190,12 @@ def _pdf_to_text(data: bytes, max_pages: int, max_seconds: float) -> str:
         if pages == 0:
             raise ReportError("The PDF file is corrupt or unreadable.") from exc
         log.warning("PDF damaged after page %d: %s", pages, exc)
+        cut = True
     finally:
         device.close()
     if pages == 0:
         raise ReportError("The PDF file has no readable pages.")
-    return out.getvalue().replace("\x0c", "\n")
+    return out.getvalue().replace("\x0c", "\n"), pages if cut else None
 
 
 def read_report(
@@ -189,8 +207,8 @@ def read_report(
     max_pages: int = DEFAULT_MAX_PAGES,
     max_seconds: float = DEFAULT_MAX_SECONDS,
     max_chars: int = DEFAULT_MAX_CHARS,
-) -> str:
-    """Extract the text of a report.
+) -> ReportText:
+    """Extract the text of a report, saying which limit (if any) cut it.
 
     Raises :class:`ReportError` for empty, too large, corrupt or unsupported inputs.
     """
@@ -201,8 +219,9 @@ def read_report(
     if not data.strip():
         raise ReportError("The file is empty.")
     kind = _kind(data, filename, content_type)
+    pages: int | None = None
     if kind == "pdf":
-        text = _pdf_to_text(data, max_pages, max_seconds)
+        text, pages = _pdf_to_text(data, max_pages, max_seconds)
     elif kind == "html":
         text = _html_to_text(data)
     else:
@@ -210,4 +229,5 @@ def read_report(
         if "\x00" in text:
             raise ReportError("The file looks binary, not a text report.")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text[:max_chars]
+    total = len(text) if len(text) > max_chars else None
+    return ReportText(text[:max_chars], pages, total)

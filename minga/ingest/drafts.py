@@ -52,14 +52,16 @@ class Draft:
     items: list[DraftItem] = field(default_factory=list)
     excerpt: str = ""
     report_id: str | None = None
+    limits: list[report.Limit] = field(default_factory=list)
 
 
 def _draft(row: Any) -> Draft:
     items = [DraftItem(**i) for i in orjson.loads(row.items)]
+    limits = [report.Limit(**lim) for lim in orjson.loads(row.limits)]
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
     return Draft(
         row.id, row.name, row.filename, row.language, row.status, created, items, row.excerpt,
-        row.report_id,
+        row.report_id, limits,
     )  # fmt: skip
 
 
@@ -77,8 +79,9 @@ def create_report_draft(
 ) -> Draft:
     """Read a report (PDF, HTML, Markdown, text) and keep its candidate indicators as a draft."""
     _require_publish(principal)
-    text = report.read_text(data, filename, content_type)
-    found = report.candidates(text)
+    read = report.read_text(data, filename, content_type)
+    text = read.text
+    found, limits = report.candidates(read)
     items = [
         DraftItem(n, c.type, c.value, c.raw, c.sentence, c.start, c.end, c.benign, not c.benign)
         for n, c in enumerate(found)
@@ -97,6 +100,7 @@ def create_report_draft(
             status=DRAFT,
             excerpt=text[: report.EXCERPT_CHARS],
             items=orjson.dumps([asdict(i) for i in items]).decode(),
+            limits=orjson.dumps([asdict(lim) for lim in limits]).decode(),
             created_at=now,
             updated_at=now,
         )

@@ -59,6 +59,8 @@ drafts = Table(
     Column("status", String(16), nullable=False),
     Column("excerpt", Text, nullable=False, default=""),
     Column("items", Text, nullable=False, default="[]"),
+    # reading limits that cut the report: [{"code": ..., "read": n, "total": n|null}]
+    Column("limits", Text, nullable=False, default="[]", server_default="[]"),
     Column("report_id", String(128), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

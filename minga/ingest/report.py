@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from minga.errors import InvalidInput
-from minga.extract import ReportError, extract_iocs, read_report, unique
+from minga.extract import ReportError, ReportText, extract_iocs, read_report, unique
 
 MAX_ITEMS = 5000  # candidates kept per draft; a longer list is not reviewable anyway
 # Indicators are looked for in the first 2 million characters (a 600-page report): extraction
@@ -48,14 +48,35 @@ class Candidate:
     benign: bool
 
 
-def read_text(data: bytes, filename: str | None, content_type: str | None) -> str:
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A reading limit that cut the report: the reviewer must know what was not read."""
+
+    code: str  # one of LIMIT_MESSAGES
+    read: int  # PDF pages read / characters searched / indicators kept
+    total: int | None  # characters in the text / indicators found (None: PDF pages unknown)
+
+    @property
+    def message(self) -> str:
+        return LIMIT_MESSAGES[self.code] % {"read": self.read, "total": self.total}
+
+
+# English sentences (the web UI has them in its catalogs, with the same placeholders).
+LIMIT_MESSAGES = {
+    "pdf_pages": "Only the first %(read)s pages of the PDF were read (page or time budget).",
+    "text_chars": "Indicators were looked for in the first %(read)s of %(total)s characters.",
+    "items": "Only the first %(read)s of the %(total)s indicators found are listed.",
+}
+
+
+def read_text(data: bytes, filename: str | None, content_type: str | None) -> ReportText:
     try:
-        text = read_report(data, filename, content_type)
+        report = read_report(data, filename, content_type)
     except ReportError as exc:
         raise InvalidInput(exc.message) from None
-    if not text.strip():
+    if not report.text.strip():
         raise InvalidInput("the report has no text to read indicators from")
-    return text
+    return report
 
 
 def guess_language(text: str, sample_chars: int = 200_000) -> str:
@@ -82,12 +103,23 @@ def title_of(text: str, filename: str | None) -> str:
     return "Untitled report"
 
 
-def candidates(text: str) -> list[Candidate]:
-    """Every distinct indicator in the text, first occurrence first, benign ones flagged."""
-    found = unique(extract_iocs(text[:MAX_TEXT_CHARS], include_benign=True))[:MAX_ITEMS]
-    return [
+def candidates(report: ReportText) -> tuple[list[Candidate], list[Limit]]:
+    """Every distinct indicator in the text, first occurrence first, benign ones flagged;
+    and the limits that cut the reading (PDF budget, characters searched, list length)."""
+    text = report.text
+    limits: list[Limit] = []
+    if report.pdf_pages_read is not None:
+        limits.append(Limit("pdf_pages", report.pdf_pages_read, None))
+    total = report.chars_total or len(text)
+    if total > MAX_TEXT_CHARS:
+        limits.append(Limit("text_chars", MAX_TEXT_CHARS, total))
+    found = unique(extract_iocs(text[:MAX_TEXT_CHARS], include_benign=True))
+    if len(found) > MAX_ITEMS:
+        limits.append(Limit("items", MAX_ITEMS, len(found)))
+    listed = [
         Candidate(
             i.type.value, i.value, i.raw, i.sentence[:SENTENCE_CHARS], i.start, i.end, i.benign
         )
-        for i in found
+        for i in found[:MAX_ITEMS]
     ]
+    return listed, limits

@@ -14,18 +14,20 @@ def pairs(text: str, *, include_benign: bool = False) -> list[tuple[str, str]]:
     return [(i.type.value, i.value) for i in extract_iocs(text, include_benign=include_benign)]
 
 
-def _pdf(*lines: str) -> bytes:
-    """A minimal one-page PDF showing ``lines`` (no parentheses/back-slashes in them)."""
+def _pdf(*lines: str, pages: int = 1) -> bytes:
+    """A minimal PDF whose ``pages`` pages show ``lines`` (no parentheses/back-slashes)."""
     ops = " ".join(f"({line}) Tj 0 -14 Td" for line in lines)
     stream = f"BT /F1 11 Tf 72 720 Td {ops} ET".encode("latin-1")
+    kids = " ".join(f"{5 + n} 0 R" for n in range(pages))
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids.encode(), pages),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-    ]
+    ] + [
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        b"/Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
+    ] * pages
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, 1):
@@ -44,17 +46,22 @@ def _pdf(*lines: str) -> bytes:
 
 def test_pdf() -> None:
     data = _pdf("The implant beacons to evil[.]com", "and to 45.77.12.3 every hour.")
-    text = read_report(data, "report.pdf", "application/pdf")
+    text = read_report(data, "report.pdf", "application/pdf").text
     assert pairs(text) == [("domain", "evil.com"), ("ipv4", "45.77.12.3")]
 
 
 def test_pdf_detected_by_magic_without_name() -> None:
-    text = read_report(_pdf("CVE-2021-44228"), None, None)
+    text = read_report(_pdf("CVE-2021-44228"), None, None).text
     assert pairs(text) == [("cve", "CVE-2021-44228")]
 
 
-def test_pdf_page_budget() -> None:
-    assert read_report(_pdf("first page"), "a.pdf", None, max_pages=1).strip() == "first page"
+def test_pdf_page_budget_is_reported() -> None:
+    whole = read_report(_pdf("a page", pages=3), "a.pdf", None)
+    assert whole.text.split() == ["a", "page"] * 3
+    assert whole.pdf_pages_read is None
+    cut = read_report(_pdf("a page", pages=3), "a.pdf", None, max_pages=2)
+    assert cut.text.split() == ["a", "page"] * 2
+    assert cut.pdf_pages_read == 2
 
 
 @pytest.mark.parametrize(
@@ -80,7 +87,7 @@ def test_html_drops_scripts_and_separates_cells() -> None:
         b"<table><tr><td>45.77.12.3</td><td>C2</td></tr>"
         b"<tr><td>bad-domain.org</td><td>panel</td></tr></table></body></html>"
     )
-    text = read_report(html, "post.html", "text/html; charset=utf-8")
+    text = read_report(html, "post.html", "text/html; charset=utf-8").text
     assert "hidden" not in text and "color" not in text
     assert pairs(text) == [
         ("url", "http://evil.com/s2.bin"),
@@ -91,14 +98,16 @@ def test_html_drops_scripts_and_separates_cells() -> None:
 
 
 def test_html_sniffed_without_name() -> None:
-    text = read_report(b"  <html><body><div>evil.com</div><div>x</div></body></html>", None, None)
+    text = read_report(
+        b"  <html><body><div>evil.com</div><div>x</div></body></html>", None, None
+    ).text
     assert text.split() == ["evil.com", "x"]
 
 
 def test_markdown_and_plain_text() -> None:
     md = b"# IOCs\n\n| IP | Note |\n|---|---|\n| 45.77.12.3 | C2 |\n"
-    assert pairs(read_report(md, "iocs.md", None)) == [("ipv4", "45.77.12.3")]
-    assert read_report(b"a\r\nb\rc", "x.txt", "text/plain") == "a\nb\nc"
+    assert pairs(read_report(md, "iocs.md", None).text) == [("ipv4", "45.77.12.3")]
+    assert read_report(b"a\r\nb\rc", "x.txt", "text/plain").text == "a\nb\nc"
 
 
 @pytest.mark.parametrize(
@@ -114,7 +123,7 @@ def test_markdown_and_plain_text() -> None:
     ],
 )
 def test_text_encodings(data: bytes, expected: str) -> None:
-    assert read_report(data, "iocs.txt", None) == expected
+    assert read_report(data, "iocs.txt", None).text == expected
 
 
 @pytest.mark.parametrize(
@@ -136,5 +145,7 @@ def test_size_limit() -> None:
         read_report(b"a" * 101, "a.txt", None, max_bytes=100)
 
 
-def test_text_is_capped() -> None:
-    assert read_report(b"x" * 50, "a.txt", None, max_chars=10) == "x" * 10
+def test_text_is_capped_and_says_so() -> None:
+    cut = read_report(b"x" * 50, "a.txt", None, max_chars=10)
+    assert (cut.text, cut.chars_total) == ("x" * 10, 50)
+    assert read_report(b"x" * 10, "a.txt", None, max_chars=10).chars_total is None

@@ -108,6 +108,7 @@ def test_report_upload_then_review_and_publish(client: TestClient, sessions: ses
     listed = client.get("/api/drafts", headers=a.headers).json()
     assert [(d["id"], d["status"], d["item_count"]) for d in listed] == [(draft_id, "draft", 6)]
     draft = client.get(f"/api/drafts/{draft_id}", headers=a.headers).json()
+    assert draft["limits"] == []  # the whole report was read
     assert [i["value"] for i in draft["items"] if i["selected"]][:2] == [
         "45.153.160.2",
         "pagos-hacienda.com",

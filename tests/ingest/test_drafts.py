@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
-from minga.ingest import drafts
+from minga.ingest import drafts, report
 from minga.ingest.report import guess_language, title_of
 from minga.intel import service
 from minga.intel.stix import TLP2_MARKING_ID
@@ -42,6 +42,30 @@ def test_title_of():
     assert title_of("\n\n# Operación X\nbody", "r.pdf") == "Operación X"
     assert title_of("x\n" * 3, "/tmp/informe-2024.pdf") == "informe-2024"
     assert title_of("", None) == "Untitled report"
+
+
+def test_draft_says_what_was_not_read(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+):
+    a = add_member(sessions, "Org A")
+    monkeypatch.setattr(report, "MAX_TEXT_CHARS", 60)
+    monkeypatch.setattr(report, "MAX_ITEMS", 1)
+    text = "C2 45.153.160.2 and 45.153.160.3 and 45.153.160.4.\n" + "filler " * 20 + "10.9.8.7"
+    with sessions() as s:
+        draft = drafts.create_report_draft(s, a.principal, text.encode(), "long.txt", None)
+        s.commit()
+    assert [i.value for i in draft.items] == ["45.153.160.2"]
+    assert [(lim.code, lim.read, lim.total) for lim in draft.limits] == [
+        ("text_chars", 60, len(text)),
+        ("items", 1, 3),  # 10.9.8.7 lies past the 60 characters searched
+    ]
+    assert draft.limits[1].message == "Only the first 1 of the 3 indicators found are listed."
+    with sessions() as s:
+        assert drafts.get_draft(s, a.principal, draft.id).limits == draft.limits
+    monkeypatch.undo()
+    with sessions() as s:  # a report that fits is not flagged
+        short = drafts.create_report_draft(s, a.principal, REPORT_ES.encode(), "c.md", None)
+    assert short.limits == []
 
 
 def test_create_list_get_draft(sessions: sessionmaker[Session]):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -251,6 +252,25 @@ def test_upload_review_and_publish(client: TestClient, demo: dict[str, str]):
     report = client.get(published.headers["location"])
     assert report.text.count('href="/objects/indicator--') == 2
     assert "published" in client.get("/upload", headers={"Accept-Language": "en"}).text
+
+
+def test_review_page_says_what_was_not_read(
+    client: TestClient, demo: dict[str, str], monkeypatch: pytest.MonkeyPatch
+):
+    from minga.ingest import report
+
+    monkeypatch.setattr(report, "MAX_TEXT_CHARS", 40)
+    csrf = sign_in(client, demo["ana.rojas"])
+    text = b"El C2 usa la IP 45.9.148.100. " + b"relleno " * 10
+    r = client.post(
+        "/upload",
+        data={"csrf": csrf},
+        files={"file": ("largo.txt", text, "text/plain")},
+        headers={"Accept-Language": "es"},
+    )
+    assert r.status_code == 200
+    assert f"Se buscaron indicadores en los primeros 40 de {len(text)} caracteres." in r.text
+    assert "<code>45.9.148.100</code>" in r.text
 
 
 def test_upload_without_a_file_says_so(client: TestClient, demo: dict[str, str]):
