@@ -112,7 +112,10 @@ UNIX_PATH = re.compile(
     r"Volumes|data|sdcard|storage)(?=/))(?:/[\w.+@~%$=,-]++)++/?+"
 )
 _REG_SEG = r"[^\\\s<>\"|`=:']++"
-_REG_COMP = rf"(?:{_REG_SEG}(?: {_REG_SEG}){{1,3}}(?=\\)|{_REG_SEG})"
+# Words of a key name with spaces ("Windows NT\"); no brackets, so that two keys written
+# "[HKLM\A] or [HKLM\B]" (.reg style) stay two keys.
+_REG_WORD = r"[^\\\s<>\"|`=:'\[\]]++"
+_REG_COMP = rf"(?:{_REG_WORD}(?: {_REG_WORD}){{1,3}}(?=\\)|{_REG_SEG})"
 REGISTRY = re.compile(
     r"[Hh](?<![\w\\][Hh])(?i:KEY_(?:LOCAL_MACHINE|CURRENT_USER|CLASSES_ROOT|USERS|"
     r"CURRENT_CONFIG)|K(?:LM|CU|CR|U|CC)):?+"

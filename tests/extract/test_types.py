@@ -110,6 +110,13 @@ XMR = (
             [("registry_key", r"HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon")],
         ),
         (
+            r"Checks [HKEY_CURRENT_USER\Software\Microsoft\IE] or [HKLM\SOFTWARE\Wow6432Node\ODBC]",
+            [
+                ("registry_key", r"HKCU\Software\Microsoft\IE"),
+                ("registry_key", r"HKLM\SOFTWARE\Wow6432Node\ODBC"),
+            ],
+        ),
+        (
             "Pay 1BoatSLRHtKNngkdXEeobR76b53LETtpyT or bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
             [
                 ("bitcoin", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"),
