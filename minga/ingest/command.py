@@ -164,6 +164,7 @@ def _one(
     notes = job.error or ""
     if "draft_id" in result:
         notes = f"draft {result['draft_id']} with {result['draft_items']} items to review"
+        notes = " ".join([notes, *result.get("draft_limits", [])])
     rejected = result.get("rejected") or (result.get("details") if job.error else None) or []
     if rejected and isinstance(rejected, list) and "line" in rejected[0]:
         lines = "; ".join(f"line {r['line']}: {r['problem']}" for r in rejected[:10])

@@ -199,6 +199,8 @@ def _summary(outputs: list[Any], notes: dict[str, Any]) -> dict[str, Any]:
     if drafted:
         result["draft_id"] = drafted[0].draft_id
         result["draft_items"] = drafted[0].items
+        if drafted[0].limits:
+            result["draft_limits"] = list(drafted[0].limits)
     result.update(notes)
     return result
 

@@ -65,6 +65,7 @@ class Stored:
 class Drafted:
     draft_id: int
     items: int
+    limits: tuple[str, ...] = ()  # what was not read (report.Limit messages)
 
 
 @dataclass(slots=True)
@@ -262,7 +263,7 @@ def draft_report(item: Upload, ctx: Context) -> list[Drafted]:
     draft = drafts.create_report_draft(
         ctx.session, ctx.principal, item.data, name, item.content_type
     )
-    return [Drafted(draft.id, len(draft.items))]
+    return [Drafted(draft.id, len(draft.items), tuple(lim.message for lim in draft.limits))]
 
 
 PIPELINES: dict[str, list[Callable[[Any, Context], list[Any]]]] = {

@@ -157,6 +157,21 @@ def test_report_becomes_a_draft_then_is_published(
     assert (r.exit_code, "minga ingest discard DRAFT_ID" in r.output) == (2, True)
 
 
+def test_report_cut_by_a_limit_says_so(
+    member: Member, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from minga.ingest import report
+
+    monkeypatch.setattr(report, "MAX_TEXT_CHARS", 100)
+    path = tmp_path / "long.txt"
+    path.write_text("C2 45.153.160.2\n" + "filler " * 100)
+    r = ingest(str(path), *user(member))
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.replace("│", " ").split())  # the table wraps long notes
+    assert "with 1 items to review" in said
+    assert "Indicators were looked for in the first 100 of 716 characters." in said
+
+
 def test_worker_runs_queued_jobs(member: Member, sessions: sessionmaker[Session]):
     from minga.ingest.pipeline import Options, Upload
 
