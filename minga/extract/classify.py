@@ -75,6 +75,10 @@ def tlds() -> frozenset[str]:
 # Tor onion services are not in the IANA root but are indicators (ransomware leak sites,
 # C&C): the label before ".onion" is a v2 (16) or v3 (56 character) base32 address.
 _ONION = re.compile(r"[a-z2-7]{16}|[a-z2-7]{56}")
+# Namecoin ".bit" names are outside the IANA root too, and malware uses them for C&C (RTM,
+# Necurs); in prose "64.bit" is not one, so a bare .bit name needs the same hints as
+# invoice.zip (defanged, www., a port or path, or "domain"/"C2" before it).
+_ALT_ROOTS = frozenset({"onion", "bit"})
 
 
 def is_domain(value: str) -> bool:
@@ -89,7 +93,7 @@ def is_domain(value: str) -> bool:
         return _ONION.fullmatch(labels[-2]) is not None and all(
             _LABEL.fullmatch(label) for label in labels[:-2]
         )
-    if labels[-1] not in tlds():
+    if labels[-1] not in tlds() and labels[-1] != "bit":
         return False
     return all(_LABEL.fullmatch(label) for label in labels)
 
@@ -122,14 +126,14 @@ def classify_dotted(
         if token.lower() in _NOT_FILES or not stem.strip("-_"):
             return None
         return IocType.FILE_NAME, token
-    if ext not in tlds() and ext != "onion":
+    if ext not in tlds() and ext not in _ALT_ROOTS:
         return None
     if after[:1] == "(" and not defanged:
         return None  # a function call: document.write(, subprocess.run(
     value = token.lower()
     if not defanged and _looks_like_code(labels, token, before):
         return None
-    if ext in AMBIGUOUS_EXTENSIONS and not defanged:
+    if (ext in AMBIGUOUS_EXTENSIONS or ext == "bit") and not defanged:
         domain_hint = (
             labels[0].lower() == "www"
             or (after[:1] == ":" and after[1:2].isdigit())
@@ -137,7 +141,7 @@ def classify_dotted(
             or _DOMAIN_CONTEXT.search(before) is not None
         )
         if not domain_hint:
-            if len(stem) < 2 or not is_domain(value):
+            if ext == "bit" or len(stem) < 2 or not is_domain(value):
                 return None
             return IocType.FILE_NAME, token
     if not is_domain(value):

@@ -55,8 +55,11 @@ SCHEME_REV = re.compile(
 )
 # Path (and optional port) that turns a host into a scheme-less URL: evil.com/gate.php
 URL_TAIL = re.compile(rf"(?::\d{{1,5}}+)?/{_URL_CHARS}*+")
-# A placeholder in a URL path or query, as reports write them: /[random].php, ?id={ID}
-URL_PLACEHOLDER = re.compile(r"\[[^\s\[\]{}<>\"'`|\\]{1,64}+\]|\{[^\s\[\]{}<>\"'`|\\]{1,64}+\}")
+# A placeholder in a URL path or query, as reports write them: /[random].php, ?id={ID},
+# /<MAC address>/log
+URL_PLACEHOLDER = re.compile(
+    r"\[[^\s\[\]{}<>\"'`|\\]{1,64}+\]|\{[^\s\[\]{}<>\"'`|\\]{1,64}+\}|<\w[\w .-]{0,39}+>"
+)
 # Two URLs run together by a list separator: http://a/x,http://b/y
 URL_JOIN = re.compile(r"[,;](?=[A-Za-z][A-Za-z0-9+.-]{1,9}://)")
 

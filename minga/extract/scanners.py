@@ -122,21 +122,32 @@ def _host_start(t: str, pos: int) -> int:
     return pos
 
 
+# Markup right after a URL ("http://x.com/<br>") is not a placeholder like <user_id>.
+_HTML_TAGS = frozenset(
+    "a abbr b br code div em font hr i img kbd li mark ol p pre s small span strong sub sup "
+    "table tbody td th tr tt u ul".split()
+)
+
+
 def _url_end(t: str, host: int, end: int) -> int:
     """End of the URL whose host starts at ``host`` and whose plain characters end at ``end``.
 
-    Goes on over placeholders in the path (``/[random].php``, ``?id={ID}&k=1``); a ``[`` is
-    an AsciiDoc link text instead (``url[text]``, see :mod:`.links`) unless it follows
-    ``/ = ? &`` or the URL goes on after its ``]``.  Stops where a second URL is run on
+    Goes on over placeholders in the path (``/[random].php``, ``?id={ID}&k=1``,
+    ``&user=<user_id>``); a ``[`` is an AsciiDoc link text instead (``url[text]``, see
+    :mod:`.links`) unless it follows ``/ = ? &`` or the URL goes on after its ``]``, and a
+    ``<`` must follow one of those (else it is markup).  Stops where a second URL is run on
     after a comma or semicolon.
     """
     size = len(t)
-    while end < size and t[end] in "[{" and t.find("/", host, end) != -1:
+    while end < size and t[end] in "[{<" and t.find("/", host, end) != -1:
         group = P.URL_PLACEHOLDER.match(t, end)
         if group is None:
             break
         more = P.URL_BODY.match(t, group.end())
-        if t[end] == "[" and t[end - 1] not in "/=?&" and more is None:
+        after_separator = t[end - 1] in "/=?&"
+        if t[end] == "<" and (not after_separator or group.group()[1:-1].lower() in _HTML_TAGS):
+            break
+        if t[end] == "[" and not after_separator and more is None:
             break
         end = more.end() if more is not None else group.end()
     joined = P.URL_JOIN.search(t, host, end)

@@ -95,6 +95,15 @@ def found(text: str) -> list[tuple[str, str, bool]]:
             ],
         ),
         ("Drop: evil[.]com/dl/[name].zip", [("url", "evil.com/dl/[name].zip", False)]),
+        (
+            "Exfil: hxxps://wnqd.navercloud[.]org/m/a.php?user=<user_id>&v=<Win_ver> and "
+            "hxxp://barbatulus[.]xyz/<MAC address>/log",
+            [
+                ("url", "https://wnqd.navercloud.org/m/a.php?user=<user_id>&v=<Win_ver>", False),
+                ("url", "http://barbatulus.xyz/<MAC address>/log", False),
+            ],
+        ),
+        ("Markup: http://evil.com/<br>next", [("url", "http://evil.com/", False)]),
         ("C2: hxxp://evil[.]com/x[text]", [("url", "http://evil.com/x", False)]),
     ],
 )

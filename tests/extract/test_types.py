@@ -48,6 +48,10 @@ XMR = (
             ],
         ),
         (
+            "Namecoin C&C: vpnkeep.bit, http://vpnomnet.bit/r/z.php; prose: a 64.bit key",
+            [("domain", "vpnkeep.bit"), ("url", "http://vpnomnet.bit/r/z.php")],
+        ),
+        (
             "Panel at http://3g2upl4pq6kufc4m.onion/login.php",
             [("url", "http://3g2upl4pq6kufc4m.onion/login.php")],
         ),
