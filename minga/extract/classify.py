@@ -82,8 +82,8 @@ _ALT_ROOTS = frozenset({"onion", "bit"})
 
 
 def is_domain(value: str) -> bool:
-    """Syntactically valid host name under an IANA TLD or a Tor onion address
-    (value must be lower case)."""
+    """Syntactically valid host name under an IANA TLD, a Tor onion address or a Namecoin
+    .bit name (value must be lower case)."""
     if len(value) > 253:
         return False
     labels = value.split(".")

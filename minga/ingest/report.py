@@ -63,7 +63,10 @@ class Limit:
 
 # English sentences (the web UI has them in its catalogs, with the same placeholders).
 LIMIT_MESSAGES = {
-    "pdf_pages": "Only the first %(read)s pages of the PDF were read (page or time budget).",
+    "pdf_pages": (
+        "Only the first %(read)s pages of the PDF were read"
+        " (page or time budget reached, or a damaged page)."
+    ),
     "text_chars": "Indicators were looked for in the first %(read)s of %(total)s characters.",
     "items": "Only the first %(read)s of the %(total)s indicators found are listed.",
 }
