@@ -170,6 +170,11 @@ def _one(
         lines = "; ".join(f"line {r['line']}: {r['problem']}" for r in rejected[:10])
         more = f" (+{len(rejected) - 10} more)" if len(rejected) > 10 else ""
         notes = f"{notes} {len(rejected)} rows rejected: {lines}{more}".strip()
+    skipped = result.get("skipped") or []
+    if skipped:
+        said = "; ".join(s["problem"] for s in skipped[:5])
+        more = f" (+{len(skipped) - 5} more)" if len(skipped) > 5 else ""
+        notes = f"{notes} misp-stix reported {len(skipped)} problem(s): {said}{more}".strip()
     return job.status, result.get("created", 0), result.get("existing", 0), notes
 
 

@@ -17,6 +17,7 @@ import copy
 import logging
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -103,8 +104,30 @@ def _repair(event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def convert_event(event: dict[str, Any]) -> list[dict[str, Any]]:
-    """STIX 2.1 objects of one MISP event (TLP marking definitions left out: they are standard)."""
+@dataclass(frozen=True, slots=True)
+class Converted:
+    objects: list[dict[str, Any]]  # STIX 2.1, TLP marking definitions left out (standard)
+    skipped: list[str]  # what misp-stix left out or complained of, in its words (shortened)
+
+
+# misp-stix appends the whole list of MISP attribute types to an unknown-type message.
+_TYPE_LIST = re.compile(r",\s*type has to be in .*", re.S)
+_NOT_A_PROBLEM = frozenset({"Missing Orgc field."})  # hand-made events name no creator org
+
+
+def _problems(*found: Any) -> list[str]:
+    out: list[str] = []
+    for by_event in found:
+        for messages in (by_event or {}).values():
+            for message in messages:
+                text = " ".join(_TYPE_LIST.sub("", str(message)).split())
+                if text and text not in _NOT_A_PROBLEM:
+                    out.append(text[:300])
+    return out
+
+
+def convert_event(event: dict[str, Any]) -> Converted:
+    """STIX 2.1 objects of one MISP event, and the attributes misp-stix could not convert."""
     from misp_stix_converter import MISPtoSTIX21Parser
 
     parser = MISPtoSTIX21Parser()
@@ -117,7 +140,8 @@ def convert_event(event: dict[str, Any]) -> list[dict[str, Any]]:
         raise InvalidInput(f"misp-stix could not convert the MISP event {name!r}: {exc}") from None
     if not converted:
         raise InvalidInput(f"the MISP event {name!r} could not be loaded (is it a MISP event?)")
-    return [o for o in converted if o.get("id") not in TLP_MARKINGS]
+    objects = [o for o in converted if o.get("id") not in TLP_MARKINGS]
+    return Converted(objects, _problems(parser.errors, parser.warnings))
 
 
 def feed_event_ids(manifest: Any) -> list[str]:

@@ -137,10 +137,15 @@ def _stix_of(decoded: Any) -> list[dict[str, Any]]:
 def parse_misp(item: Upload, ctx: Context) -> list[Batch]:
     batches = []
     for event in misp.events_of(_json(item)):
+        label = f"{item.source}: {str(event.get('info', ''))[:80]}"
+        converted = misp.convert_event(event)
+        if converted.skipped:  # attributes misp-stix left out: the analyst must know
+            skipped = ctx.notes.setdefault("skipped", [])
+            skipped.extend({"event": label, "problem": p} for p in converted.skipped)
         batches.append(
             Batch(
-                misp.convert_event(event),
-                f"{item.source}: {str(event.get('info', ''))[:80]}",
+                converted.objects,
+                label,
                 third_party=True,
                 tlp=misp.event_tlp(event),
                 reach=misp.event_reach(event, ctx.options.reach),

@@ -157,6 +157,21 @@ def test_report_becomes_a_draft_then_is_published(
     assert (r.exit_code, "minga ingest discard DRAFT_ID" in r.output) == (2, True)
 
 
+def test_misp_attribute_left_out_is_said(member: Member, tmp_path: Path):
+    event = copy.deepcopy(EVENT)
+    event["Event"]["Attribute"].append(
+        {"uuid": "5e1d0b3a-5555-4a2b-9c3d-0a0b0c0d0e05", "type": "ip-dst", "value": "not-an-ip",
+         "category": "Network activity", "timestamp": "1706788800", "to_ids": True}
+    )  # fmt: skip
+    path = tmp_path / "event.json"
+    path.write_bytes(orjson.dumps(event))
+    r = ingest(str(path), *user(member))
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.replace("│", " ").split())
+    assert "misp-stix reported 1 problem(s):" in said
+    assert "not-an-ip - IP address has an invalid format." in said
+
+
 def test_report_cut_by_a_limit_says_so(
     member: Member, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):

@@ -109,6 +109,30 @@ def test_misp_response_with_several_events_gives_one_batch_each():
     ]
 
 
+def test_misp_attributes_left_out_are_reported():
+    event = copy.deepcopy(EVENT)
+    bad = {"uuid": "5e1d0b3a-5555-4a2b-9c3d-0a0b0c0d0e05", "category": "Network activity",
+           "timestamp": "1706788800", "to_ids": True}  # fmt: skip
+    event["Event"]["Attribute"] += [
+        {**bad, "type": "ip-dst", "value": "not-an-ip"},
+        {**bad, "uuid": "5e1d0b3a-6666-4a2b-9c3d-0a0b0c0d0e06", "type": "no-such-type"},
+    ]
+    ctx = context()
+    (batch,) = run_stage(parse_misp, misp_upload(event), ctx)
+    assert len(batch.objects) == 9  # the two good attributes, as without the bad ones
+    problems = [(s["event"], s["problem"]) for s in ctx.notes["skipped"]]
+    label = "event.json: Phishing against banks in CR"
+    assert problems == [
+        (label, "Error loading Attribute <5e1d0b3a-6666-4a2b-9c3d-0a0b0c0d0e06>: "
+                "no-such-type is invalid"),
+        (label, "Failed validation for ip-dst Attribute <5e1d0b3a-5555-4a2b-9c3d-0a0b0c0d0e05>: "
+                "not-an-ip - IP address has an invalid format."),
+    ]  # fmt: skip
+    clean = context()
+    run_stage(parse_misp, misp_upload(EVENT), clean)
+    assert "skipped" not in clean.notes
+
+
 def test_not_a_misp_event():
     with pytest.raises(InvalidInput, match="this JSON is not a MISP event"):
         parse_misp(misp_upload({"Event": {"uuid": "x"}}), context())
