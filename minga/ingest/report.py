@@ -98,7 +98,7 @@ def guess_language(text: str, sample_chars: int = 200_000) -> str:
 def title_of(text: str, filename: str | None) -> str:
     """The first short line of the text (a report's title), else the file name."""
     for line in text.splitlines()[:20]:
-        line = line.strip().lstrip("#").strip()
+        line = line.strip().lstrip("#=").strip()  # Markdown or AsciiDoc heading
         if 3 <= len(line) <= 200:
             return line
     if filename:

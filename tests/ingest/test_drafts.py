@@ -40,6 +40,7 @@ def test_guess_language(text: str, lang: str):
 
 def test_title_of():
     assert title_of("\n\n# Operación X\nbody", "r.pdf") == "Operación X"
+    assert title_of("= Casbaneiro IoCs\n====\nbody", None) == "Casbaneiro IoCs"
     assert title_of("x\n" * 3, "/tmp/informe-2024.pdf") == "informe-2024"
     assert title_of("", None) == "Untitled report"
 
