@@ -28,12 +28,12 @@ Data (not shipped): ``../shared/data/ioc`` beside the repository (see its README
   Caveat: the whole-ESET figures (minga URL F1 .26, best peer .45) had been seen before the
   re-split and earlier work may have been steered by them, so ESET-test is only partly blind.
 * Values are compared after the same normalisation for all tools: lower case, URL scheme
-  (with any number of slashes) and trailing '/' dropped, port dropped from IPs, files
-  compared by base name, registry hives abbreviated.  minga does not report the host of a
-  URL (or of an e-mail address) as a separate domain/IP (measured on DEV: it lowers
-  domain F1 on both dev sets), so peers run the same way: ioc-finder with its own
-  options for it, iocsearcher and iocextract by dropping domains/IPs that are the host
-  of one of their own URLs/e-mails.
+  (with any number of slashes) and trailing '/' dropped, ``&amp;`` in URLs read as ``&``,
+  port dropped from IPs, files compared by base name, registry hives abbreviated.
+  minga does not report the host of a URL (or of an e-mail address) as a separate
+  domain/IP (measured on DEV: it lowers domain F1 on both dev sets), so peers run the
+  same way: ioc-finder with its own options for it, iocsearcher and iocextract by
+  dropping domains/IPs that are the host of one of their own URLs/e-mails.
   A MISP ``url`` attribute that is a bare host (``mcsi.gotdns.ch``, ``143.92.48.38``: 8 of
   the 10 URLs that minga missed on ESET-dev) is scored as the domain/IP it is, for every tool.
   All other options are the tools' defaults with all their IOC types enabled; every tool
@@ -106,7 +106,7 @@ def norm(kind: str, value: str) -> str:
     v = simple_refang(value.strip()).strip(" .,;'\"`")
     if kind == "url":
         # "https:///host/x" (a typo in a vendor list) is the same URL as "https://host/x"
-        v = re.sub(r"^[a-z]+:/+", "", v).rstrip("/")
+        v = re.sub(r"^[a-z]+:/+", "", v).rstrip("/").replace("&amp;", "&")
     elif kind in ("ipv4", "ipv6"):
         v = v.strip("[]")
         if kind == "ipv4":

@@ -92,6 +92,7 @@ def _url_host_ok(url: str) -> bool:
 
 
 def _normalise_url(url: str) -> str:
+    """Scheme and host in lower case; ``&amp;`` (a URL copied from HTML source) is ``&``."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         scheme, rest = "", url
@@ -101,7 +102,7 @@ def _normalise_url(url: str) -> str:
         if pos != -1:
             cut = min(cut, pos)
     head = f"{scheme.lower()}://" if sep else ""
-    return head + rest[:cut].lower() + rest[cut:]
+    return head + rest[:cut].lower() + rest[cut:].replace("&amp;", "&")
 
 
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
@@ -133,9 +134,10 @@ def _url_end(t: str, host: int, end: int) -> int:
     """End of the URL whose host starts at ``host`` and whose plain characters end at ``end``.
 
     Goes on over placeholders in the path (``/[random].php``, ``?id={ID}&k=1``,
-    ``&user=<user_id>``); a ``[`` is an AsciiDoc link text instead (``url[text]``, see
-    :mod:`.links`) unless it follows ``/ = ? &`` or the URL goes on after its ``]``, and a
-    ``<`` must follow one of those (else it is markup).  Stops where a second URL is run on
+    ``&user=<user_id>``, ``/<PC_Name>_<Drive_SN>/``); a ``[`` is an AsciiDoc link text
+    instead (``url[text]``, see :mod:`.links`) unless it follows one of ``/ = ? & _ - .`` or
+    another placeholder, or the URL goes on after its ``]``; a ``<`` must follow one of
+    those too (else it is markup).  Stops where a second URL is run on
     after a comma or semicolon.
     """
     size = len(t)
@@ -144,7 +146,7 @@ def _url_end(t: str, host: int, end: int) -> int:
         if group is None:
             break
         more = P.URL_BODY.match(t, group.end())
-        after_separator = t[end - 1] in "/=?&"
+        after_separator = t[end - 1] in "/=?&_-.}]>"  # or right after another placeholder
         if t[end] == "<" and (not after_separator or group.group()[1:-1].lower() in _HTML_TAGS):
             break
         if t[end] == "[" and not after_separator and more is None:
@@ -271,7 +273,7 @@ def scan_ipv4(t: str, out: list[Cand], inside: Spans) -> None:
             continue
         tail = _url_tail(t, s, e)
         if tail != -1:
-            out.append((s, tail, IocType.URL, t[s:tail]))
+            out.append((s, tail, IocType.URL, _normalise_url(t[s:tail])))
         else:
             out.append((s, e, IocType.IPV4, addr))
 

@@ -104,6 +104,17 @@ def found(text: str) -> list[tuple[str, str, bool]]:
             ],
         ),
         ("Markup: http://evil.com/<br>next", [("url", "http://evil.com/", False)]),
+        (
+            "Gets http://masseffect.space/<PC_Name>_<Hex_Drive_SN>/post.php or x.ink/{a-z0-9}[5].",
+            [
+                ("url", "http://masseffect.space/<PC_Name>_<Hex_Drive_SN>/post.php", False),
+                ("url", "x.ink/{a-z0-9}[5]", False),
+            ],
+        ),
+        (
+            "From HTML source: https://drive.google.com/uc?export=download&amp;id=1vED0",
+            [("url", "https://drive.google.com/uc?export=download&id=1vED0", False)],
+        ),
         ("C2: hxxp://evil[.]com/x[text]", [("url", "http://evil.com/x", False)]),
     ],
 )
