@@ -129,6 +129,18 @@ def test_warninglists_mark_benign_values() -> None:
     ]
 
 
+def test_dead_drop_urls_on_social_sites_stay_indicators() -> None:
+    # Malware reads its C&C from a video description or a profile (ATT&CK T1102.001).
+    text = (
+        "Resolver: https://www.youtube.com/watch?v=dQw4w9 and https://twitter.com/evil_acct; "
+        "the domain youtube.com itself is benign"
+    )
+    assert pairs(text) == [
+        ("url", "https://www.youtube.com/watch?v=dQw4w9"),
+        ("url", "https://twitter.com/evil_acct"),
+    ]
+
+
 def test_subdomains_of_dynamic_dns_are_not_benign() -> None:
     assert pairs("c2.ddns.net and ddns.net and evil.blogspot.com") == [
         ("domain", "c2.ddns.net"),
