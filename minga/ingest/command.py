@@ -167,15 +167,18 @@ def _one(
         notes = " ".join([notes, *result.get("draft_limits", [])])
     rejected = result.get("rejected") or (result.get("details") if job.error else None) or []
     if rejected and isinstance(rejected, list) and "line" in rejected[0]:
-        lines = "; ".join(f"line {r['line']}: {r['problem']}" for r in rejected[:10])
-        more = f" (+{len(rejected) - 10} more)" if len(rejected) > 10 else ""
-        notes = f"{notes} {len(rejected)} rows rejected: {lines}{more}".strip()
+        lines = _first([f"line {r['line']}: {r['problem']}" for r in rejected], 10)
+        notes = f"{notes} {len(rejected)} rows rejected: {lines}".strip()
     skipped = result.get("skipped") or []
     if skipped:
-        said = "; ".join(s["problem"] for s in skipped[:5])
-        more = f" (+{len(skipped) - 5} more)" if len(skipped) > 5 else ""
-        notes = f"{notes} misp-stix reported {len(skipped)} problem(s): {said}{more}".strip()
+        said = _first([s["problem"] for s in skipped], 5)
+        notes = f"{notes} misp-stix reported {len(skipped)} problem(s): {said}".strip()
     return job.status, result.get("created", 0), result.get("existing", 0), notes
+
+
+def _first(problems: list[str], shown: int) -> str:
+    more = f" (+{len(problems) - shown} more)" if len(problems) > shown else ""
+    return "; ".join(problems[:shown]) + more
 
 
 def _drafts(
