@@ -36,6 +36,13 @@ class Settings(BaseSettings):
         default="",
         description="Key signing web session cookies; if empty, a key file beside the database.",
     )
+    ingest_worker_seconds: int = Field(
+        default=5,
+        ge=0,
+        description="How often `minga serve` runs queued ingest jobs (lost background uploads,"
+        " jobs left running past their 30-minute lease); 0 turns it off (run `minga"
+        " ingest-worker` instead).",
+    )
     taxii_pull_check_seconds: int = Field(
         default=60,
         ge=0,

@@ -8,9 +8,11 @@ The body is counted while it streams in and refused with 413 past the limit.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -26,7 +28,23 @@ from minga.ingest.pipeline import Options, Upload
 from minga.intel.service import parse_reach, parse_tlp
 from minga.policy import Tlp
 
-router = APIRouter(prefix="/api", tags=["ingest"])
+
+@asynccontextmanager
+async def queue_worker(app: FastAPI) -> AsyncIterator[None]:
+    """While the node serves, run queued jobs: uploads whose background task was lost with a
+    restart, and jobs a stopped server left running past their lease."""
+    seconds = app.state.node.settings.ingest_worker_seconds
+    worker = jobs.worker(app.state.node.sessions, seconds) if seconds > 0 else None
+    if worker is not None:
+        worker.start()
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
+router = APIRouter(prefix="/api", tags=["ingest"], lifespan=queue_worker)
 MULTIPART_SLACK = 64 * 1024  # form boundaries and fields around the file
 
 

@@ -5,6 +5,9 @@ A job is one upload. `enqueue` stores it (bounded payload) in the caller's trans
 done (committed with the objects), failed (bad input: nothing stored, never retried) or, after
 `MAX_ATTEMPTS` unexpected errors (database gone, a bug), dead: kept with its payload to inspect.
 Claiming is an UPDATE guarded by the status, so several workers never run the same job.
+A job still "running" `LEASE` after its claim was left by a worker or server that stopped
+mid-job (its transaction rolled back, so nothing of it is stored): `work` puts it back in the
+queue, or in the dead letter once it has used its attempts.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -22,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from minga import audit
 from minga.accounts.service import get_user, principal_for
+from minga.background import Periodic
 from minga.db import unit_of_work
 from minga.errors import InvalidInput, MingaError, NotFound
 from minga.ingest.csvfeed import CsvMapping
@@ -34,6 +38,7 @@ log = logging.getLogger("minga.ingest")
 
 MAX_BYTES = 100 * 1024 * 1024  # largest upload a job accepts
 MAX_ATTEMPTS = 3
+LEASE = timedelta(minutes=30)  # far longer than a job takes (a 1M-object file: ~75 s)
 QUEUED, RUNNING, DONE, FAILED, DEAD = "queued", "running", "done", "failed", "dead"
 
 
@@ -255,11 +260,40 @@ def run_job(
             return _load(session, job_id)
 
 
-def work(sessions: sessionmaker[Session], *, once: bool = False, poll: float = 1.0) -> int:
-    """Run queued jobs oldest first; with `once`, stop when the queue is empty. Jobs run."""
+def requeue_stale(session: Session, *, lease: timedelta = LEASE) -> int:
+    """Queue again (or bury) the jobs left running past the lease; how many there were."""
+    now = datetime.now(UTC)
+    stale = (jobs.c.status == RUNNING, jobs.c.updated_at < now - lease)
+    if session.scalar(select(jobs.c.id).where(*stale).limit(1)) is None:
+        return 0  # the usual case: a read, so that an idle worker takes no write lock
+    stopped = "the worker or server stopped during this job"
+    buried = session.execute(
+        update(jobs)
+        .where(*stale, jobs.c.attempts >= MAX_ATTEMPTS)
+        .values(status=DEAD, error=f"{stopped} {MAX_ATTEMPTS} times", updated_at=now)
+    )
+    queued = session.execute(
+        update(jobs).where(*stale).values(status=QUEUED, error=stopped, updated_at=now)
+    )
+    count = int(buried.rowcount) + int(queued.rowcount)  # type: ignore[attr-defined]
+    if count:
+        log.warning("%d ingest jobs were left running past the lease: queued again or dead", count)
+    return count
+
+
+def work(
+    sessions: sessionmaker[Session],
+    *,
+    once: bool = False,
+    poll: float = 1.0,
+    lease: timedelta = LEASE,
+) -> int:
+    """Run queued jobs oldest first (stale running ones go back to the queue first); with
+    `once`, stop when the queue is empty. Jobs run."""
     count = 0
     while True:
-        with sessions() as session:
+        with unit_of_work(sessions) as session:
+            requeue_stale(session, lease=lease)
             job_id = next_queued(session)
         if job_id is None:
             if once:
@@ -268,3 +302,8 @@ def work(sessions: sessionmaker[Session], *, once: bool = False, poll: float = 1
             continue
         run_job(sessions, job_id)
         count += 1
+
+
+def worker(sessions: sessionmaker[Session], seconds: float) -> Periodic:
+    """A background loop that runs the queue dry every ``seconds`` while the node serves."""
+    return Periodic("ingest-jobs", seconds, lambda: work(sessions, once=True))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from minga import audit
 from minga.accounts import service as accounts
+from minga.background import Periodic
 from minga.db import unit_of_work
 from minga.errors import InvalidInput, MingaError, NotFound
 from minga.intel.service import Provenance, parse_reach
@@ -229,25 +229,6 @@ def run_due(
     return outcomes
 
 
-class Scheduler:
-    """A background thread running due pulls while the node serves."""
-
-    def __init__(self, sessions: sessionmaker[Session], check_seconds: float) -> None:
-        self.sessions = sessions
-        self.check_seconds = check_seconds
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="minga-taxii-pulls", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.check_seconds):
-            try:
-                run_due(self.sessions)
-            except Exception:  # the loop must survive a bad database moment
-                log.exception("scheduled TAXII pulls failed")
+def scheduler(sessions: sessionmaker[Session], check_seconds: float) -> Periodic:
+    """A background loop running due pulls every ``check_seconds`` while the node serves."""
+    return Periodic("taxii-pulls", check_seconds, lambda: run_due(sessions))

@@ -9,20 +9,20 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from minga.taxii import admin, views
-from minga.taxii.puller import Scheduler
+from minga.taxii.puller import scheduler
 
 
 @asynccontextmanager
 async def scheduled_pulls(app: FastAPI) -> AsyncIterator[None]:
     check = app.state.node.settings.taxii_pull_check_seconds
-    scheduler = Scheduler(app.state.node.sessions, check) if check > 0 else None
-    if scheduler is not None:
-        scheduler.start()
+    pulls = scheduler(app.state.node.sessions, check) if check > 0 else None
+    if pulls is not None:
+        pulls.start()
     try:
         yield
     finally:
-        if scheduler is not None:
-            scheduler.stop()
+        if pulls is not None:
+            pulls.stop()
 
 
 router = APIRouter(lifespan=scheduled_pulls)

@@ -5,13 +5,19 @@ from __future__ import annotations
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from minga.app import create_app
 from minga.ingest import jobs
+from minga.ingest.pipeline import Options, Upload
+from minga.intel import service
+from minga.settings import Settings
 from tests.conftest import add_member
 from tests.factories import indicator, sid
 from tests.ingest.test_drafts import REPORT_ES
 from tests.ingest.test_misp_csv_stages import CSIRTAMERICAS
+from tests.ingest.test_runner import wait_until_done
 
 
 def bundle(*objs: dict) -> bytes:
@@ -148,3 +154,18 @@ def test_discard_and_queued_upload(client: TestClient, sessions: sessionmaker[Se
 
 def test_ingest_needs_a_token(client: TestClient):
     assert client.post("/api/ingest", content=b"x").status_code == 401
+
+
+def test_the_serving_node_runs_jobs_left_in_the_queue(
+    settings: Settings, engine: Engine, sessions: sessionmaker[Session]
+):
+    """An upload whose background run was lost (a restart) runs while the node serves."""
+    a = add_member(sessions, "Org A")
+    with sessions() as s:
+        job = jobs.enqueue(s, a.principal, Upload(bundle(indicator(7)), "lost.json"), Options())
+        s.commit()
+    app = create_app(settings.model_copy(update={"ingest_worker_seconds": 1}), engine=engine)
+    with TestClient(app):
+        wait_until_done(sessions, a, job.id)
+    with sessions() as s:
+        assert service.get_object(s, a.principal, indicator(7)["id"]).source == "lost.json"

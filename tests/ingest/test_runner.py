@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import copy
+import time
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.errors import NotFound
 from minga.ingest import jobs, pipeline
 from minga.ingest.csvfeed import CsvMapping
+from minga.ingest.models import jobs as job_rows
 from minga.ingest.models import payloads
 from minga.ingest.pipeline import Options, Upload
 from minga.intel import service
@@ -157,6 +160,73 @@ def test_worker_runs_the_queue_oldest_first(sessions: sessionmaker[Session]):
             (two.id, "failed"),
             (one.id, "done"),
         ]
+
+
+def _left_running(sessions: sessionmaker[Session], member: Member, attempts: int, age: timedelta):
+    """A job as a worker that stopped mid-job leaves it: running, claimed `age` ago."""
+    with sessions() as s:
+        job = jobs.enqueue(s, member.principal, Upload(bundle(indicator(1)), "1.json"), Options())
+        s.execute(
+            update(job_rows)
+            .where(job_rows.c.id == job.id)
+            .values(status="running", attempts=attempts, updated_at=datetime.now(UTC) - age)
+        )
+        s.commit()
+    return job.id
+
+
+def test_a_job_left_running_past_the_lease_runs_again(sessions: sessionmaker[Session]):
+    a = add_member(sessions, "Org A")
+    stale = _left_running(sessions, a, attempts=1, age=jobs.LEASE + timedelta(seconds=5))
+    fresh = _left_running(sessions, a, attempts=1, age=timedelta(seconds=5))
+    assert jobs.work(sessions, once=True) == 1
+    with sessions() as s:
+        again, busy = jobs.get_job(s, a.principal, stale), jobs.get_job(s, a.principal, fresh)
+    assert (again.status, again.attempts, again.result) == (
+        "done", 2, {"batches": 1, "created": 1, "existing": 0, "format": "stix"},
+    )  # fmt: skip
+    assert (busy.status, busy.attempts) == ("running", 1)  # within its lease: maybe still running
+
+
+def test_a_job_that_stopped_its_worker_every_time_is_dead(sessions: sessionmaker[Session]):
+    a = add_member(sessions, "Org A")
+    before = stored(sessions)
+    job_id = _left_running(sessions, a, attempts=jobs.MAX_ATTEMPTS, age=jobs.LEASE * 2)
+    assert jobs.work(sessions, once=True) == 0
+    with sessions() as s:
+        job = jobs.get_job(s, a.principal, job_id)
+        assert (job.status, job.error) == (
+            "dead",
+            "the worker or server stopped during this job 3 times",
+        )
+        assert s.scalar(select(func.count()).select_from(payloads)) == 1  # kept to inspect
+    assert stored(sessions) == before
+
+
+def test_background_worker_runs_queued_jobs_until_stopped(sessions: sessionmaker[Session]):
+    a = add_member(sessions, "Org A")
+    before = stored(sessions)
+    worker = jobs.worker(sessions, 0.05)
+    worker.start()
+    try:
+        with sessions() as s:
+            job = jobs.enqueue(s, a.principal, Upload(bundle(indicator(1)), "1.json"), Options())
+            s.commit()
+        wait_until_done(sessions, a, job.id)
+    finally:
+        worker.stop()
+    assert not worker.running
+    assert stored(sessions) == before + 1
+
+
+def wait_until_done(sessions: sessionmaker[Session], member: Member, job_id: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with sessions() as s:
+            if jobs.get_job(s, member.principal, job_id).status == "done":
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not run within 30 s")
 
 
 def test_jobs_are_private_to_their_organisation(sessions: sessionmaker[Session]):

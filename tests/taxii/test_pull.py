@@ -274,7 +274,7 @@ def test_the_background_scheduler_pulls(
     monkeypatch.setenv("REMOTE_TOKEN", remote_org.token)
     importer = add_member(local, "Local L")
     feed_id = _feed(local, f"{live}/taxii2/", importer, interval_seconds=3600)
-    scheduler = puller.Scheduler(local, 0.05)
+    scheduler = puller.scheduler(local, 0.05)
     scheduler.start()
     try:
         deadline = time.monotonic() + 30
