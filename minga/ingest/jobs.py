@@ -38,7 +38,7 @@ log = logging.getLogger("minga.ingest")
 
 MAX_BYTES = 100 * 1024 * 1024  # largest upload a job accepts
 MAX_ATTEMPTS = 3
-LEASE = timedelta(minutes=30)  # far longer than a job takes (a 1M-object file: ~75 s)
+LEASE = timedelta(minutes=30)  # far longer than a job takes (a 100 MB STIX upload: ~20 s)
 QUEUED, RUNNING, DONE, FAILED, DEAD = "queued", "running", "done", "failed", "dead"
 
 
