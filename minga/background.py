@@ -32,6 +32,13 @@ class Periodic:
     def running(self) -> bool:
         return self._thread.is_alive()
 
+    def __enter__(self) -> Periodic:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def _run(self) -> None:
         while not self._stop.wait(self.seconds):
             try:

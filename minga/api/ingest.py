@@ -9,7 +9,7 @@ The body is counted while it streams in and refused with 413 past the limit.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, FastAPI, HTTPException, Query, Request, Response
@@ -34,14 +34,8 @@ async def queue_worker(app: FastAPI) -> AsyncIterator[None]:
     """While the node serves, run queued jobs: uploads whose background task was lost with a
     restart, and jobs a stopped server left running past their lease."""
     seconds = app.state.node.settings.ingest_worker_seconds
-    worker = jobs.worker(app.state.node.sessions, seconds) if seconds > 0 else None
-    if worker is not None:
-        worker.start()
-    try:
+    with jobs.worker(app.state.node.sessions, seconds) if seconds > 0 else nullcontext():
         yield
-    finally:
-        if worker is not None:
-            worker.stop()
 
 
 router = APIRouter(prefix="/api", tags=["ingest"], lifespan=queue_worker)

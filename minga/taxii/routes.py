@@ -4,7 +4,7 @@ scheduled pulls that run in the background while the node serves."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 
 from fastapi import APIRouter, FastAPI
 
@@ -15,14 +15,8 @@ from minga.taxii.puller import scheduler
 @asynccontextmanager
 async def scheduled_pulls(app: FastAPI) -> AsyncIterator[None]:
     check = app.state.node.settings.taxii_pull_check_seconds
-    pulls = scheduler(app.state.node.sessions, check) if check > 0 else None
-    if pulls is not None:
-        pulls.start()
-    try:
+    with scheduler(app.state.node.sessions, check) if check > 0 else nullcontext():
         yield
-    finally:
-        if pulls is not None:
-            pulls.stop()
 
 
 router = APIRouter(lifespan=scheduled_pulls)
