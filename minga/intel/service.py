@@ -191,7 +191,7 @@ def create_objects(
     if not prepared:
         return result
     current = _current_versions(session, {k[0] for k in prepared})
-    rows: list[dict[str, Any]] = []
+    planned: list[tuple[dict[str, Any], Tlp, int]] = []
     newest: dict[str, int] = {}
     for (stix_id, mod_us), obj in prepared.items():
         known = current.get(stix_id)
@@ -218,14 +218,11 @@ def create_objects(
         is_latest = known is None or mod_us > known.latest_us
         if is_latest and mod_us >= newest.get(stix_id, -1):
             newest[stix_id] = mod_us
-        rows.append(_row(obj, principal, obj_tlp, reach, bool(groups), provenance, mod_us))
+        planned.append((obj, obj_tlp, mod_us))
     if errors:
         raise Forbidden(f"{len(errors)} objects may not be stored by you", details=errors)
-    if not rows:
+    if not planned:
         return result
-    # Within one batch, only the newest version of an id is the latest.
-    for row in rows:
-        row["is_latest"] = newest.get(row["stix_id"]) == row["modified_us"]
     stale = [sid for sid in newest if sid in current]
     with _by_id_index(session):
         for chunk in _chunks(stale):
@@ -235,23 +232,32 @@ def create_objects(
                 .values(is_latest=False)
             )
     first = _next_added_us(session)
-    for offset, row in enumerate(rows):
-        row["added_us"] = first + offset
-    if groups:
-        pks = session.execute(insert(objects).returning(objects.c.pk), rows).scalars().all()
-        session.execute(
-            insert(object_groups), [{"object_pk": pk, "group_id": g} for pk in pks for g in groups]
-        )
-    else:
-        _insert_many(session, rows)
-    result.created.extend((r["stix_id"], r["modified"]) for r in rows)
+    # Rows are built and written a chunk at a time (all in this one transaction): a 100 MB
+    # import would otherwise hold a second, serialised copy of every object at once.
+    for start in range(0, len(planned), ROW_CHUNK):
+        rows = []
+        for offset, (obj, obj_tlp, mod_us) in enumerate(planned[start : start + ROW_CHUNK], start):
+            row = _row(obj, principal, obj_tlp, reach, bool(groups), provenance, mod_us)
+            # Within one batch, only the newest version of an id is the latest.
+            row["is_latest"] = newest.get(row["stix_id"]) == mod_us
+            row["added_us"] = first + offset
+            rows.append(row)
+        if groups:
+            pks = session.execute(insert(objects).returning(objects.c.pk), rows).scalars().all()
+            session.execute(
+                insert(object_groups),
+                [{"object_pk": pk, "group_id": g} for pk in pks for g in groups],
+            )
+        else:
+            _insert_many(session, rows)
+        result.created.extend((r["stix_id"], r["modified"]) for r in rows)
     audit.record(
         session,
         principal,
         "objects.create",
         "stix",
-        rows[0]["stix_id"] if len(rows) == 1 else f"{len(rows)} objects",
-        count=len(rows),
+        result.created[0][0] if len(planned) == 1 else f"{len(planned)} objects",
+        count=len(planned),
         tlp=tlp.value if tlp else None,
         reach=reach.value,
         groups=groups,
@@ -354,6 +360,9 @@ def _current_versions(session: Session, ids: Iterable[str]) -> dict[str, _Known]
                 if mod_us > k.latest_us:
                     k.latest_us, k.latest_tlp = mod_us, Tlp(tlp)
     return known
+
+
+ROW_CHUNK = 5000  # objects serialised and written per round of one bulk write
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
