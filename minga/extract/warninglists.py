@@ -157,8 +157,19 @@ def _host_of_url(url: str) -> str:
     return host.split(":", 1)[0].lower()
 
 
+@cache
+def benign_file_names() -> frozenset[str]:
+    """Shipped ``data/benign_files.txt``: system programs and libraries named in prose."""
+    text = resources.files(__package__).joinpath("data/benign_files.txt").read_text("utf-8")
+    return frozenset(
+        line.strip().lower() for line in text.splitlines() if line.strip() and line[0] != "#"
+    )
+
+
 def is_benign(kind: IocType, value: str) -> bool:
     """True when the (normalised) value is on a warninglist."""
+    if kind is IocType.FILE_NAME:
+        return value.lower() in benign_file_names()
     lists = warninglists()
     if kind in (IocType.IPV4, IocType.IPV6, IocType.CIDR):
         return _ip_benign(value)

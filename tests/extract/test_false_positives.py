@@ -129,6 +129,23 @@ def test_warninglists_mark_benign_values() -> None:
     ]
 
 
+def test_system_programs_named_in_prose_are_benign_but_not_their_odd_copies() -> None:
+    text = (
+        r"It runs cmd.exe, injects into explorer.exe, loads kernel32.dll and drops "
+        r"C:\Users\Public\svchost.exe and factura.pdf.exe"
+    )
+    assert pairs(text) == [
+        ("file_path", r"C:\Users\Public\svchost.exe"),
+        ("file_name", "factura.pdf.exe"),
+    ]
+    benign = [(i.type.value, i.value) for i in extract_iocs(text, include_benign=True) if i.benign]
+    assert benign == [
+        ("file_name", "cmd.exe"),
+        ("file_name", "explorer.exe"),
+        ("file_name", "kernel32.dll"),
+    ]
+
+
 def test_dead_drop_urls_on_social_sites_stay_indicators() -> None:
     # Malware reads its C&C from a video description or a profile (ATT&CK T1102.001).
     text = (
