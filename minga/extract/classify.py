@@ -122,14 +122,14 @@ def classify_dotted(
     if ext.isdigit():
         return None
     stem = token[: -len(ext) - 1]
+    if after[:1] == "(" and not defanged:
+        return None  # a function call: document.write(, subprocess.run(, console.log(
     if ext in FILE_EXTENSIONS:
         if token.lower() in _NOT_FILES or not stem.strip("-_"):
             return None
         return IocType.FILE_NAME, token
     if ext not in tlds() and ext not in _ALT_ROOTS:
         return None
-    if after[:1] == "(" and not defanged:
-        return None  # a function call: document.write(, subprocess.run(
     value = token.lower()
     if not defanged and _looks_like_code(labels, token, before):
         return None

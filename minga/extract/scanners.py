@@ -229,6 +229,8 @@ def scan_paths(t: str, out: list[Cand]) -> None:
         value = unc + t[s + len(unc) : e].replace("\\\\", "\\")
         if value.endswith("\\") or value.endswith(":"):
             continue
+        if value[:9].lower() == "\\\\.\\root\\":
+            continue  # a WMI namespace (winmgmts:\\.\root\cimv2), not a file
         out.append((s, e, IocType.FILE_PATH, value))
 
 

@@ -166,10 +166,50 @@ def benign_file_names() -> frozenset[str]:
     )
 
 
+# A well-known folder on its own ("copies itself to C:\Windows\System32") names no file.
+_SYSTEM_FOLDERS = frozenset(
+    line.strip()
+    for line in r"""
+    c:\windows
+    c:\windows\system32
+    c:\windows\syswow64
+    c:\windows\temp
+    c:\programdata
+    c:\program files
+    c:\program files (x86)
+    c:\users
+    c:\users\public
+    %systemroot%
+    %systemroot%\system32
+    %windir%
+    %windir%\system32
+    %temp%
+    %tmp%
+    %appdata%
+    %localappdata%
+    %programdata%
+    %programfiles%
+    %userprofile%
+    %public%
+    /usr/bin
+    /usr/sbin
+    /usr/lib
+    /var/tmp
+    /dev/shm
+    /etc/init.d
+    /etc/cron.d
+    """.splitlines()
+    if line.strip()
+)
+
+
 def is_benign(kind: IocType, value: str) -> bool:
     """True when the (normalised) value is on a warninglist."""
     if kind is IocType.FILE_NAME:
         return value.lower() in benign_file_names()
+    if kind is IocType.FILE_PATH:
+        folder = value.lower().rstrip("\\/")
+        return folder in _SYSTEM_FOLDERS
     lists = warninglists()
     if kind in (IocType.IPV4, IocType.IPV6, IocType.CIDR):
         return _ip_benign(value)
