@@ -20,6 +20,7 @@ __all__ = [
     "BITCOIN",
     "CVE",
     "CVE_ANY_CASE",
+    "DLL_ENTRY",
     "DOTTED_TAIL",
     "DOT_HIT",
     "EMAIL_DOMAIN",
@@ -109,6 +110,8 @@ WIN_PATH = re.compile(
     r"(?:[A-Za-z]:\\{1,2}+|\\\\[\w.$-]++\\|%[A-Za-z_][\w()]{0,40}+%\\{1,2}+|\$env:\w++\\)"
     rf"(?:{_COMP}\\{{1,2}}+)*+{_COMP}?"
 )
+# ",Export" after a program or library in a path: rundll32's "evil.dll,DllRegisterServer"
+DLL_ENTRY = re.compile(r"(?i)(?<=\.dll|\.exe|\.ocx|\.cpl),#?\w++$")
 UNIX_PATH = re.compile(
     r"[/~](?<![\w.~/:\\-][/~])(?:(?<=~)|(?:etc|usr|var|tmp|home|bin|sbin|opt|dev|proc|lib|"
     r"lib32|lib64|root|Library|Users|Applications|System|private|mnt|srv|boot|run|sys|"

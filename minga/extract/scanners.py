@@ -224,6 +224,9 @@ def scan_paths(t: str, out: list[Cand]) -> None:
         if path is None:
             continue
         e = _trim(t, s, path.end())
+        entry = P.DLL_ENTRY.search(t, s, e)
+        if entry is not None:
+            e = entry.start()  # rundll32 syntax: C:\\x\\evil.dll,DllRegisterServer
         pos = max(pos, e)
         unc = "\\\\" if t.startswith("\\\\", s) else ""
         value = unc + t[s + len(unc) : e].replace("\\\\", "\\")

@@ -149,7 +149,7 @@ def test_system_programs_named_in_prose_are_benign_but_not_their_odd_copies() ->
 def test_bare_system_folders_wmi_namespaces_and_calls_are_not_files() -> None:
     text = (
         r'GetObject("winmgmts:\\.\root\cimv2"); console.log(x); copies to C:\Windows\System32 '
-        r"then C:\Windows\System32\wuaupd.dll"
+        r"then rundll32 C:\Windows\System32\wuaupd.dll,DllRegisterServer"
     )
     assert pairs(text) == [("file_path", r"C:\Windows\System32\wuaupd.dll")]
     benign = [(i.type.value, i.value) for i in extract_iocs(text, include_benign=True) if i.benign]
