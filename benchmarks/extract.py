@@ -502,8 +502,8 @@ def _misp_values(obj: object) -> Iterable[tuple[str, str]]:
         kind, value = obj.get("type"), obj.get("value")
         if isinstance(kind, str) and isinstance(value, str):
             for k, v in zip(kind.split("|"), value.split("|"), strict=False):
-                if k == "url" and classify_gold(v) in _HOST_KINDS:
-                    yield str(classify_gold(v)), v  # a bare host filed as url (see above)
+                if k == "url" and (host := classify_gold(v)) in _HOST_KINDS:
+                    yield str(host), v  # a bare host filed as url (see above)
                 elif k in _MISP:
                     yield _MISP[k], v
                 elif k.startswith(("ip-", "domain|ip")) or k == "ip":

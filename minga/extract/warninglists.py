@@ -96,18 +96,21 @@ class Warninglists:
         return False
 
 
+def _entries(name: str) -> list[str]:
+    """The lower-case entries of a shipped ``data/`` list (blank lines and # comments left out)."""
+    text = resources.files(__package__).joinpath(f"data/{name}").read_text("utf-8")
+    lines = (raw.strip().lower() for raw in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
 @cache
 def warninglists() -> Warninglists:
     """Load the shipped warninglists once."""
-    text = resources.files(__package__).joinpath("data/benign_domains.txt").read_text("utf-8")
     domains: set[str] = set()
     user: set[str] = set()
     exact: set[str] = set()
     mailboxes: set[str] = set()
-    for raw in text.splitlines():
-        line = raw.strip().lower()
-        if not line or line.startswith("#"):
-            continue
+    for line in _entries("benign_domains.txt"):
         if line[0] == "~":
             user.add(line[1:])
         elif line[0] == "=":
@@ -160,10 +163,7 @@ def _host_of_url(url: str) -> str:
 @cache
 def benign_file_names() -> frozenset[str]:
     """Shipped ``data/benign_files.txt``: system programs and libraries named in prose."""
-    text = resources.files(__package__).joinpath("data/benign_files.txt").read_text("utf-8")
-    return frozenset(
-        line.strip().lower() for line in text.splitlines() if line.strip() and line[0] != "#"
-    )
+    return frozenset(_entries("benign_files.txt"))
 
 
 # A well-known folder on its own ("copies itself to C:\Windows\System32") names no file.
