@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from minga.accounts.models import Organisation
 from minga.api.deps import CurrentPrincipal, NodeDep, SessionDep
+from minga.api.errors import error_body
 from minga.errors import InvalidInput
 from minga.intel import service
 from minga.intel.service import ObjectQuery, StoredObject
@@ -146,6 +147,11 @@ def list_objects(
     limit: Annotated[int, Query(ge=1)] = 100,
     cursor: str | None = None,
 ) -> Response:
+    if cursor:
+        try:
+            service.decode_cursor(cursor)
+        except InvalidInput as exc:  # the issue asks for a plain 400 for a cursor
+            return _json(orjson.dumps(error_body(exc.code, exc.message)), 400)
     levels: list[Tlp] = []
     for value in tlp or []:
         level = service.parse_tlp(value)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from minga.db import Base
@@ -48,6 +49,24 @@ objects = Table(
     Index("ix_stix_objects_type_added", "type", "is_latest", "added_us", "pk"),
     Index("ix_stix_objects_added", "added_us", "pk"),
     Index("ix_stix_objects_owner", "owner_org_id", "is_latest", "added_us"),
+    # At most one latest version per id, whatever writers race: the database refuses a second.
+    Index(
+        "uq_stix_objects_latest",
+        "stix_id",
+        unique=True,
+        sqlite_where=text("is_latest"),
+        postgresql_where=text("is_latest"),
+    ),
+)
+
+# One row: the last position (date_added, µs) given to a stored version. Every object write
+# updates it first and holds that row lock (on SQLite: the database write lock) until it commits,
+# so positions are handed out in commit order (see `minga.intel.positions`).
+positions = Table(
+    "stix_positions",
+    Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_us", BigInteger, nullable=False),
 )
 
 object_groups = Table(

@@ -16,6 +16,7 @@ from minga.intel.models import object_groups, objects
 from minga.intel.stix import ts_to_us, us_to_ts
 from minga.policy import Marking, Principal, Reach, Tlp, may_see, visible_filter
 
+BIGINT = 2**63  # positions and keys are 64-bit signed integers on every backend
 CHUNK = 500  # ids per IN (...) lookup: well under every backend's parameter limit
 
 
@@ -164,7 +165,10 @@ def decode_cursor(cursor: str) -> tuple[bool, int, int]:
         direction, added, pk = raw.split(":")
         if direction not in ("a", "d"):
             raise ValueError(direction)
-        return direction == "d", int(added), int(pk)
+        position, key = int(added), int(pk)
+        if not (0 <= position < BIGINT and 0 <= key < BIGINT):
+            raise ValueError(raw)  # out of the columns' range: the database would refuse it
+        return direction == "d", position, key
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("the cursor is not one this node issued") from None
 

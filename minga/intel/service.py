@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -22,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from minga import audit
 from minga.accounts.models import GroupMember, Organisation
-from minga.errors import Forbidden, InvalidInput, NotFound
+from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
+from minga.intel import positions
 from minga.intel.models import object_groups, objects
 
 # The read API lives in `queries`; it is re-exported so callers use `intel.service` alone.
@@ -71,12 +71,12 @@ from minga.intel.queries import (
 from minga.intel.queries import (
     versions as versions,
 )
+from minga.intel.rows import ROW_CHUNK, Sent, as_sent, build_row, insert_many, same_content
 from minga.intel.stix import (
     SCO_TYPES,
     TLP2_MARKING_ID,
     check_object,
     now_ts,
-    search_text,
     tlp_of,
     ts_to_us,
     us_to_ts,
@@ -90,6 +90,7 @@ from minga.policy import (
     Tlp,
     may,
     may_change_tlp,
+    visible_filter,
 )
 
 
@@ -106,12 +107,6 @@ class Provenance:
 class WriteResult:
     created: list[tuple[str, str]] = field(default_factory=list)  # (id, version)
     existing: list[tuple[str, str]] = field(default_factory=list)
-
-
-def _next_added_us(session: Session) -> int:
-    """The first date_added of a batch (rows then take consecutive µs), after every stored one."""
-    last = session.scalar(select(func.max(objects.c.added_us))) or 0
-    return max(time.time_ns() // 1000, last + 1)
 
 
 def parse_tlp(value: str | None) -> Tlp | None:
@@ -167,60 +162,64 @@ def create_objects(
     """Store objects (new ones and new versions) all or nothing.
 
     `tlp` applies to objects that carry no TLP marking (and is added to them as one); an object's
-    own marking must agree with it. Re-sending a stored version is not an error. Any invalid item
-    fails the whole batch with a per-item list of problems and stores nothing.
+    own marking must agree with it. Re-sending a stored version is not an error; the same id and
+    `modified` with other content is a `Conflict` (SCOs have no versions: their id is their
+    value). Any invalid item fails the whole batch with a per-item list of problems (`index`
+    into `items`) and stores nothing.
+
+    From reading the stored versions to the commit, the write holds the store's write lock
+    (`positions.lock`): the latest flag and the positions (date_added) are decided on everything
+    committed, whatever other writers or processes do at the same time.
     """
     if not may(principal, Action.PUBLISH):
         raise Forbidden(f"the role {principal.role.value!r} may not publish objects")
     groups = _resolve_groups(session, principal, group_ids)
-    errors: list[dict[str, Any]] = []
-    prepared: dict[tuple[str, int], dict[str, Any]] = {}
-    for index, obj in enumerate(items):
-        problems = check_object(obj)
-        if not problems:
-            problems = _apply_markings(obj, principal, tlp, enforce_creator)
-        if problems:
-            errors.append({"index": index, "id": _id_or_none(obj), "problems": problems})
-            continue
-        version = version_of(obj)
-        key = (obj["id"], ts_to_us(version) if version else 0)
-        prepared.setdefault(key, obj)
-    if errors:
-        raise InvalidInput(f"{len(errors)} of {len(items)} objects are invalid", details=errors)
+    prepared, invalid, refused = _prepare(items, principal, tlp, enforce_creator)
+    if invalid:
+        raise InvalidInput(f"{len(invalid)} of {len(items)} objects are invalid", details=invalid)
     result = WriteResult()
     if not prepared:
         return result
+    last = positions.lock(session)
     current = _current_versions(session, {k[0] for k in prepared})
+    stored = _visible_versions(
+        session, principal, [k for k in prepared if k[1] in _versions(current, k[0])]
+    )
     planned: list[tuple[dict[str, Any], Tlp, int]] = []
     newest: dict[str, int] = {}
-    for (stix_id, mod_us), obj in prepared.items():
+    for (stix_id, mod_us), item in prepared.items():
+        obj = item.obj
         known = current.get(stix_id)
         obj_tlp = tlp_of(obj) or Tlp.CLEAR
         if known is not None:
             if mod_us in known.versions:
-                # Already stored (by anyone): two members importing the same feed is no error,
-                # and it changes nothing, so no markings or content of the stored copy move.
-                result.existing.append((stix_id, version_of(obj)))
+                same = stored.get((stix_id, mod_us))
+                if mod_us and same is not None and not same_content(same, obj, item.sent):
+                    refused.append(_problem(item, CONFLICT))
+                else:
+                    # Already stored (by anyone): two members importing the same feed is no
+                    # error, and it changes nothing, so no markings or content of it move.
+                    result.existing.append((stix_id, version_of(obj)))
                 continue
             if known.owner_org_id != principal.org_id:
-                errors.append(
-                    {
-                        "id": stix_id,
-                        "problems": ["only the organisation that created it may version it"],
-                    }
-                )
+                refused.append(_problem(item, NOT_OWNER))
                 continue
             if mod_us > known.latest_us and not may_change_tlp(
                 known.latest_tlp, obj_tlp, is_owner=known.owner_org_id == principal.org_id
             ):
-                errors.append({"id": stix_id, "problems": ["TLP may not be lowered"]})
+                refused.append(_problem(item, "TLP may not be lowered"))
                 continue
         is_latest = known is None or mod_us > known.latest_us
         if is_latest and mod_us >= newest.get(stix_id, -1):
             newest[stix_id] = mod_us
         planned.append((obj, obj_tlp, mod_us))
-    if errors:
-        raise Forbidden(f"{len(errors)} objects may not be stored by you", details=errors)
+    if refused:
+        conflict = all(CONFLICT in d["problems"][0] for d in refused)
+        raise (Conflict if conflict else Forbidden)(
+            f"{len(refused)} objects may not be stored"
+            + (": they conflict with stored versions" if conflict else " by you"),
+            details=sorted(refused, key=lambda d: d["index"]),
+        )
     if not planned:
         return result
     stale = [sid for sid in newest if sid in current]
@@ -231,13 +230,13 @@ def create_objects(
                 .where(objects.c.stix_id.in_(chunk), objects.c.is_latest == true())
                 .values(is_latest=False)
             )
-    first = _next_added_us(session)
+    first = positions.first_free(last)
     # Rows are built and written a chunk at a time (all in this one transaction): a 100 MB
     # import would otherwise hold a second, serialised copy of every object at once.
     for start in range(0, len(planned), ROW_CHUNK):
         rows = []
         for offset, (obj, obj_tlp, mod_us) in enumerate(planned[start : start + ROW_CHUNK], start):
-            row = _row(obj, principal, obj_tlp, reach, bool(groups), provenance, mod_us)
+            row = build_row(obj, principal, obj_tlp, reach, bool(groups), provenance, mod_us)
             # Within one batch, only the newest version of an id is the latest.
             row["is_latest"] = newest.get(row["stix_id"]) == mod_us
             row["added_us"] = first + offset
@@ -249,8 +248,9 @@ def create_objects(
                 [{"object_pk": pk, "group_id": g} for pk in pks for g in groups],
             )
         else:
-            _insert_many(session, rows)
+            insert_many(session, rows)
         result.created.extend((r["stix_id"], r["modified"]) for r in rows)
+    positions.advance(session, first + len(planned) - 1)
     audit.record(
         session,
         principal,
@@ -266,30 +266,43 @@ def create_objects(
     return result
 
 
-ROW_KEYS = (
-    "stix_id", "type", "spec_version", "created", "modified", "modified_us", "added_us",
-    "owner_org_id", "tlp", "reach", "has_groups", "origin_node", "hop_count", "source",
-    "revoked", "is_latest", "search_text", "raw",
-)  # fmt: skip
+NOT_OWNER = "only the organisation that created it may version it"
+CONFLICT = "a different object with this id and modified is already stored or sent"
 
 
-def _insert_many(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Driver-level executemany: SQLAlchemy's per-row parameter processing costs ~15% of a bulk
-    write and these rows are already plain str/int/bool values."""
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        # COPY is several times faster than a pipelined executemany on PostgreSQL.
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {objects.name} ({', '.join(ROW_KEYS)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row(tuple(r[k] for k in ROW_KEYS))
-        return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {objects.name} ({', '.join(ROW_KEYS)}) "
-        f"VALUES ({', '.join([mark] * len(ROW_KEYS))})"
-    )
-    conn.exec_driver_sql(sql, [tuple(r[k] for k in ROW_KEYS) for r in rows])
+@dataclass(frozen=True, slots=True)
+class _Item:
+    index: int
+    obj: dict[str, Any]
+    sent: Sent
+
+
+def _problem(item: _Item, message: str) -> dict[str, Any]:
+    return {"index": item.index, "id": item.obj["id"], "problems": [message]}
+
+
+def _prepare(
+    items: Sequence[Any], principal: Principal, tlp: Tlp | None, enforce_creator: bool
+) -> tuple[dict[tuple[str, int], _Item], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Checked, marked items by (id, version µs); the invalid ones; in-request conflicts."""
+    invalid: list[dict[str, Any]] = []
+    conflicts: list[dict[str, Any]] = []
+    prepared: dict[tuple[str, int], _Item] = {}
+    for index, obj in enumerate(items):
+        problems = check_object(obj)
+        sent = as_sent(obj) if not problems else Sent(False, False)
+        if not problems:
+            problems = _apply_markings(obj, principal, tlp, enforce_creator)
+        if problems:
+            invalid.append({"index": index, "id": _id_or_none(obj), "problems": problems})
+            continue
+        version = version_of(obj)
+        key = (obj["id"], ts_to_us(version) if version else 0)
+        item = _Item(index, obj, sent)
+        first = prepared.setdefault(key, item)
+        if first is not item and key[1] and not same_content(first.obj, obj, sent):
+            conflicts.append(_problem(item, CONFLICT))
+    return prepared, invalid, conflicts
 
 
 def _id_or_none(obj: Any) -> str | None:
@@ -362,42 +375,33 @@ def _current_versions(session: Session, ids: Iterable[str]) -> dict[str, _Known]
     return known
 
 
-ROW_CHUNK = 5000  # objects serialised and written per round of one bulk write
+def _versions(current: dict[str, _Known], stix_id: str) -> set[int]:
+    known = current.get(stix_id)
+    return known.versions if known is not None else set()
+
+
+def _visible_versions(
+    session: Session, principal: Principal, keys: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """The stored content of the versions `keys` that `principal` may see."""
+    wanted = set(keys)
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    with _by_id_index(session):
+        for chunk in _chunks(sorted({k[0] for k in wanted})):
+            rows = session.execute(
+                select(objects.c.stix_id, objects.c.modified_us, objects.c.raw).where(
+                    objects.c.stix_id.in_(chunk), visible_filter(principal, objects, object_groups)
+                )
+            )
+            for sid, mod_us, raw in rows:
+                if (sid, mod_us) in wanted:
+                    found[(sid, mod_us)] = orjson.loads(raw)
+    return found
 
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
     for i in range(0, len(values), CHUNK):
         yield values[i : i + CHUNK]
-
-
-def _row(
-    obj: dict[str, Any],
-    principal: Principal,
-    tlp: Tlp,
-    reach: Reach,
-    has_groups: bool,
-    provenance: Provenance,
-    mod_us: int,
-) -> dict[str, Any]:
-    version = version_of(obj)
-    return {
-        "stix_id": obj["id"],
-        "type": obj["type"],
-        "spec_version": obj.get("spec_version", "2.1"),
-        "created": obj.get("created", version),
-        "modified": version,
-        "modified_us": mod_us,
-        "owner_org_id": principal.org_id,
-        "tlp": tlp.value,
-        "reach": reach.value,
-        "has_groups": has_groups,
-        "origin_node": provenance.origin_node,
-        "hop_count": provenance.hop_count,
-        "source": provenance.source,
-        "revoked": bool(obj.get("revoked", False)),
-        "search_text": search_text(obj),
-        "raw": orjson.dumps(obj).decode(),
-    }
 
 
 def store_identity(session: Session, org: Organisation) -> None:
@@ -463,6 +467,7 @@ def delete_objects(
     if any(f.owner_org_id != principal.org_id for f in found):
         raise Forbidden("only the organisation that created an object may delete it")
     pks = [f.pk for f in found]
+    positions.lock(session)  # the latest flag moves: no writer may interleave
     session.execute(delete(object_groups).where(object_groups.c.object_pk.in_(pks)))
     session.execute(delete(objects).where(objects.c.pk.in_(pks)))
     newest = session.scalar(
@@ -471,8 +476,8 @@ def delete_objects(
     if newest is not None:
         session.execute(
             update(objects)
-            .where(objects.c.stix_id == stix_id)
-            .values(is_latest=objects.c.modified_us == newest)
+            .where(objects.c.stix_id == stix_id, objects.c.modified_us == newest)
+            .values(is_latest=True)
         )
     audit.record(
         session,
