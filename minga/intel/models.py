@@ -13,6 +13,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -42,17 +43,22 @@ objects = Table(
     Column("source", String(200), nullable=True),
     Column("revoked", Boolean, nullable=False, default=False),
     Column("is_latest", Boolean, nullable=False, default=True),
+    # Another organisation holds its own copy of this id (see `minga.intel.copies`): readers
+    # that may see several copies get one.
+    Column("has_copies", Boolean, nullable=False, default=False, server_default=false()),
     Column("search_text", Text, nullable=False, default=""),
     Column("raw", Text, nullable=False),
-    UniqueConstraint("stix_id", "modified_us", name="uq_stix_objects_version"),
+    UniqueConstraint("stix_id", "owner_org_id", "modified_us", name="uq_stix_objects_version"),
     Index("ix_stix_objects_latest_added", "is_latest", "added_us", "pk"),
     Index("ix_stix_objects_type_added", "type", "is_latest", "added_us", "pk"),
     Index("ix_stix_objects_added", "added_us", "pk"),
     Index("ix_stix_objects_owner", "owner_org_id", "is_latest", "added_us"),
-    # At most one latest version per id, whatever writers race: the database refuses a second.
+    # At most one latest version per id (and copy), whatever writers race: the database refuses
+    # a second.
     Index(
         "uq_stix_objects_latest",
         "stix_id",
+        "owner_org_id",
         unique=True,
         sqlite_where=text("is_latest"),
         postgresql_where=text("is_latest"),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, and_, exists, func, or_, select, true, tuple_
+from sqlalchemy import Select, and_, exists, false, func, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from minga.errors import InvalidInput, NotFound
@@ -96,7 +96,7 @@ def get_object(
     stmt = (
         select(*COLUMNS)
         .where(objects.c.stix_id == stix_id, visible_filter(principal, objects, object_groups))
-        .order_by(objects.c.modified_us.desc())
+        .order_by(objects.c.modified_us.desc(), objects.c.added_us)  # copies: the first stored
         .limit(1)
     )
     if version is not None:
@@ -116,11 +116,16 @@ def get_object(
 
 def versions(session: Session, principal: Principal, stix_id: str) -> list[StoredObject]:
     stmt = (
-        select(*COLUMNS)
+        select(*COLUMNS, objects.c.modified_us)
         .where(objects.c.stix_id == stix_id, visible_filter(principal, objects, object_groups))
-        .order_by(objects.c.modified_us)
+        .order_by(objects.c.modified_us, objects.c.added_us)
     )
-    found = [stored_object(r) for r in session.execute(stmt)]
+    found: list[StoredObject] = []
+    last = None
+    for row in session.execute(stmt):
+        if row.modified_us != last or not found:  # copies: the first stored of each version
+            found.append(stored_object(row))
+            last = row.modified_us
     if not found:
         raise NotFound(f"no object {stix_id} that you may see")
     return found
@@ -146,6 +151,9 @@ class ObjectQuery:
     versions_us: Sequence[int] = ()  # modified, or date_added for objects without one (SCOs)
     spec_versions: Sequence[str] = ()
     sources: Sequence[str] = ()
+    # Of the copies several organisations hold of one id (`minga.intel.copies`), one per
+    # version (or the newest, for the latest); False lists every copy (deleting your own).
+    one_copy: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +211,35 @@ def query_statement(principal: Principal, q: ObjectQuery) -> Select[Any]:
         stmt = stmt.where(objects.c.search_text.like(f"%{escaped}%", escape="\\"))
     if not q.include_revoked:
         stmt = stmt.where(objects.c.revoked == False)  # noqa: E712
+    if q.one_copy:
+        stmt = stmt.where(_one_copy(principal, q))
     return stmt
+
+
+def _one_copy(principal: Principal, q: ObjectQuery) -> Any:
+    """Rows of ids held by one organisation pass; of several copies a reader may see, the
+    earliest stored of each version passes (so a resumed reader never gets it twice) or, when
+    only latest versions are listed, the newest version."""
+    other = objects.alias("other_copy")
+    groups = object_groups.alias("other_groups")
+    earlier = and_(
+        other.c.modified_us == objects.c.modified_us, other.c.added_us < objects.c.added_us
+    )
+    latest_only = not q.all_versions and not (q.first_version or q.versions_us)
+    if latest_only:
+        better = and_(
+            other.c.is_latest == true(),
+            or_(other.c.modified_us > objects.c.modified_us, earlier),
+        )
+    else:
+        better = earlier
+    shown = select(other.c.pk).where(
+        other.c.stix_id == objects.c.stix_id,
+        other.c.pk != objects.c.pk,
+        better,
+        visible_filter(principal, other, groups),
+    )
+    return or_(objects.c.has_copies == false(), ~exists(shown))
 
 
 def _version_selection(q: ObjectQuery) -> Any:

@@ -17,7 +17,7 @@ ROW_CHUNK = 5000  # objects serialised and written per round of one bulk write
 ROW_KEYS = (
     "stix_id", "type", "spec_version", "created", "modified", "modified_us", "added_us",
     "owner_org_id", "tlp", "reach", "has_groups", "origin_node", "hop_count", "source",
-    "revoked", "is_latest", "search_text", "raw",
+    "revoked", "is_latest", "has_copies", "search_text", "raw",
 )  # fmt: skip
 
 
@@ -87,6 +87,7 @@ def build_row(
         "hop_count": provenance.hop_count,
         "source": provenance.source,
         "revoked": bool(obj.get("revoked", False)),
+        "has_copies": False,
         "search_text": search_text(obj),
         "raw": orjson.dumps(obj).decode(),
     }

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     delete,
+    false,
     func,
     insert,
     select,
-    text,
     true,
     update,
 )
@@ -22,7 +20,8 @@ from sqlalchemy.orm import Session
 from minga import audit
 from minga.accounts.models import GroupMember, Organisation
 from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
-from minga.intel import positions
+from minga.intel import copies, positions
+from minga.intel.copies import Held
 from minga.intel.models import object_groups, objects
 
 # The read API lives in `queries`; it is re-exported so callers use `intel.service` alone.
@@ -90,7 +89,6 @@ from minga.policy import (
     Tlp,
     may,
     may_change_tlp,
-    visible_filter,
 )
 
 
@@ -181,37 +179,42 @@ def create_objects(
     if not prepared:
         return result
     last = positions.lock(session)
-    current = _current_versions(session, {k[0] for k in prepared})
-    stored = _visible_versions(
-        session, principal, [k for k in prepared if k[1] in _versions(current, k[0])]
+    current = copies.held(session, principal, {k[0] for k in prepared})
+    stored = copies.stored_content(
+        session, principal, [k for k in prepared if k[1] in _known(current.get(k[0]))]
     )
     planned: list[tuple[dict[str, Any], Tlp, int]] = []
     newest: dict[str, int] = {}
+    shared: set[str] = set()  # ids another organisation holds a copy of
     for (stix_id, mod_us), item in prepared.items():
         obj = item.obj
-        known = current.get(stix_id)
+        held = current.get(stix_id) or Held()
+        own = held.own
         obj_tlp = tlp_of(obj) or Tlp.CLEAR
-        if known is not None:
-            if mod_us in known.versions:
-                same = stored.get((stix_id, mod_us))
-                if mod_us and same is not None and not same_content(same, obj, item.sent):
-                    refused.append(_problem(item, CONFLICT))
-                else:
-                    # Already stored (by anyone): two members importing the same feed is no
-                    # error, and it changes nothing, so no markings or content of it move.
-                    result.existing.append((stix_id, version_of(obj)))
-                continue
-            if known.owner_org_id != principal.org_id:
-                refused.append(_problem(item, NOT_OWNER))
-                continue
-            if mod_us > known.latest_us and not may_change_tlp(
-                known.latest_tlp, obj_tlp, is_owner=known.owner_org_id == principal.org_id
-            ):
-                refused.append(_problem(item, "TLP may not be lowered"))
-                continue
-        is_latest = known is None or mod_us > known.latest_us
-        if is_latest and mod_us >= newest.get(stix_id, -1):
-            newest[stix_id] = mod_us
+        if mod_us in _known(held):
+            same = stored.get((stix_id, mod_us))
+            if mod_us and same is not None and not same_content(same, obj, item.sent):
+                refused.append(_problem(item, CONFLICT))
+            else:
+                # Already stored (by anyone): two members importing the same feed is no
+                # error, and it changes nothing, so no markings or content of it move.
+                result.existing.append((stix_id, version_of(obj)))
+            continue
+        if own is None and held.seen:
+            refused.append(_problem(item, NOT_OWNER))
+            continue
+        if (
+            own is not None
+            and mod_us > own.latest_us
+            and not may_change_tlp(own.latest_tlp, obj_tlp, is_owner=True)
+        ):
+            refused.append(_problem(item, "TLP may not be lowered"))
+            continue
+        # No copy the writer may see, or its own: stored as for an id nobody holds.
+        if own is None or mod_us > own.latest_us:
+            newest[stix_id] = max(mod_us, newest.get(stix_id, -1))
+        if held.others:
+            shared.add(stix_id)
         planned.append((obj, obj_tlp, mod_us))
     if refused:
         conflict = all(CONFLICT in d["problems"][0] for d in refused)
@@ -222,14 +225,7 @@ def create_objects(
         )
     if not planned:
         return result
-    stale = [sid for sid in newest if sid in current]
-    with _by_id_index(session):
-        for chunk in _chunks(stale):
-            session.execute(
-                update(objects)
-                .where(objects.c.stix_id.in_(chunk), objects.c.is_latest == true())
-                .values(is_latest=False)
-            )
+    _retire(session, principal, [s for s in newest if _known(current.get(s))], sorted(shared))
     first = positions.first_free(last)
     # Rows are built and written a chunk at a time (all in this one transaction): a 100 MB
     # import would otherwise hold a second, serialised copy of every object at once.
@@ -239,6 +235,7 @@ def create_objects(
             row = build_row(obj, principal, obj_tlp, reach, bool(groups), provenance, mod_us)
             # Within one batch, only the newest version of an id is the latest.
             row["is_latest"] = newest.get(row["stix_id"]) == mod_us
+            row["has_copies"] = row["stix_id"] in shared
             row["added_us"] = first + offset
             rows.append(row)
         if groups:
@@ -332,76 +329,35 @@ def _apply_markings(
     return []
 
 
-@dataclass(slots=True)
-class _Known:
-    owner_org_id: int
-    latest_us: int
-    latest_tlp: Tlp
-    versions: set[int]
+def _known(held: Held | None) -> set[int]:
+    """The stored versions of an id the writer knows of: its own copy's, else those it sees."""
+    if held is None:
+        return set()
+    return held.own.versions if held.own is not None else held.seen
 
 
-@contextmanager
-def _by_id_index(session: Session) -> Iterator[None]:
-    """Make PostgreSQL look ids up through the index even without planner statistics.
-
-    Without ANALYZE (autovacuum off, or a table that just grew) PostgreSQL guesses 0.5% of rows
-    per IN value and seq-scans the whole store for every batch: bulk writes turn quadratic.
-    """
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        session.execute(text("SET LOCAL enable_seqscan = off"))
-    try:
-        yield
-    finally:
-        if postgres:
-            session.execute(text("SET LOCAL enable_seqscan = on"))
-
-
-def _current_versions(session: Session, ids: Iterable[str]) -> dict[str, _Known]:
-    """Owner, stored versions and newest version (with its TLP) of each stored id."""
-    known: dict[str, _Known] = {}
-    with _by_id_index(session):
-        for chunk in _chunks(sorted(ids)):
-            rows = session.execute(
-                select(
-                    objects.c.stix_id, objects.c.modified_us, objects.c.owner_org_id, objects.c.tlp
-                ).where(objects.c.stix_id.in_(chunk))
-            )
-            for sid, mod_us, owner, tlp in rows:
-                k = known.setdefault(sid, _Known(owner, -1, Tlp(tlp), set()))
-                k.versions.add(mod_us)
-                if mod_us > k.latest_us:
-                    k.latest_us, k.latest_tlp = mod_us, Tlp(tlp)
-    return known
-
-
-def _versions(current: dict[str, _Known], stix_id: str) -> set[int]:
-    known = current.get(stix_id)
-    return known.versions if known is not None else set()
-
-
-def _visible_versions(
-    session: Session, principal: Principal, keys: Sequence[tuple[str, int]]
-) -> dict[tuple[str, int], dict[str, Any]]:
-    """The stored content of the versions `keys` that `principal` may see."""
-    wanted = set(keys)
-    found: dict[tuple[str, int], dict[str, Any]] = {}
-    with _by_id_index(session):
-        for chunk in _chunks(sorted({k[0] for k in wanted})):
-            rows = session.execute(
-                select(objects.c.stix_id, objects.c.modified_us, objects.c.raw).where(
-                    objects.c.stix_id.in_(chunk), visible_filter(principal, objects, object_groups)
+def _retire(
+    session: Session, principal: Principal, versioned: list[str], shared: list[str]
+) -> None:
+    """Before new rows go in: the writer's copies of `versioned` ids lose their latest flag;
+    every copy of a `shared` id is flagged as one of several."""
+    with copies.by_id_index(session):
+        for chunk in copies.chunks(versioned):
+            session.execute(
+                update(objects)
+                .where(
+                    objects.c.stix_id.in_(chunk),
+                    objects.c.owner_org_id == principal.org_id,
+                    objects.c.is_latest == true(),
                 )
+                .values(is_latest=False)
             )
-            for sid, mod_us, raw in rows:
-                if (sid, mod_us) in wanted:
-                    found[(sid, mod_us)] = orjson.loads(raw)
-    return found
-
-
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for i in range(0, len(values), CHUNK):
-        yield values[i : i + CHUNK]
+        for chunk in copies.chunks(shared):
+            session.execute(
+                update(objects)
+                .where(objects.c.stix_id.in_(chunk), objects.c.has_copies == false())
+                .values(has_copies=True)
+            )
 
 
 def store_identity(session: Session, org: Organisation) -> None:
@@ -430,7 +386,11 @@ def revoke(session: Session, principal: Principal, stix_id: str) -> StoredObject
     """Publish a new version marked revoked; only the owning organisation may."""
     current = get_object(session, principal, stix_id)
     if current.owner_org_id != principal.org_id:
-        raise Forbidden("only the organisation that created an object may revoke it")
+        own = ObjectQuery(ids=[stix_id], owner_org_id=principal.org_id, include_revoked=True)
+        rows = session.execute(query_statement(principal, replace(own, one_copy=False))).all()
+        if not rows:
+            raise Forbidden("only the organisation that created an object may revoke it")
+        current = stored_object(rows[0])
     if current.type in SCO_TYPES:
         raise InvalidInput("cyber observables have no versions and cannot be revoked")
     obj = current.object()
@@ -460,24 +420,24 @@ def delete_objects(
     """
     if not may(principal, Action.PUBLISH):
         raise Forbidden(f"the role {principal.role.value!r} may not delete objects")
-    q = replace(q or ObjectQuery(all_versions=True), ids=[stix_id], include_revoked=True)
-    found = [stored_object(r) for r in session.execute(query_statement(principal, q))]
-    if not found:
+    q = replace(
+        q or ObjectQuery(all_versions=True), ids=[stix_id], include_revoked=True, one_copy=False
+    )
+    seen = [stored_object(r) for r in session.execute(query_statement(principal, q))]
+    if not seen:
         raise NotFound(f"no object {stix_id} that you may see")
-    if any(f.owner_org_id != principal.org_id for f in found):
+    found = [f for f in seen if f.owner_org_id == principal.org_id]  # only your own copy
+    if not found:
         raise Forbidden("only the organisation that created an object may delete it")
     pks = [f.pk for f in found]
     positions.lock(session)  # the latest flag moves: no writer may interleave
     session.execute(delete(object_groups).where(object_groups.c.object_pk.in_(pks)))
     session.execute(delete(objects).where(objects.c.pk.in_(pks)))
-    newest = session.scalar(
-        select(func.max(objects.c.modified_us)).where(objects.c.stix_id == stix_id)
-    )
+    mine = (objects.c.stix_id == stix_id, objects.c.owner_org_id == principal.org_id)
+    newest = session.scalar(select(func.max(objects.c.modified_us)).where(*mine))
     if newest is not None:
         session.execute(
-            update(objects)
-            .where(objects.c.stix_id == stix_id, objects.c.modified_us == newest)
-            .values(is_latest=True)
+            update(objects).where(*mine, objects.c.modified_us == newest).values(is_latest=True)
         )
     audit.record(
         session,
