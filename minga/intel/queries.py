@@ -225,14 +225,11 @@ def _one_copy(principal: Principal, q: ObjectQuery) -> Any:
     earlier = and_(
         other.c.modified_us == objects.c.modified_us, other.c.added_us < objects.c.added_us
     )
-    latest_only = not q.all_versions and not (q.first_version or q.versions_us)
-    if latest_only:
-        better = and_(
-            other.c.is_latest == true(),
-            or_(other.c.modified_us > objects.c.modified_us, earlier),
-        )
-    else:
-        better = earlier
+    better = earlier
+    if not q.all_versions and not (q.first_version or q.versions_us):  # latest versions only
+        # A newer version in another copy means that copy's latest is newer too; leaving
+        # is_latest out keeps the look-up on the id index.
+        better = or_(other.c.modified_us > objects.c.modified_us, earlier)
     shown = select(other.c.pk).where(
         other.c.stix_id == objects.c.stix_id,
         other.c.pk != objects.c.pk,
