@@ -184,7 +184,7 @@ def decode_cursor(cursor: str) -> tuple[bool, int, int]:
 def query_statement(principal: Principal, q: ObjectQuery) -> Select[Any]:
     stmt = select(*COLUMNS).where(visible_filter(principal, objects, object_groups))
     if not q.all_versions:
-        stmt = stmt.where(_version_selection(q))
+        stmt = stmt.where(_version_selection(principal, q))
     if q.types:
         stmt = stmt.where(objects.c.type.in_(list(q.types)))
     if q.tlps:
@@ -239,14 +239,17 @@ def _one_copy(principal: Principal, q: ObjectQuery) -> Any:
     return or_(objects.c.has_copies == false(), ~exists(shown))
 
 
-def _version_selection(q: ObjectQuery) -> Any:
+def _version_selection(principal: Principal, q: ObjectQuery) -> Any:
     chosen: list[Any] = []
     if q.last_version or not (q.first_version or q.versions_us):
         chosen.append(objects.c.is_latest == true())
     if q.first_version:
+        # The first version the reader may see: a hidden earlier one must not hide it.
         older = objects.alias("older")
         earlier = select(older.c.pk).where(
-            older.c.stix_id == objects.c.stix_id, older.c.modified_us < objects.c.modified_us
+            older.c.stix_id == objects.c.stix_id,
+            older.c.modified_us < objects.c.modified_us,
+            visible_filter(principal, older, object_groups.alias("older_groups")),
         )
         chosen.append(~exists(earlier))
     if q.versions_us:

@@ -152,3 +152,17 @@ def test_deleting_and_revoking_touch_only_your_own_copy(
     assert {g.owner_org_id for g in gone} == {b.org_id} and len(gone) == 2
     got = client.get(f"/api/objects/{indicator(1)['id']}", headers=a.headers).json()
     assert (got["meta"]["owner"]["id"], got["meta"]["latest"]) == (a.org_id, True)
+
+
+def test_the_first_version_is_the_first_you_may_see(
+    client: TestClient, sessions: sessionmaker[Session]
+):
+    a, b, c = (add_member(sessions, n) for n in ("Org A", "Org B", "Org C"))
+    later = indicator(1, modified="2024-03-02T00:00:00.000Z")
+    assert _post(client, a, indicator(1), reach="organisation").status_code == 201
+    assert _post(client, b, later).status_code == 201  # B's copy starts at a later version
+    params = {"match[version]": "first", "match[type]": "indicator"}
+    r = client.get(OBJECTS, params=params, headers=taxii_headers(c.token))
+    assert [(o["id"], o["modified"]) for o in r.json()["objects"]] == [
+        (later["id"], later["modified"])
+    ]
