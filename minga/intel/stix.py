@@ -114,7 +114,7 @@ def ts_to_us(value: str) -> int:
     try:
         dt = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
-        raise ValueError(f"{value!r} is not a real date and time ({TS_EXAMPLE})") from None
+        raise ValueError(f"{value!r} is not a real date and time") from None
     return int(dt.timestamp()) * 1_000_000 + int(frac)
 
 
