@@ -169,7 +169,12 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
         item, depth = stack.pop()
         if depth > limit:
             return True
-        children = item.values() if type(item) is dict else item
+        if type(item) is dict:
+            children = item.values()
+        elif type(item) is list:
+            children = item
+        else:
+            continue
         for child in children:
             if type(child) is dict or type(child) is list:
                 stack.append((child, depth + 1))
