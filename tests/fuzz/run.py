@@ -10,7 +10,6 @@ count at the end. Exit status: 0 with no crash, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import atexit
 import contextlib
 import hashlib
 import os
@@ -65,6 +64,88 @@ class Recorder:
             print(f"  {key}")
 
 
+JSON_TARGETS = ("stix_check", "ingest_decode", "stix_upgrade", "misp_import")
+ODD = [
+    None,
+    True,
+    0,
+    -1,
+    2**64,
+    1.5,
+    "",
+    "x",
+    [],
+    {},
+    "0000-01-01T00:00:00Z",
+    "2024-02-30T00:00:00Z",
+    "2024-01-01T00:00:00Z",
+    "2.0",
+    "2.1",
+    "bundle",
+    "indicator",
+    "observed-data",
+    "stix",
+    "indicator--00000000-0000-0000-0000-000000000001",
+    "indicator--6d8a7c1e-1d2b-4c3a-9e8f-0a1b2c3d4e5f",
+    "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+]
+KEYS = ["type", "id", "spec_version", "created", "modified", "valid_from", "pattern",
+        "pattern_type", "created_by_ref", "object_marking_refs", "object_refs", "objects",
+        "revoked", "labels", "name", "src_ref", "x_refs", "Tag", "Attribute", "Galaxy",
+        "GalaxyCluster", "Event", "info", "uuid", "distribution", "response", "value"]  # fmt: skip
+
+
+def json_mutator(data: bytes, max_size: int, seed: int) -> bytes:
+    """Structure-aware mutation for JSON targets: change, drop, add or nest one node (byte
+    mutation alone rarely keeps the JSON valid, so it would hardly reach the checks)."""
+    import random
+
+    import atheris  # type: ignore[import-not-found]
+    import orjson
+
+    rnd = random.Random(seed)
+    try:
+        root = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        root = None
+    if root is None or rnd.random() < 0.1:
+        return bytes(atheris.Mutate(data, max_size))
+    holders: list[dict | list] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict | list):
+            holders.append(node)
+            stack.extend(node.values() if isinstance(node, dict) else node)
+    if not holders:
+        return bytes(atheris.Mutate(data, max_size))
+    node = rnd.choice(holders)
+    value = rnd.choice(ODD)
+    if isinstance(value, dict | list):
+        value = type(value)()
+    if rnd.random() < 0.05:
+        depth = rnd.choice([2, 50, 99, 100, 101, 254, 300])
+        for _ in range(depth):
+            value = [value]
+    elif rnd.random() < 0.2:
+        value = bytes(atheris.Mutate(str(rnd.choice(ODD)).encode(), 64)).decode("utf-8", "replace")
+    if isinstance(node, dict):
+        key = rnd.choice(KEYS) if rnd.random() < 0.7 or not node else rnd.choice(list(node))
+        if node and rnd.random() < 0.15:
+            node.pop(rnd.choice(list(node)))
+        else:
+            node[key] = value
+    elif node and rnd.random() < 0.5:
+        node[rnd.randrange(len(node))] = value
+    else:
+        node.append(value)
+    try:
+        out = orjson.dumps(root)
+    except (TypeError, orjson.JSONEncodeError):  # deeper than orjson writes: keep the input
+        return bytes(atheris.Mutate(data, max_size))
+    return out[:max_size]
+
+
 def _atheris(name: str, seconds: int, out: Path) -> int:
     import atheris  # type: ignore[import-not-found]
 
@@ -77,14 +158,17 @@ def _atheris(name: str, seconds: int, out: Path) -> int:
         (corpus / f"seed-{i}").write_bytes(seed)
     started = time.monotonic()
 
-    def report() -> None:  # libFuzzer ends the process with exit(): report from atexit
-        recorder.report(name, time.monotonic() - started)
-        if recorder.crashes:
-            os._exit(1)
+    def one(data: bytes) -> None:
+        # libFuzzer leaves with _exit() at its own time limit: end here, with the report.
+        if time.monotonic() - started > seconds:
+            recorder.report(name, time.monotonic() - started)
+            sys.stdout.flush()
+            os._exit(1 if recorder.crashes else 0)
+        recorder(data)
 
-    atexit.register(report)
-    argv = [sys.argv[0], f"-max_total_time={seconds}", "-rss_limit_mb=3072", str(corpus)]
-    atheris.Setup(argv, recorder)
+    argv = [sys.argv[0], f"-max_total_time={seconds + 60}", "-rss_limit_mb=3072", str(corpus)]
+    mutator = json_mutator if name in JSON_TARGETS else None
+    atheris.Setup(argv, one, custom_mutator=mutator) if mutator else atheris.Setup(argv, one)
     atheris.Fuzz()
     return 0  # not reached
 
