@@ -208,8 +208,8 @@ def _one(
         lines = _first([f"line {r['line']}: {r['problem']}" for r in rejected], 10)
         notes = f"{notes} {len(rejected)} rows rejected: {lines}".strip()
     elif rejected and isinstance(rejected, list) and "problems" in rejected[0]:
-        said = [f"object {r.get('index')}: {'; '.join(r['problems'][:3])}" for r in rejected]
-        notes = f"{notes}: {_first(said, 3)}"
+        objs = [f"object {r.get('index')}: {'; '.join(r['problems'][:3])}" for r in rejected]
+        notes = f"{notes}: {_first(objs, 3)}"
     skipped = result.get("skipped") or []
     if skipped:
         said = _first([s["problem"] for s in skipped], 5)

@@ -9,6 +9,7 @@ expression for the common shape and fall back to the stix2-patterns grammar for 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -169,6 +170,7 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
         item, depth = stack.pop()
         if depth > limit:
             return True
+        children: Iterable[Any]
         if type(item) is dict:
             children = item.values()
         elif type(item) is list:
