@@ -119,21 +119,19 @@ def ts_to_us(value: str) -> int:
     return int(dt.timestamp()) * 1_000_000 + int(frac)
 
 
-def _text(dt: datetime) -> str:
-    # strftime("%Y") does not pad years before 1000 on every platform; STIX needs four digits.
-    return f"{dt.year:04d}-{dt:%m-%dT%H:%M:%S}"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def us_to_ts(us: int) -> str:
     """STIX/TAXII timestamp with microsecond precision."""
-    dt = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
-    return _text(dt) + f".{dt.microsecond:06d}Z"
+    # isoformat always writes four-digit years (strftime's %Y does not before year 1000).
+    return (EPOCH + timedelta(microseconds=us)).isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def format_ts(dt: datetime) -> str:
     """A STIX timestamp (millisecond precision) of an aware or UTC datetime."""
     dt = dt.astimezone(UTC) if dt.tzinfo else dt
-    return _text(dt) + f".{dt.microsecond // 1000:03d}Z"
+    return dt.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 def _earlier(a: str, b: str) -> bool:
