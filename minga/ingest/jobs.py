@@ -269,7 +269,7 @@ def run_job(
             attempt = claim(session, job_id)
             if attempt is None:
                 return _load(session, job_id)
-        status = DONE
+        retry = False
         try:
             with Heartbeat(sessions, job_id, attempt, heartbeat):
                 _attempt(sessions, job_id, attempt, on_batch)
@@ -283,11 +283,12 @@ def run_job(
                 with unit_of_work(sessions) as session:
                     _finish(session, job_id, attempt, status, error=error, result=result,
                             keep_payload=keep)  # fmt: skip
-            except LeaseLost:
-                status = DONE  # someone else runs it now: report what it shows
-            if status == QUEUED:
-                time.sleep(backoff * attempt)
-                continue
+                retry = status == QUEUED
+            except LeaseLost:  # someone else runs it now: report what it shows
+                pass
+        if retry:
+            time.sleep(backoff * attempt)
+            continue
         with sessions() as session:
             return _load(session, job_id)
 
