@@ -4,6 +4,8 @@ escaping a target, or a broken promise the target checks, fails the test."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -24,6 +26,14 @@ def test_the_runner_knows_every_target():
 def test_seeds_pass(name: str):
     for seed in SEEDS[name]:
         TARGETS[name](seed)
+
+
+CORPUS = Path(__file__).parent / "corpus"  # inputs that crashed a target once, by target
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*/crash-*")), ids=lambda p: p.name)
+def test_inputs_that_crashed_once_hold(path: Path):
+    TARGETS[path.parent.name](path.read_bytes())
 
 
 @pytest.mark.parametrize("name", sorted(TARGETS))
