@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from minga.errors import Conflict, Forbidden, InvalidInput, MingaError, NotFound, Unauthenticated
@@ -71,6 +71,15 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             error_body("conflict", "a concurrent write changed the same data; retry"), 409
         )
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # A number too large for a BIGINT column (PostgreSQL: DataError, SQLite: OverflowError)
+        # that no check before the query caught: still the caller's input, not a node failure.
+        log.warning("value out of range on %s: %s", request.url.path, exc)
+        message = "a value in the request is out of range; check numbers and cursors"
+        return JSONResponse(error_body("invalid", message), 422)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

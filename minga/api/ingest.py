@@ -32,7 +32,7 @@ from minga.policy import Tlp
 @asynccontextmanager
 async def queue_worker(app: FastAPI) -> AsyncIterator[None]:
     """While the node serves, run queued jobs: uploads whose background task was lost with a
-    restart, and jobs a stopped server left running past their lease."""
+    restart, and jobs whose heartbeat stopped (their server or worker was killed)."""
     seconds = app.state.node.settings.ingest_worker_seconds
     with jobs.worker(app.state.node.sessions, seconds) if seconds > 0 else nullcontext():
         yield

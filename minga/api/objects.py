@@ -68,6 +68,9 @@ def _items_and_options(payload: Any) -> tuple[list[Any], dict[str, Any]]:
         if not isinstance(items, list):
             raise InvalidInput("objects must be a list")
         options = {k: payload[k] for k in ("tlp", "reach", "groups") if k in payload}
+        for key in ("tlp", "reach"):
+            if not isinstance(options.get(key, ""), str | None):
+                raise InvalidInput(f"{key} must be a name such as 'amber' or 'community'")
         return items, options
     return [payload], {}
 
