@@ -137,19 +137,25 @@ def parse_reach(value: str | None) -> Reach:
 
 
 def _resolve_groups(session: Session, principal: Principal, group_ids: Sequence[int]) -> list[int]:
+    """The groups to share with; each must exist and count the principal's organisation."""
+    from minga.policy import Target  # kept local: only this function is the authority change
+
     wanted = sorted(set(group_ids))
     if not wanted:
         return []
-    if not may(principal, Action.MANAGE_GROUPS):
-        foreign = set(wanted) - principal.group_ids
-        if foreign:
-            raise Forbidden("you can only share with sharing groups your organisation belongs to")
-    found = set(
-        session.scalars(select(GroupMember.group_id).where(GroupMember.group_id.in_(wanted)))
-    )
-    missing = set(wanted) - found
+    rows = session.execute(
+        select(GroupMember.group_id, GroupMember.org_id).where(GroupMember.group_id.in_(wanted))
+    ).all()
+    members: dict[int, set[int]] = {}
+    for gid, org_id in rows:
+        members.setdefault(gid, set()).add(org_id)
+    missing = set(wanted) - members.keys()
     if missing:
         raise InvalidInput(f"unknown sharing group(s): {sorted(missing)}")
+    for gid in wanted:
+        target = Target(org_id=None, member_org_ids=frozenset(members[gid]))
+        if not may(principal, Action.SHARE_WITH_GROUP, target):
+            raise Forbidden("you can only share with sharing groups your organisation belongs to")
     return wanted
 
 
