@@ -56,7 +56,9 @@ def test_operator_onboards_an_organisation_through_an_invitation(
     me = client.get("/api/me", headers=maria).json()
     assert me["user"]["name"] == "maria" and me["organisation"]["name"] == "CSIRT-GT"
     r = client.post(
-        "/api/users", json={"org_id": org["id"], "name": "sensor-1", "role": "machine"}, headers=maria
+        "/api/users",
+        json={"org_id": org["id"], "name": "sensor-1", "role": "machine"},
+        headers=maria,
     )
     assert r.status_code == 201
     sensor_id = r.json()["id"]
