@@ -233,6 +233,7 @@ def audit_log(
             "at": e.at,
             "user_id": e.user_id,
             "org_id": e.org_id,
+            "subject_org_id": e.subject_org_id,
             "action": e.action,
             "target_type": e.target_type,
             "target_id": e.target_id,
