@@ -97,6 +97,8 @@ def test_no_route_lets_an_action_the_policy_denies_succeed(
             again = unknown_like(client, model, actor, call)
             assert again is not None, where
             assert (again.status, again.message) == (404, blank(outcome.message)), where
+        if outcome.noop:
+            assert before == after, f"{where} changed what is stored"
         if outcome.allowed:
             assert outcome.status in (200, 201, 303), f"{where}: {outcome.status} {outcome.message}"
         else:
