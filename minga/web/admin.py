@@ -176,6 +176,7 @@ def _groups_page(
         status,
         groups=accounts.list_groups(ctx.session),
         orgs=views.organisations(ctx.session),
+        my_org=ctx.me.org_id,  # only the owner's admins and coordinators change members
         error=error,
         v=v or {"members": set()},
     )
