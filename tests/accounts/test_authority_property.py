@@ -13,11 +13,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
+from minga.accounts import tokens
 from minga.policy import Action, Marking, Principal, Reach, Role, Target, Tlp, may, may_see
 from tests.accounts.authority_world import (
     ROUTES,
@@ -28,6 +31,15 @@ from tests.accounts.authority_world import (
     snapshot,
     unknown_like,
 )
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tokens stay argon2-hashed and verified, with the smallest parameters: each world issues
+    ~15 tokens and argon2's deliberate cost is not what this test measures."""
+    monkeypatch.setattr(
+        tokens, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 @st.composite
@@ -59,15 +71,15 @@ def plans(draw: st.DrawFn) -> dict[str, Any]:
                 role=st.sampled_from(list(Role)),
                 near=st.booleans(),
             ),
-            min_size=15,
-            max_size=40,
+            min_size=20,
+            max_size=50,
         )
     )
     return {"n_orgs": n_orgs, "groups": groups, "objects": objects, "calls": calls}
 
 
 @settings(
-    max_examples=10,
+    max_examples=15,
     deadline=None,
     # Each example builds a whole world on a real database: shrinking would take many minutes,
     # so a failure is reported as generated (the plan and the failing call are in the message).
@@ -93,10 +105,9 @@ def test_no_route_lets_an_action_the_policy_denies_succeed(
             after = snapshot(s)
         where = f"{call.route} by {actor.role.value} of org {actor.org} on {call.target}"
         if outcome.hidden:
-            assert outcome.status == 404, where
             again = unknown_like(client, model, actor, call)
             assert again is not None, where
-            assert (again.status, again.message) == (404, blank(outcome.message)), where
+            assert (again.status, again.message) == (outcome.status, blank(outcome.message)), where
         if outcome.noop:
             assert before == after, f"{where} changed what is stored"
         if outcome.allowed:
