@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from minga import audit
-from minga.accounts import service
+from minga.accounts import invitations, service
 from minga.api.deps import CurrentPrincipal, SessionDep
 from minga.policy import Action
 
@@ -131,9 +131,8 @@ def get_organisation(org_id: int, session: SessionDep, _: CurrentPrincipal) -> O
 def list_users(
     session: SessionDep, principal: CurrentPrincipal, org_id: int | None = None
 ) -> list[UserOut]:
-    if not service.may(principal, Action.MANAGE_USERS):
-        org_id = principal.org_id
-    return [UserOut.model_validate(u) for u in service.list_users(session, org_id)]
+    users = service.list_users(session, org_id, principal)
+    return [UserOut.model_validate(u) for u in users]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
@@ -212,6 +211,14 @@ def set_members(
     return GroupOut.model_validate(group)
 
 
+@router.post("/groups/{group_id}/leave", response_model=GroupOut)
+def leave_group(group_id: int, session: SessionDep, principal: CurrentPrincipal) -> GroupOut:
+    """Your organisation leaves a sharing group it belongs to but does not own."""
+    group = service.leave_group(session, principal, group_id)
+    session.commit()
+    return GroupOut.model_validate(group)
+
+
 @router.get("/audit")
 def audit_log(
     session: SessionDep,
@@ -226,10 +233,92 @@ def audit_log(
             "at": e.at,
             "user_id": e.user_id,
             "org_id": e.org_id,
+            "subject_org_id": e.subject_org_id,
             "action": e.action,
             "target_type": e.target_type,
             "target_id": e.target_id,
             "detail": orjson.loads(e.detail),
         }
-        for e in audit.recent(session, limit=limit, offset=offset)
+        for e in audit.recent(session, principal, limit=limit, offset=offset)
     ]
+
+
+# -- invitations ---------------------------------------------------------------------------
+
+
+class InvitationIn(BaseModel):
+    org_id: int | None = Field(default=None, description="defaults to your organisation")
+    role: str
+    note: str = Field(default="", max_length=2000)
+    ttl_hours: int = Field(default=72, ge=1, le=invitations.MAX_TTL_HOURS)
+
+
+class InvitationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    org_id: int
+    role: str
+    note: str
+    created_by: int | None
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    used_by: int | None
+    revoked_at: datetime | None
+
+
+class IssuedInvitationOut(InvitationOut):
+    secret: str = Field(description="shown once; give it to the invited person")
+
+
+class RedeemIn(BaseModel):
+    secret: str = Field(min_length=1, max_length=200)
+    user_name: str = Field(min_length=2, max_length=120)
+
+
+@router.get("/invitations", response_model=list[InvitationOut])
+def list_invitations(
+    session: SessionDep, principal: CurrentPrincipal, org_id: int | None = None
+) -> list[InvitationOut]:
+    found = invitations.list_invitations(session, principal, org_id)
+    return [InvitationOut.model_validate(i) for i in found]
+
+
+@router.post("/invitations", response_model=IssuedInvitationOut, status_code=201)
+def create_invitation(
+    body: InvitationIn, session: SessionDep, principal: CurrentPrincipal
+) -> IssuedInvitationOut:
+    row, secret = invitations.create_invitation(
+        session,
+        principal,
+        org_id=body.org_id or principal.org_id,
+        role=body.role,
+        note=body.note,
+        ttl_hours=body.ttl_hours,
+    )
+    session.commit()
+    return IssuedInvitationOut(secret=secret, **InvitationOut.model_validate(row).model_dump())
+
+
+@router.delete("/invitations/{invitation_id}", response_model=InvitationOut)
+def revoke_invitation(
+    invitation_id: int, session: SessionDep, principal: CurrentPrincipal
+) -> InvitationOut:
+    found = invitations.revoke_invitation(session, principal, invitation_id)
+    session.commit()
+    return InvitationOut.model_validate(found)
+
+
+@router.post("/invitations/redeem", status_code=201)
+def redeem_invitation(body: RedeemIn, session: SessionDep) -> dict[str, Any]:
+    """No credentials needed: the secret is the credential. A person gets the account only (they
+    set a password on the web page); a machine account also gets its first API token."""
+    user = invitations.redeem_invitation(session, body.secret, user_name=body.user_name)
+    answer: dict[str, Any] = {"user": UserOut.model_validate(user).model_dump()}
+    if user.role == "machine":
+        holder = service.principal_for(session, user)
+        _, issued = service.issue_token(session, holder, user_id=user.id, label="invitation")
+        answer["token"] = issued.token
+    session.commit()
+    return answer

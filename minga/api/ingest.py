@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
+from minga.accounts.checks import require
 from minga.api.deps import CurrentPrincipal, NodeDep, SessionDep
 from minga.api.errors import error_body
 from minga.errors import InvalidInput
@@ -26,7 +27,7 @@ from minga.ingest import drafts, jobs
 from minga.ingest.csvfeed import CsvMapping
 from minga.ingest.pipeline import Options, Upload
 from minga.intel.service import parse_reach, parse_tlp
-from minga.policy import Tlp
+from minga.policy import Action, Tlp
 
 
 @asynccontextmanager
@@ -104,6 +105,8 @@ async def ingest(
     node: NodeDep,
     background: BackgroundTasks,
 ) -> Response:
+    # Refused before the body is read or a job row is written: a reader may not import.
+    require(principal, Action.PUBLISH)
     limit = max_bytes(node)
     ctype = request.headers.get("content-type", "")
     multipart = ctype.startswith("multipart/form-data")

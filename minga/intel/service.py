@@ -130,19 +130,23 @@ def parse_reach(value: str | None) -> Reach:
 
 
 def _resolve_groups(session: Session, principal: Principal, group_ids: Sequence[int]) -> list[int]:
+    """The groups to share with; each must count the principal's organisation among its members.
+    An unknown group gets the same answer as a group one is not in."""
+    from minga.policy import Target  # kept local: only this function is the authority change
+
     wanted = sorted(set(group_ids))
     if not wanted:
         return []
-    if not may(principal, Action.MANAGE_GROUPS):
-        foreign = set(wanted) - principal.group_ids
-        if foreign:
+    rows = session.execute(
+        select(GroupMember.group_id, GroupMember.org_id).where(GroupMember.group_id.in_(wanted))
+    ).all()
+    members: dict[int, set[int]] = {gid: set() for gid in wanted}
+    for gid, org_id in rows:
+        members[gid].add(org_id)
+    for gid in wanted:
+        target = Target(org_id=None, member_org_ids=frozenset(members[gid]))
+        if not may(principal, Action.SHARE_WITH_GROUP, target):
             raise Forbidden("you can only share with sharing groups your organisation belongs to")
-    found = set(
-        session.scalars(select(GroupMember.group_id).where(GroupMember.group_id.in_(wanted)))
-    )
-    missing = set(wanted) - found
-    if missing:
-        raise InvalidInput(f"unknown sharing group(s): {sorted(missing)}")
     return wanted
 
 
