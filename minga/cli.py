@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from minga.accounts import service as accounts
+from minga.accounts.cli import add_signin_commands, give_password
 from minga.accounts.models import Organisation, User
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
@@ -31,6 +32,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(group_app, name="group")
+add_signin_commands(user_app)  # set-password, reset-totp, link-oidc (minga/accounts/cli.py)
 app.command("ingest")(ingest_command)
 app.command("ingest-worker")(worker_command)
 app.add_typer(taxii_app, name="taxii")
@@ -96,8 +98,12 @@ def init(
         )
         user = accounts.create_user(session, None, org_id=operator.id, name=admin, role="admin")
         _, issued = accounts.issue_token(session, None, user_id=user.id, label="first admin")
+        password = give_password(session, user)
     out.print(f"Initialised. Admin [bold]{admin}[/] of [bold]{org}[/]. API token (shown once):")
     out.print(issued.token, style="bold green", soft_wrap=True)
+    out.print(f"Web sign-in: user [bold]{admin}[/], password (shown once; the authenticator")
+    out.print("app is set up at first sign-in):")
+    out.print(password, style="bold green", soft_wrap=True)
 
 
 @app.command()
@@ -133,6 +139,10 @@ def demo_data() -> None:
 
     with session_scope() as session:
         result = load(session)
+        passwords = {
+            name: give_password(session, accounts.find_user(session, name))
+            for _, name, _ in result.tokens
+        }
     if result.already_loaded:
         out.print("The demo community is already loaded; nothing changed.")
         return
@@ -140,9 +150,13 @@ def demo_data() -> None:
         f"Loaded {result.organisations} organisations, {result.users} users, "
         f"{result.groups} sharing groups and {result.objects} objects."
     )
-    out.print("Demo sign-in tokens, one user per organisation (shown once):")
+    out.print("Demo people, one per organisation: web sign-in password and API token (shown once;")
+    out.print("each sets up an authenticator app at first sign-in):")
     for org_name, user_name, token in result.tokens:
-        out.print(f"  {user_name:<20} {token}  [dim]{org_name}[/]", soft_wrap=True)
+        out.print(
+            f"  {user_name:<16} {passwords[user_name]:<26} {token}  [dim]{org_name}[/]",
+            soft_wrap=True,
+        )
 
 
 @org_app.command("list")
