@@ -40,14 +40,15 @@ def sessions_page(ctx: Page, ended: int = 0) -> Response:
 @router.post("/account/sessions/{session_id}/end")
 def end_one(ctx: Page, session_id: int) -> Response:
     this = _this_session(ctx)
-    if websessions.end(ctx.session, ctx.me.user_id, session_id):
+    ended = websessions.end(ctx.session, ctx.me.user_id, session_id)
+    if ended:
         record(ctx.session, ctx.me, "session.end", "web_session", session_id)
         ctx.session.commit()
     if session_id == this.id:
         response = redirect(ctx, "/signin")
         response.delete_cookie(auth.SESSION_COOKIE, path="/")
         return response
-    return redirect(ctx, "/account/sessions?ended=1")
+    return redirect(ctx, f"/account/sessions?ended={int(ended)}")
 
 
 @router.post("/account/sessions/end-others")
