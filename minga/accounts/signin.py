@@ -45,7 +45,8 @@ def password_problem(password: str, user_name: str, min_length: int) -> str | No
     if len(password) < min_length:
         return "too-short"
     lowered = password.lower()
-    if lowered in _common() or len(set(password)) < 4:
+    core = lowered.strip("0123456789!@#$%&*.?_- ")  # "iloveyou1234!" is "iloveyou" plus a suffix
+    if lowered in _common() or core in _common() or len(set(password)) < 4:
         return "common"
     if user_name and user_name.lower() in lowered:
         return "name"
