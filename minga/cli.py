@@ -135,14 +135,15 @@ def serve(
 @app.command("demo-data")
 def demo_data() -> None:
     """Load the demo community (hub, CSIRTs of GT, CR, CO, MX, DO, the 2022 Costa Rica campaign)."""
-    from minga.demo.loader import load
+    from minga.demo.loader import community, load
 
     with session_scope() as session:
         result = load(session)
-        passwords = {
-            name: give_password(session, accounts.find_user(session, name))
-            for _, name, _ in result.tokens
-        }
+        people = []
+        if not result.already_loaded:
+            for u in community()["users"]:
+                person = accounts.find_user(session, u["name"])
+                people.append((person.name, person.role, give_password(session, person)))
     if result.already_loaded:
         out.print("The demo community is already loaded; nothing changed.")
         return
@@ -150,13 +151,13 @@ def demo_data() -> None:
         f"Loaded {result.organisations} organisations, {result.users} users, "
         f"{result.groups} sharing groups and {result.objects} objects."
     )
-    out.print("Demo people, one per organisation: web sign-in password and API token (shown once;")
-    out.print("each sets up an authenticator app at first sign-in):")
+    out.print("Demo people and their web sign-in passwords (shown once; each sets up an")
+    out.print("authenticator app at first sign-in, then changes the password under their name):")
+    for name, role, password in people:
+        out.print(f"  {name:<20} {password:<26} [dim]{role}[/]", soft_wrap=True)
+    out.print("API tokens for scripts, one per organisation (shown once):")
     for org_name, user_name, token in result.tokens:
-        out.print(
-            f"  {user_name:<16} {passwords[user_name]:<26} {token}  [dim]{org_name}[/]",
-            soft_wrap=True,
-        )
+        out.print(f"  {user_name:<20} {token}  [dim]{org_name}[/]", soft_wrap=True)
 
 
 @org_app.command("list")
