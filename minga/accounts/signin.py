@@ -163,14 +163,21 @@ def confirm_enrolment(
 def check_second_factor(
     session: Session, user_id: int, code: str, now: float | None = None
 ) -> str | None:
-    """ "totp" or "recovery" if `code` is a fresh TOTP code or an unused recovery code."""
+    """'totp' or 'recovery' if `code` is a fresh TOTP code or an unused recovery code."""
+    if not has_totp(session, user_id):
+        return None
+    if check_totp(session, user_id, code, now):
+        return "totp"
+    return "recovery" if _use_recovery_code(session, user_id, code) else None
+
+
+def check_totp(session: Session, user_id: int, code: str, now: float | None = None) -> bool:
+    """True if `code` is the app's code for now (give or take a step) and was not used yet."""
     cred = session.get(Credential, user_id)
     if cred is None or cred.totp_secret is None:
-        return None
+        return False
     step = _matching_step(cred.totp_secret, code, time.time() if now is None else now)
-    if step is not None:
-        return "totp" if _consume_step(session, user_id, step) else None
-    return "recovery" if _use_recovery_code(session, user_id, code) else None
+    return step is not None and _consume_step(session, user_id, step)
 
 
 def reset_totp(session: Session, user_id: int) -> None:

@@ -83,10 +83,11 @@ def security_page(ctx: Page) -> Response:
 def change_password(ctx: Page) -> Response:
     me = ctx.me
     this = _this_session(ctx)
-    current = raw(ctx, "current")
-    if signin.has_password(ctx.session, me.user_id) and (
-        signin.check_password(ctx.session, me.user_name, current) is None
-    ):
+    if not signin.has_password(ctx.session, me.user_id):
+        # People who sign in through OIDC get a password only from their node (CLI): a
+        # borrowed single sign-on session must not add a second way in.
+        return _security(ctx, 400, error="no-password")
+    if signin.check_password(ctx.session, me.user_name, raw(ctx, "current")) is None:
         return _security(ctx, 400, error="bad-current")
     new = raw(ctx, "new")
     if new != raw(ctx, "repeat"):
@@ -105,8 +106,7 @@ def change_password(ctx: Page) -> Response:
 @router.post("/account/recovery-codes", response_class=HTMLResponse)
 def renew_recovery_codes(ctx: Page) -> Response:
     me = ctx.me
-    if signin.check_second_factor(ctx.session, me.user_id, ctx.field("code")) != "totp":
-        ctx.session.commit()  # a code that matched is used up even so
+    if not signin.check_totp(ctx.session, me.user_id, ctx.field("code")):
         return _security(ctx, 400, error="bad-code")
     codes = signin.new_recovery_codes(ctx.session, me.user_id)
     record(ctx.session, me, "user.recovery_codes", "user", me.user_id)

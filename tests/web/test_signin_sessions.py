@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pyotp
@@ -178,3 +179,63 @@ def test_password_change_checks_the_rules_and_ends_other_sessions(
     assert client.get("/").status_code == 200
     fresh = other_client(client)
     assert _try(fresh, "org-a-analyst", "cafe de altura en tarrazu").status_code == 303
+
+
+def test_recovery_codes_are_renewed_with_an_app_code(
+    client: TestClient, sessions: sessionmaker[Session]
+):
+    from minga.accounts import signin
+    from minga.accounts.models import Credential
+
+    a = add_member(sessions, "Org A")
+    csrf = sign_in(client, a.token)
+    with sessions() as s:
+        old = signin.new_recovery_codes(s, a.user_id)
+        cred = s.get(Credential, a.user_id)
+        assert cred is not None and cred.totp_secret is not None
+        secret = cred.totp_secret
+        s.commit()
+    page = client.get("/account/security")
+    assert "10 unused recovery codes left." in page.text
+    r = client.post("/account/recovery-codes", data={"csrf": csrf, "code": old[0]})
+    assert r.status_code == 400  # only the app's code renews them; a recovery code is not used
+    code = pyotp.TOTP(secret).at(time.time() + 30)  # the sign-in used this step's code
+    r = client.post("/account/recovery-codes", data={"csrf": csrf, "code": code})
+    assert r.status_code == 200
+    fresh = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", r.text)
+    assert len(fresh) == 10 and not set(fresh) & set(old)
+    with sessions() as s:
+        assert signin.check_second_factor(s, a.user_id, old[1]) is None
+        assert signin.check_second_factor(s, a.user_id, fresh[1]) == "recovery"
+        s.commit()
+
+
+def test_a_single_sign_on_person_gets_no_password_from_the_web(
+    client: TestClient, sessions: sessionmaker[Session]
+):
+    from minga.web import auth
+
+    a = add_member(sessions, "Org A")
+    with sessions() as s:
+        opened = websessions.open_session(
+            s, a.user_id, stage="complete", method="oidc", address="", user_agent="", hours=1
+        )
+        s.commit()
+    key = client.app.state.web.key  # type: ignore[attr-defined]
+    client.cookies.set(auth.SESSION_COOKIE, auth.issue_cookie(key, opened.key))
+    page = client.get("/account/security", headers={"Accept-Language": "es"})
+    assert "Usted inicia sesión con inicio de sesión único" in page.text
+    assert 'action="/account/password"' not in page.text
+    r = client.post(
+        "/account/password",
+        data={
+            "csrf": csrf_of(page.text),
+            "new": "una clave nueva y larga",
+            "repeat": "una clave nueva y larga",
+        },
+    )
+    assert r.status_code == 400
+    from minga.accounts import signin
+
+    with sessions() as s:
+        assert not signin.has_password(s, a.user_id)
