@@ -156,9 +156,16 @@ def _taxii_by_id(suffix: str) -> Callable[[TestClient, Member, list[str]], set[s
 
 def _browser(client: TestClient, m: Member) -> TestClient:
     """A signed-in web session (its own cookie jar) for the member."""
+    cached = _SIGNED_IN.get(m.token)
+    if cached is not None and cached.app is client.app:
+        return cached
     web = TestClient(client.app)
-    sign_in(web, m.token)  # password, then the TOTP code
+    sign_in(web, m.token)  # password, then the TOTP code (argon2: once per member)
+    _SIGNED_IN[m.token] = web
     return web
+
+
+_SIGNED_IN: dict[str, TestClient] = {}
 
 
 def _web_list(client: TestClient, m: Member) -> set[str]:
