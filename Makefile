@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	@if [ ! -e .minga-initialised ]; then \
 		$(BIN)/minga init && $(BIN)/minga demo-data && touch .minga-initialised; \
-	else echo "Node already initialised (admin token was printed at first start; 'minga token issue --user admin' makes a new one)."; fi
+	else echo "Node already initialised (passwords and tokens were printed at first start; 'minga user set-password admin --generate' or 'minga token issue --user admin' makes a new one)."; fi
 	$(BIN)/minga serve
 
 lint: $(STAMP)

@@ -19,10 +19,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pyotp
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from minga.accounts import service as accounts
+from minga.accounts import signin
 from minga.app import create_app
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.demo.loader import load
@@ -128,12 +130,32 @@ def fill(db_url: str, total: int) -> int:
     return n
 
 
+def _sign_in(client: TestClient, sessions: Any, user_id: int) -> None:
+    """Password, then the authenticator app's enrolment, as a person's first sign-in."""
+    password = signin.generate_password()
+    with unit_of_work(sessions) as s:
+        signin.set_password(s, user_id, password)
+        signin.reset_totp(s, user_id)
+    csrf = _field(client.get("/signin").text, "csrf")
+    client.post("/signin", data={"csrf": csrf, "name": "maria.lopez", "password": password})
+    page = client.get("/signin/enrol").text
+    code = pyotp.TOTP(_field(page, "secret", attr="id").replace(" ", "")).now()
+    r = client.post("/signin/enrol", data={"csrf": _field(page, "csrf"), "code": code})
+    assert r.status_code == 200, r.text
+
+
+def _field(html: str, name: str, attr: str = "name") -> str:
+    found = re.search(rf'{attr}="{name}"[^>]* value="([^"]+)"', html)
+    assert found is not None, name
+    return found.group(1)
+
+
 def measure(db_url: str, repeat: int) -> list[tuple[str, float, float]]:
     engine = make_engine(db_url)
     sessions = make_sessionmaker(engine)
     with unit_of_work(sessions) as s:
         user = accounts.find_user(s, "maria.lopez")  # CSIRT-GT, analyst
-        _, issued = accounts.issue_token(s, None, user_id=user.id, label="benchmark")
+        user_id = user.id
         some = s.execute(
             select(objects.c.stix_id)
             .where(objects.c.type == "indicator", objects.c.tlp == "clear")
@@ -142,10 +164,7 @@ def measure(db_url: str, repeat: int) -> list[tuple[str, float, float]]:
         ).scalar_one()
     app = create_app(Settings(database_url=db_url), engine=engine)
     client = TestClient(app)
-    form = client.get("/signin").text
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
-    assert csrf is not None
-    client.post("/signin", data={"csrf": csrf.group(1), "token": issued.token})
+    _sign_in(client, sessions, user_id)
     pages = [
         "/",
         "/objects",

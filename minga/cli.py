@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from minga.accounts import invitations
 from minga.accounts import service as accounts
+from minga.accounts.cli import add_signin_commands, give_password
 from minga.accounts.models import Organisation, User
 from minga.accounts.node import set_operator_org
 from minga.db import make_engine, make_sessionmaker, unit_of_work
@@ -35,6 +36,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(group_app, name="group")
 app.add_typer(invite_app, name="invite")
+add_signin_commands(user_app)  # set-password, reset-totp, link-oidc (minga/accounts/cli.py)
 app.command("ingest")(ingest_command)
 app.command("ingest-worker")(worker_command)
 app.add_typer(taxii_app, name="taxii")
@@ -101,8 +103,12 @@ def init(
         set_operator_org(session, operator.id)  # its admins are the node operator
         user = accounts.create_user(session, None, org_id=operator.id, name=admin, role="admin")
         _, issued = accounts.issue_token(session, None, user_id=user.id, label="first admin")
+        password = give_password(session, user)
     out.print(f"Initialised. Admin [bold]{admin}[/] of [bold]{org}[/]. API token (shown once):")
     out.print(issued.token, style="bold green", soft_wrap=True)
+    out.print(f"Web sign-in: user [bold]{admin}[/], password (shown once; the authenticator")
+    out.print("app is set up at first sign-in):")
+    out.print(password, style="bold green", soft_wrap=True)
 
 
 @app.command()
@@ -134,10 +140,15 @@ def serve(
 @app.command("demo-data")
 def demo_data() -> None:
     """Load the demo community (hub, CSIRTs of GT, CR, CO, MX, DO, the 2022 Costa Rica campaign)."""
-    from minga.demo.loader import load
+    from minga.demo.loader import community, load
 
     with session_scope() as session:
         result = load(session)
+        people = []
+        if not result.already_loaded:
+            for u in community()["users"]:
+                person = accounts.find_user(session, u["name"])
+                people.append((person.name, person.role, give_password(session, person)))
     if result.already_loaded:
         out.print("The demo community is already loaded; nothing changed.")
         return
@@ -145,7 +156,11 @@ def demo_data() -> None:
         f"Loaded {result.organisations} organisations, {result.users} users, "
         f"{result.groups} sharing groups and {result.objects} objects."
     )
-    out.print("Demo sign-in tokens, one user per organisation (shown once):")
+    out.print("Demo people and their web sign-in passwords (shown once; each sets up an")
+    out.print("authenticator app at first sign-in, then changes the password under their name):")
+    for name, role, password in people:
+        out.print(f"  {name:<20} {password:<26} [dim]{role}[/]", soft_wrap=True)
+    out.print("API tokens for scripts, one per organisation (shown once):")
     for org_name, user_name, token in result.tokens:
         out.print(f"  {user_name:<20} {token}  [dim]{org_name}[/]", soft_wrap=True)
 

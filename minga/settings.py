@@ -52,6 +52,40 @@ class Settings(BaseSettings):
         default=100 * 1024 * 1024, ge=1024, description="Largest upload or file ingest accepts."
     )
     log_level: str = Field(default="info", description="uvicorn log level.")
+    password_min_length: int = Field(
+        default=12, ge=8, le=128, description="Shortest password a person may choose."
+    )
+    signin_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins per account within the window before 429."
+    )
+    signin_max_address_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins per client address within the window before 429.",
+    )
+    signin_window_seconds: int = Field(
+        default=900, ge=10, description="The window over which failed sign-ins are counted."
+    )
+    session_hours: int = Field(
+        default=12, ge=1, le=24 * 30, description="How long a web session lasts after sign-in."
+    )
+    oidc_issuer: str = Field(
+        default="", description="OpenID Connect provider (issuer URL); empty turns OIDC off."
+    )
+    oidc_client_id: str = Field(default="", description="This node's client id at the provider.")
+    oidc_client_secret: str = Field(
+        default="", description="This node's client secret at the provider (empty: public client)."
+    )
+    oidc_user_claim: str = Field(
+        default="preferred_username",
+        description="id_token claim whose value is a Minga user name (first sign-in links them).",
+    )
+    oidc_scopes: str = Field(default="openid profile email", description="Scopes requested.")
+    oidc_redirect_url: str = Field(
+        default="",
+        description="Callback URL registered at the provider; empty: built from the request.",
+    )
+    oidc_label: str = Field(default="", description="Name of the provider on the sign-in page.")
 
     @field_validator("database_url")
     @classmethod

@@ -1,12 +1,14 @@
-"""Web sessions: sign in with an API token, then a signed cookie; CSRF tokens for every form.
+"""Web sessions: a signed cookie naming a server-side session row; CSRF tokens for every form.
 
-The cookie holds `user id . token public id . issue time . HMAC-SHA256` and never the token's
-secret. Every request re-reads the token row, so revoking the token (or disabling the user)
-ends the web session at once. The CSRF token is an HMAC of the cookie, so nothing is stored.
+The cookie holds `session key . HMAC-SHA256(key)`; the table holds only a SHA-256 of the key
+(`minga.accounts.websessions`). Every request re-reads the row and its user, so ending a session,
+or disabling the person, takes effect at once. The CSRF token is an HMAC of the cookie, so nothing
+more is stored. Short-lived signed values (the OIDC flow's state) use `seal`/`unseal`.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -14,21 +16,25 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from minga.accounts import service as accounts
-from minga.errors import NotFound
+from minga.accounts import websessions
+from minga.accounts.models import User
+from minga.accounts.models import WebSession as SessionRow
 from minga.policy import Principal
 from minga.settings import Settings
 
 log = logging.getLogger("minga.web")
 
 SESSION_COOKIE = "minga_session"
-PRE_COOKIE = "minga_pre"  # double-submit value protecting the sign-in form itself
-MAX_AGE = 12 * 3600
+PRE_COOKIE = "minga_pre"  # double-submit value protecting the sign-in forms themselves
+OIDC_COOKIE = "minga_oidc"  # the OIDC flow's state, nonce and PKCE verifier, sealed
+MAX_AGE = 30 * 86400  # the cookie's own bound; the session row decides when it really ends
 
 
 def signing_key(settings: Settings) -> bytes:
@@ -62,59 +68,69 @@ def _key_file(path: Path) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class WebSession:
-    user_id: int
-    public_id: str
-    issued: int
-    cookie: str
+    key: str  # the session key (its SHA-256 finds the row)
+    cookie: str  # the whole cookie value, which CSRF tokens are bound to
 
 
 def _mac(key: bytes, message: str) -> str:
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
 
-def issue_cookie(key: bytes, user_id: int, public_id: str, now: int | None = None) -> str:
-    body = f"{user_id}.{public_id}.{now if now is not None else int(time.time())}"
-    return f"{body}.{_mac(key, 'session|' + body)}"
+def issue_cookie(key: bytes, session_key: str) -> str:
+    return f"{session_key}.{_mac(key, 'session|' + session_key)}"
 
 
-def read_cookie(key: bytes, value: str | None, now: int | None = None) -> WebSession | None:
-    """The session a cookie names, if its signature is good and it is not too old."""
-    if not value:
+def read_cookie(key: bytes, value: str | None) -> WebSession | None:
+    """The session key a cookie names, if its signature is good."""
+    if not value or value.count(".") != 1:
         return None
-    parts = value.split(".")
-    if len(parts) != 4 or not parts[0].isdigit() or not parts[2].isdigit():
+    session_key, mac = value.split(".")
+    if not session_key or not hmac.compare_digest(mac, _mac(key, "session|" + session_key)):
         return None
-    body = ".".join(parts[:3])
-    if not hmac.compare_digest(parts[3], _mac(key, "session|" + body)):
+    return WebSession(session_key, value)
+
+
+def current(session: Session, web: WebSession) -> tuple[SessionRow, User] | None:
+    """The live, complete session row of a cookie and its user, else None."""
+    found = websessions.find(session, web.key)
+    if found is None or found[0].stage != "complete":
         return None
-    issued = int(parts[2])
-    current = now if now is not None else int(time.time())
-    if not issued - 60 <= current <= issued + MAX_AGE:
-        return None
-    return WebSession(int(parts[0]), parts[1], issued, value)
+    if websessions.touch(session, found[0]):
+        session.commit()  # the request's own write: when this session was last used
+    return found
+
+
+def pending(session: Session, web: WebSession) -> tuple[SessionRow, User] | None:
+    """A session still waiting for its second factor ("code" or "enrol"), else None."""
+    found = websessions.find(session, web.key)
+    return found if found is not None and found[0].stage in ("code", "enrol") else None
 
 
 def principal_of(session: Session, web: WebSession) -> Principal | None:
-    """The principal of a web session whose token is still valid, else None."""
+    """The principal of a live, complete web session, else None."""
+    found = current(session, web)
+    return accounts.principal_for(session, found[1]) if found is not None else None
+
+
+def seal(key: bytes, purpose: str, payload: dict[str, Any]) -> str:
+    """A signed, timestamped value for a cookie (readable by the browser, not forgeable)."""
+    body = base64.urlsafe_b64encode(orjson.dumps({**payload, "_t": int(time.time())})).decode()
+    return f"{body}.{_mac(key, purpose + '|' + body)}"
+
+
+def unseal(key: bytes, purpose: str, value: str | None, max_age: int) -> dict[str, Any] | None:
+    if not value or value.count(".") != 1:
+        return None
+    body, mac = value.split(".")
+    if not hmac.compare_digest(mac, _mac(key, purpose + "|" + body)):
+        return None
     try:
-        user = accounts.get_user(session, web.user_id)
-    except NotFound:
+        payload = orjson.loads(base64.urlsafe_b64decode(body.encode()))
+    except (ValueError, orjson.JSONDecodeError):
         return None
-    if not user.active:
+    if not isinstance(payload, dict) or not 0 <= time.time() - payload.get("_t", 0) <= max_age:
         return None
-    now = datetime.now(UTC)
-    for tok in accounts.list_tokens(session, None, web.user_id):
-        if tok.public_id != web.public_id or tok.revoked_at is not None:
-            continue
-        expires = tok.expires_at
-        if expires is not None and _aware(expires) <= now:
-            return None
-        return accounts.principal_for(session, user)
-    return None
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return payload
 
 
 def csrf_token(key: bytes, binding: str) -> str:

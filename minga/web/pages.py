@@ -2,72 +2,26 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
 
 from minga.accounts import service as accounts
-from minga.accounts.tokens import split
-from minga.api.deps import get_node
-from minga.errors import InvalidInput, Unauthenticated
+from minga.errors import InvalidInput
 from minga.intel import service as intel
 from minga.intel import stats
 from minga.intel.service import ObjectQuery
 from minga.policy import Tlp
-from minga.web import auth, charts, markings, views
-from minga.web.render import Page, PageRoute, Public, redirect, render, set_cookie
+from minga.web import charts, markings, views
+from minga.web.render import Page, PageRoute, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 50
 NEW_DAYS = 7
 NEW_CAP = 1_000
-
-
-def _safe_next(target: str) -> str:
-    """Only local paths: an open redirect would turn the sign-in page into a phishing aid."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
-
-
-@router.get("/signin", response_class=HTMLResponse)
-def signin_form(ctx: Public, next: str = "/") -> Response:
-    web = auth.read_cookie(ctx.web.key, ctx.request.cookies.get(auth.SESSION_COOKIE))
-    if web is not None and auth.principal_of(ctx.session, web) is not None:
-        return redirect(ctx, _safe_next(next))
-    if not ctx.binding:
-        ctx.binding = secrets.token_urlsafe(24)
-        ctx.cookies[auth.PRE_COOKIE] = ctx.binding
-    return render(ctx, "signin.html", next=_safe_next(next), error=None)
-
-
-@router.post("/signin", response_class=HTMLResponse)
-def signin(ctx: Public, request: Request) -> Response:
-    token = ctx.field("token")
-    target = _safe_next(ctx.field("next", "/"))
-    node = get_node(request)
-    try:
-        user = node.verifier.verify(ctx.session, token)
-        public_id = split(token)[0]
-    except Unauthenticated:
-        return render(ctx, "signin.html", 401, next=target, error="bad-token")
-    response = redirect(ctx, target)
-    set_cookie(
-        request, response, auth.SESSION_COOKIE, auth.issue_cookie(ctx.web.key, user.id, public_id)
-    )
-    response.delete_cookie(auth.PRE_COOKIE, path="/")
-    return response
-
-
-@router.post("/signout")
-def signout(ctx: Page) -> RedirectResponse:
-    response = redirect(ctx, "/signin")
-    response.delete_cookie(auth.SESSION_COOKIE, path="/")
-    return response
 
 
 def _country_bars(ctx: Page, summary: stats.Summary) -> list[charts.Bar]:

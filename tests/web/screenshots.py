@@ -9,11 +9,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+import pyotp
+from playwright.sync_api import sync_playwright
 
-from minga.accounts import service as accounts
-from minga.db import make_engine, make_sessionmaker, unit_of_work
-from tests.web.server import CHROMIUM, CHROMIUM_ARGS, DemoNode, demo_node
+from tests.web.server import CHROMIUM, CHROMIUM_ARGS, DemoNode, demo_node, sign_in_page
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SITREP = "report--718e8be6-1f4a-457a-a122-4726fc00c065"
@@ -25,22 +24,6 @@ REPORT_TEXT = (
 )
 
 
-def _admin_token(node: DemoNode) -> str:
-    engine = make_engine(node.db_url)
-    with unit_of_work(make_sessionmaker(engine)) as session:
-        admin = accounts.find_user(session, "admin.hub")
-        _, issued = accounts.issue_token(session, None, user_id=admin.id, label="screenshots")
-    engine.dispose()
-    return issued.token
-
-
-def _sign_in(page: Page, node: DemoNode, token: str) -> None:
-    page.goto(node.url + "/signin")
-    page.fill("#token", token)
-    page.press("#token", "Enter")
-    page.wait_for_url(node.url + "/")
-
-
 def take(node: DemoNode, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     shots: list[Path] = []
@@ -48,13 +31,24 @@ def take(node: DemoNode, out: Path) -> list[Path]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(locale="es-CR", viewport={"width": 1280, "height": 860})
         page = context.new_page()
-        _sign_in(page, node, node.tokens["ana.rojas"])
+        page.goto(node.url + "/signin?lang=es")
+        page.fill("#name", "ana.rojas")
+        page.fill("#password", node.passwords["ana.rojas"])
+        page.press("#password", "Enter")
+        page.wait_for_url("**/signin/enrol*")
 
         def shot(name: str, full: bool = False) -> None:
             path = out / f"{name}.png"
             page.screenshot(path=str(path), full_page=full)
             shots.append(path)
 
+        shot("signin-enrol")
+        secret = page.input_value("#secret").replace(" ", "")
+        page.fill("#code", pyotp.TOTP(secret).now())
+        page.press("#code", "Enter")
+        page.wait_for_selector("ul.codes")
+        page.click("a.button")
+        page.wait_for_url(node.url + "/")
         page.goto(node.url + "/?lang=es")
         shot("dashboard", full=True)
         page.goto(node.url + "/objects?lang=es")
@@ -78,9 +72,11 @@ def take(node: DemoNode, out: Path) -> list[Path]:
         context.close()
         admin = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 860})
         page = admin.new_page()
-        _sign_in(page, node, _admin_token(node))
+        sign_in_page(page, node, "admin.hub")
         page.goto(node.url + "/admin/groups?lang=en")
         shot("admin-groups")
+        page.goto(node.url + "/account/sessions?lang=en")
+        shot("account-sessions")
         browser.close()
     return shots
 

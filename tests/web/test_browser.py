@@ -6,12 +6,14 @@ They skip when /usr/bin/chromium is missing, unless MINGA_REQUIRE_SERVICES=1 (CI
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyotp
 import pytest
 
-from tests.web.server import CHROMIUM, CHROMIUM_ARGS, DemoNode, demo_node
+from tests.web.server import CHROMIUM, CHROMIUM_ARGS, DemoNode, demo_node, sign_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -37,14 +39,47 @@ def browser() -> Iterator[object]:
 
 
 def _signed_in(browser, node: DemoNode, user: str, locale: str = "en-US"):
-    context = browser.new_context(locale=locale, viewport={"width": 1366, "height": 800})
+    """A browser context signed in as `user`: through the forms the first time, then reusing
+    that session (a person's codes work once, so each test does not sign in again)."""
+    options = {"locale": locale, "viewport": {"width": 1366, "height": 800}}
+    if user in node.states:
+        context = browser.new_context(storage_state=node.states[user], **options)
+        page = context.new_page()
+        page.goto(node.url + "/")
+        assert page.url == node.url + "/"
+        return context, page
+    context = browser.new_context(**options)
     page = context.new_page()
     page.goto(node.url + "/")
     assert page.url.startswith(node.url + "/signin")
-    page.fill("#token", node.tokens[user])
-    page.press("#token", "Enter")
-    page.wait_for_url(node.url + "/")
+    sign_in_page(page, node, user)
+    node.states[user] = context.storage_state()
     return context, page
+
+
+def test_enrol_then_sign_in_with_a_code_and_end_the_other_session(browser, node: DemoNode):
+    first, laptop = _signed_in(browser, node, "pablo.jimenez")  # enrols the app
+    second = browser.new_context(locale="es-CR")
+    phone = second.new_page()
+    phone.goto(node.url + "/signin")
+    phone.fill("#name", "pablo.jimenez")
+    phone.fill("#password", node.passwords["pablo.jimenez"])
+    phone.get_by_role("button", name="Continuar").click()
+    assert phone.locator("h1").inner_text() == "Código de autenticación"
+    # The enrolment used this step's code; the next step's is within the allowed drift.
+    next_step = pyotp.TOTP(node.totp["pablo.jimenez"]).at(time.time() + 30)
+    phone.fill("#code", next_step)
+    phone.get_by_role("button", name="Iniciar sesión").click()
+    phone.wait_for_url(node.url + "/")
+    laptop.get_by_role("link", name="pablo.jimenez").click()
+    assert laptop.locator("h1").inner_text() == "My account"
+    assert laptop.locator("tr[data-session]").count() == 2
+    laptop.get_by_role("button", name="End all other sessions").click()
+    assert "1 session ended." in laptop.locator(".notice").inner_text()
+    phone.reload()
+    assert phone.url.startswith(node.url + "/signin")
+    first.close()
+    second.close()
 
 
 def test_sign_in_and_switch_language(browser, node: DemoNode):
