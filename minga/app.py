@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from fastapi import FastAPI
+from fastapi import FastAPI, routing
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import MutableHeaders
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from minga import __version__
 from minga.accounts.tokens import TokenVerifier
@@ -23,6 +27,42 @@ class Node:
     engine: Engine
     sessions: sessionmaker[Session]
     verifier: TokenVerifier
+
+
+class AllowOn405:
+    """Every 405 answer names all the methods its path takes in `Allow` (RFC 9110 15.5.6).
+
+    The router alone names only the first route it tried (`GET /api/objects` and
+    `POST /api/objects` are two routes), and the TAXII fallback names none."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._routes: list[tuple[re.Pattern[str], frozenset[str]]] | None = None
+
+    def allowed(self, app: FastAPI, path: str) -> list[str]:
+        if self._routes is None:
+            self._routes = [
+                (compile_path(ctx.path)[0], frozenset(methods))
+                for ctx in routing.iter_route_contexts(app.routes)
+                if (methods := getattr(ctx.original_route, "methods", None))
+                and ctx.path
+                and ":path}" not in ctx.path  # a catch-all answers 405 itself; it allows nothing
+            ]
+        return sorted({m for regex, methods in self._routes if regex.match(path) for m in methods})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_allow(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                methods = self.allowed(scope["app"], scope["path"])
+                if methods:
+                    MutableHeaders(scope=message)["Allow"] = ", ".join(methods)
+            await send(message)
+
+        await self.app(scope, receive, send_with_allow)
 
 
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
@@ -42,6 +82,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         description="Threat-intelligence sharing for CSIRTs and ISACs: STIX 2.1, TLP 2.0, reach.",
     )
     app.state.node = node
+    app.add_middleware(AllowOn405)
     errors.install(app)
     routes.install(app)
     return app
