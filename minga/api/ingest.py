@@ -105,10 +105,28 @@ INGESTED: dict[int | str, dict[str, Any]] = {
 }
 
 
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
 @router.post(
     "/ingest",
     summary="Import a STIX, MISP, CSV or report file (multipart or raw body)",
     responses=INGESTED,
+    openapi_extra=UPLOAD_BODY,
 )
 async def ingest(
     request: Request,

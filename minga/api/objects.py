@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from minga.accounts.models import Organisation
-from minga.api.deps import CurrentPrincipal, DbId, NodeDep, SessionDep
+from minga.api.deps import DB_ID_MAX, CurrentPrincipal, DbId, NodeDep, SessionDep
 from minga.errors import InvalidInput
 from minga.intel import service
 from minga.intel.service import ObjectQuery, StoredObject
@@ -84,6 +84,30 @@ ReachQ = Annotated[str | None, Query(description="organisation, community, conne
 GroupQ = Annotated[list[DbId] | None, Query(description="sharing-group ids (repeat)")]
 
 
+ID_LIST = {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": DB_ID_MAX}}
+STIX_OR_BULK = {
+    "type": "object",
+    "description": "a STIX object, a bundle, or {objects, tlp, reach, groups}",
+    "properties": {
+        "type": {"type": "string"},
+        "id": {"type": "string"},
+        "objects": {"type": "array", "items": {"type": "object"}},
+        "tlp": {"type": "string"},
+        "reach": {"type": "string"},
+        "groups": ID_LIST,
+    },
+}
+# The body is read raw (objects are stored as sent, no pydantic model), so it is described here.
+STIX_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            JSON: {
+                "schema": {"anyOf": [STIX_OR_BULK, {"type": "array", "items": {"type": "object"}}]}
+            }
+        },
+    }
+}
 STORED: dict[int | str, dict[str, Any]] = {
     200: {"description": "Every object was stored already: nothing new"},
     201: {"description": "At least one object version was stored"},
@@ -94,9 +118,13 @@ STORED: dict[int | str, dict[str, Any]] = {
     "",
     summary="Create an object, a bundle or a list of objects (all or nothing)",
     responses=STORED,
+    openapi_extra=STIX_BODY,
 )
 @router.post(
-    "/bulk", summary="Bulk create: a bundle or {objects, tlp, reach, groups}", responses=STORED
+    "/bulk",
+    summary="Bulk create: a bundle or {objects, tlp, reach, groups}",
+    responses=STORED,
+    openapi_extra=STIX_BODY,
 )
 async def create_objects(
     request: Request,

@@ -171,3 +171,48 @@ def test_every_operation_documents_its_errors(client: TestClient):
     assert (ids["minimum"], ids["maximum"]) == (1, 2**31 - 1)
     assert {"200", "201"} <= set(spec["paths"]["/api/objects"]["post"]["responses"])
     assert {"201", "202"} <= set(spec["paths"]["/api/ingest"]["post"]["responses"])
+
+
+# Out-of-range ids that reach code this change does not own (request bodies read by hand):
+# kept here, failing, until those bodies validate their ids (see the report of this change).
+@pytest.mark.xfail(
+    strict=True,
+    reason="minga/api/objects.py _group_ids passes any JSON integer to the database: "
+    "OverflowError (SQLite, 2**63) / NumericValueOutOfRange (PostgreSQL, 2**31) -> 500",
+)
+def test_bulk_groups_out_of_range_in_the_json_body(
+    client: TestClient, sessions: sessionmaker[Session]
+):
+    admin = add_member(sessions, "Node Operator", role="admin")
+    for value in (2**31, 2**63):
+        body = {"objects": [indicator(1)], "groups": [value]}
+        _assert_refused(client.post("/api/objects/bulk", json=body, headers=admin.headers), "")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="minga/api/ingest.py _options takes any int from a form field: orjson cannot store "
+    "10**30 in the job options (TypeError) -> 500",
+)
+def test_ingest_group_out_of_range_in_a_form_field(
+    client: TestClient, sessions: sessionmaker[Session]
+):
+    admin = add_member(sessions, "Node Operator", role="admin")
+    bundle = b'{"type": "bundle", "id": "bundle--1", "objects": []}'
+    r = client.post(
+        "/api/ingest",
+        data={"group": str(10**30), "format": "stix"},
+        files={"file": ("b.json", bundle, "application/json")},
+        headers=admin.headers,
+    )
+    _assert_refused(r, "group")
+
+
+def test_ingest_group_out_of_range_in_the_query_is_a_422(
+    client: TestClient, sessions: sessionmaker[Session]
+):
+    admin = add_member(sessions, "Node Operator", role="admin")
+    bundle = b'{"type": "bundle", "id": "bundle--1", "objects": []}'
+    for value in BAD_IDS:
+        r = client.post(f"/api/ingest?group={value}", content=bundle, headers=admin.headers)
+        _assert_refused(r, "group")
