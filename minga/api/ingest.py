@@ -100,7 +100,7 @@ INGESTED: dict[int | str, dict[str, Any]] = {
     200: {"description": "The job finished and stored nothing new"},
     201: {"description": "The job finished and stored objects or made a report draft"},
     202: {"description": "The job is queued (wait=false); poll /api/ingest/jobs/{id}"},
-    422: {"description": "The file could not be read; details.job is the failed job"},
+    422: {"description": "An invalid option, or a file that could not be read (details.job)"},
     503: {"description": "The import failed repeatedly; details.job is the dead job"},
 }
 

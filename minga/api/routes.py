@@ -70,9 +70,13 @@ def documented(app: FastAPI, build: Callable[[], dict[str, Any]]) -> Callable[[]
     return openapi
 
 
+def _schema_of(response: dict[str, Any]) -> dict[str, Any]:
+    schemas = [media.get("schema") or {} for media in response.get("content", {}).values()]
+    return next((s for s in schemas if s), {})
+
+
 def _is_fastapi_validation(response: dict[str, Any]) -> bool:
-    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
-    return schema.get("$ref", "").endswith("/HTTPValidationError")
+    return str(_schema_of(response).get("$ref", "")).endswith("/HTTPValidationError")
 
 
 def add_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +95,10 @@ def add_error_responses(schema: dict[str, Any]) -> dict[str, Any]:
                 if _is_fastapi_validation(response):
                     del responses[code]
             for code, description in errors.items():
-                responses.setdefault(str(code), {"description": description, "content": content})
+                response = responses.setdefault(str(code), {"description": description})
+                # A route may describe its own 422/503 (ingest does); the body is still an error.
+                if not _schema_of(response):
+                    response["content"] = content
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     return schema
