@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,6 +19,8 @@ from minga import __version__
 from minga.accounts.tokens import TokenVerifier
 from minga.db import make_engine, make_sessionmaker
 from minga.settings import Settings
+
+log = logging.getLogger("minga")
 
 
 @dataclass
@@ -65,6 +69,37 @@ class AllowOn405:
         await self.app(scope, receive, send_with_allow)
 
 
+class ContainUnexpected:
+    """An unexpected error is logged and answered with a JSON 500, and goes no further.
+
+    Starlette's outermost middleware answers the 500 but then re-raises, and uvicorn closes the
+    connection of any request whose application raised: the client's next request on that
+    keep-alive connection failed with a reset."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            if started:  # half an answer is out: only closing the connection can say so
+                raise
+            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            body = {"error": "internal", "message": "the node hit an unexpected error"}
+            await JSONResponse(body, 500)(scope, receive, send)
+
+
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     from minga.api import errors, routes
 
@@ -83,6 +118,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     )
     app.state.node = node
     app.add_middleware(AllowOn405)
+    app.add_middleware(ContainUnexpected)
     errors.install(app)
     routes.install(app)
     return app

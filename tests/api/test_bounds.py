@@ -11,6 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from minga.app import create_app
+from minga.settings import Settings
 from tests.conftest import add_member
 from tests.factories import indicator
 
@@ -254,3 +256,19 @@ def test_taxii_next_with_huge_numbers_is_refused(
         url = f"/taxii2/api/collections/all/objects/?next={_cursor(raw)}"
         r = client.get(url, headers=member.headers)
         assert 400 <= r.status_code < 500, (raw, r.status_code, r.text)
+
+
+def test_an_unexpected_error_is_a_json_500_that_goes_no_further(settings: Settings):
+    """The error stays inside the app (the test client would re-raise it otherwise), so uvicorn
+    keeps the connection open for the client's next request."""
+    app = create_app(settings)
+
+    @app.get("/api/boom", include_in_schema=False)
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    with TestClient(app) as client:
+        r = client.get("/api/boom")
+        assert r.status_code == 500
+        assert r.json() == {"error": "internal", "message": "the node hit an unexpected error"}
+        assert client.get("/api/health").status_code == 200
