@@ -29,7 +29,7 @@ from minga.settings import Settings
 from tests.conftest import Member, add_member
 from tests.factories import indicator
 
-MAX_EXAMPLES = 8  # per operation and role: ~1,100 requests, 20-35 s per backend here
+MAX_EXAMPLES = 8  # per operation and role: ~500 requests, 20-35 s per backend here
 CHECKS = [not_a_server_error, status_code_conformance]
 
 # Operations whose success locks the caller out for every later request of the run (a 401 is
