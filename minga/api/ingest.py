@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
@@ -235,7 +235,9 @@ def _draft(d: drafts.Draft, *, items: bool) -> dict[str, Any]:
 
 
 class PublishIn(BaseModel):
-    selected: list[int] | None = Field(default=None, description="item indexes; default: selected")
+    selected: list[StrictInt] | None = Field(
+        default=None, description="item indexes; default: selected"
+    )
     tlp: str = "amber"
     reach: str = "community"
     groups: list[StrictDbId] = Field(default_factory=list)
