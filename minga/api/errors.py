@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -50,6 +51,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:  # AllowOn405 (minga.app) names the methods in `Allow`
+            message = f"{request.method} is not allowed on {request.url.path}; see Allow"
+            return JSONResponse(error_body("method_not_allowed", message), 405)
         return JSONResponse(
             error_body("http", str(exc.detail)), exc.status_code, headers=exc.headers
         )
@@ -85,3 +89,11 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse(error_body("internal", "the node hit an unexpected error"), 500)
+
+
+class ErrorOut(BaseModel):
+    """Every REST error answer (documented on every operation by `minga.api.routes`)."""
+
+    error: str = Field(description="a short code: invalid, not_found, forbidden, ...")
+    message: str = Field(description="one sentence saying what was wrong")
+    details: Any = Field(default=None, description="what exactly, when there is more to say")
