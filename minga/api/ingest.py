@@ -20,7 +20,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from minga.accounts.checks import require
-from minga.api.deps import CurrentPrincipal, DbId, NodeDep, SessionDep, StrictDbId
+from minga.api.deps import DB_ID_MAX, CurrentPrincipal, DbId, NodeDep, SessionDep, StrictDbId
 from minga.api.errors import error_body
 from minga.errors import InvalidInput
 from minga.ingest import drafts, jobs
@@ -87,6 +87,8 @@ def _options(values: dict[str, list[str]]) -> tuple[str, Options, bool]:
         groups = tuple(int(g) for g in values.get("group", []))
     except ValueError:
         raise InvalidInput("group must be a sharing-group id (a number)") from None
+    if any(not 1 <= g <= DB_ID_MAX for g in groups):
+        raise InvalidInput(f"group must be a sharing-group id between 1 and {DB_ID_MAX}")
     options = Options(
         tlp=parse_tlp(one("tlp")),
         reach=parse_reach(one("reach")),

@@ -78,8 +78,10 @@ def _items_and_options(payload: Any) -> tuple[list[Any], dict[str, Any]]:
 def _group_ids(values: Any) -> list[int]:
     if values is None:
         return []
-    if not isinstance(values, list) or not all(isinstance(v, int) for v in values):
-        raise InvalidInput("groups must be a list of sharing-group ids")
+    if not isinstance(values, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= DB_ID_MAX for v in values
+    ):
+        raise InvalidInput(f"groups must be a list of sharing-group ids (1 to {DB_ID_MAX})")
     return list(values)
 
 

@@ -255,7 +255,11 @@ def get_objects(
     return _paged(service.page(session, principal, found, params), b"objects", _raw)
 
 
-@router.post("/api/collections/{collection_id}/objects/", summary="Add objects (202 + status)")
+@router.post(
+    "/api/collections/{collection_id}/objects/",
+    summary="Add objects (202 + status)",
+    status_code=202,
+)
 async def add_objects(
     collection_id: str,
     request: Request,

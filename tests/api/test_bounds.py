@@ -176,13 +176,6 @@ def test_every_operation_documents_its_errors(client: TestClient):
     assert {"201", "202"} <= set(spec["paths"]["/api/ingest"]["post"]["responses"])
 
 
-# Out-of-range ids that reach code this change does not own (request bodies read by hand):
-# kept here, failing, until those bodies validate their ids (see the report of this change).
-@pytest.mark.xfail(
-    strict=True,
-    reason="minga/api/objects.py _group_ids passes any JSON integer to the database: "
-    "OverflowError (SQLite, 2**63) / NumericValueOutOfRange (PostgreSQL, 2**31) -> 500",
-)
 def test_bulk_groups_out_of_range_in_the_json_body(
     client: TestClient, sessions: sessionmaker[Session]
 ):
@@ -192,11 +185,6 @@ def test_bulk_groups_out_of_range_in_the_json_body(
         _assert_refused(client.post("/api/objects/bulk", json=body, headers=admin.headers), "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="minga/api/ingest.py _options takes any int from a form field: orjson cannot store "
-    "10**30 in the job options (TypeError) -> 500",
-)
 def test_ingest_group_out_of_range_in_a_form_field(
     client: TestClient, sessions: sessionmaker[Session]
 ):
@@ -229,11 +217,6 @@ def _cursor(raw: str) -> str:
 HUGE_CURSORS = [f"d:{2**63}:1", f"d:1:{2**63}", f"a:{10**30}:{10**30}"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="minga/intel/queries.py decode_cursor accepts any integer: the database overflows "
-    "(500); fixed with the REST cursor work, then drop this mark",
-)
 def test_rest_cursor_with_huge_numbers_is_refused(
     client: TestClient, sessions: sessionmaker[Session]
 ):
@@ -243,11 +226,6 @@ def test_rest_cursor_with_huge_numbers_is_refused(
         _assert_refused(r, "cursor")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="minga/taxii/params.py takes the REST cursor decoder for `next`: the database "
-    "overflows (500); fixed with the TAXII next/limit work, then drop this mark",
-)
 def test_taxii_next_with_huge_numbers_is_refused(
     client: TestClient, sessions: sessionmaker[Session]
 ):

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import hypothesis
 import orjson
-import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
@@ -150,11 +149,6 @@ def test_generated_requests_get_no_5xx_and_only_documented_codes(
         assert run.statuses[role, 2] > 0 and run.statuses[role, 4] > 0, run.statuses
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="minga/taxii/views.py add_objects answers 202 (TAXII 2.1 5.4) but its route "
-    "documents only 200; its decorator needs responses={202: ...}",
-)
 def test_taxii_add_objects_answer_is_documented(
     client: TestClient, sessions: sessionmaker[Session]
 ):
