@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from minga.intel.models import objects
-from minga.intel.stix import TLP_MARKINGS, search_text, tlp_of, ts_to_us, version_of
+from minga.intel.stix import TLP_MARKINGS, search_text, ts_to_us, version_of
 from minga.policy import Principal, Reach, Tlp
 
 ROW_CHUNK = 5000  # objects serialised and written per round of one bulk write
@@ -23,14 +23,13 @@ ROW_KEYS = (
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """What the writer itself said, before the store filled in a creator and a TLP marking."""
+    """What the writer itself said, before the store filled in a creator."""
 
     creator: bool
-    tlp: bool
 
 
 def as_sent(obj: dict[str, Any]) -> Sent:
-    return Sent("created_by_ref" in obj, tlp_of(obj) is not None)
+    return Sent("created_by_ref" in obj)
 
 
 def _comparable(obj: dict[str, Any], sent: Sent) -> dict[str, Any]:
@@ -38,11 +37,12 @@ def _comparable(obj: dict[str, Any], sent: Sent) -> dict[str, Any]:
     out["created"] = _us(obj.get("created"))
     if not sent.creator:
         out.pop("created_by_ref", None)
-    if not sent.tlp:
-        refs = [r for r in out.get("object_marking_refs") or () if r not in TLP_MARKINGS]
-        out.pop("object_marking_refs", None)
-        if refs:
-            out["object_marking_refs"] = refs
+    # The TLP is the store's sharing decision (importers mark unmarked objects with their
+    # default): a re-sent version never changes it, and another TLP is no other content.
+    refs = [r for r in out.get("object_marking_refs") or () if r not in TLP_MARKINGS]
+    out.pop("object_marking_refs", None)
+    if refs:
+        out["object_marking_refs"] = refs
     return out
 
 
@@ -57,7 +57,7 @@ def same_content(stored: dict[str, Any], obj: dict[str, Any], sent: Sent) -> boo
     """Whether `obj` (one version, as prepared for storing) says what the stored one says.
 
     `modified` is equal by construction; `created` is compared as an instant (".000Z" and "Z"
-    are one time); a creator or TLP marking the store filled in is not the writer's content.
+    are one time); a creator the store filled in and TLP markings are not the content.
     """
     return _comparable(stored, sent) == _comparable(obj, sent)
 

@@ -166,8 +166,9 @@ def create_objects(
     `tlp` applies to objects that carry no TLP marking (and is added to them as one); an object's
     own marking must agree with it. Re-sending a stored version is not an error; the same id and
     `modified` with other content is a `Conflict` (SCOs have no versions: their id is their
-    value). Any invalid item fails the whole batch with a per-item list of problems (`index`
-    into `items`) and stores nothing.
+    value). An id of which the writer may see no copy is stored as its own copy, answered as
+    for an unknown id (`minga.intel.copies`). Any invalid item fails the whole batch with a
+    per-item list of problems (`index` into `items`) and stores nothing.
 
     From reading the stored versions to the commit, the write holds the store's write lock
     (`positions.lock`): the latest flag and the positions (date_added) are decided on everything
@@ -229,7 +230,8 @@ def create_objects(
         )
     if not planned:
         return result
-    _retire(session, principal, [s for s in newest if _known(current.get(s))], sorted(shared))
+    versioned = [sid for sid in newest if (h := current.get(sid)) is not None and h.own]
+    _retire(session, principal, versioned, sorted(shared))
     first = positions.first_free(last)
     # Rows are built and written a chunk at a time (all in this one transaction): a 100 MB
     # import would otherwise hold a second, serialised copy of every object at once.
@@ -291,7 +293,7 @@ def _prepare(
     prepared: dict[tuple[str, int], _Item] = {}
     for index, obj in enumerate(items):
         problems = check_object(obj)
-        sent = as_sent(obj) if not problems else Sent(False, False)
+        sent = as_sent(obj) if not problems else Sent(False)
         if not problems:
             problems = _apply_markings(obj, principal, tlp, enforce_creator)
         if problems:
