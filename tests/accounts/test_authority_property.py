@@ -22,15 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from minga.accounts import tokens
 from minga.policy import Action, Marking, Principal, Reach, Role, Target, Tlp, may, may_see
-from tests.accounts.authority_world import (
-    ROUTES,
-    Call,
-    Model,
-    blank,
-    build,
-    snapshot,
-    unknown_like,
-)
+from tests.accounts.authority_routes import ROUTES, blank, unknown_like
+from tests.accounts.authority_world import Call, Model, build, snapshot
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from minga.accounts import invitations
-from minga.accounts.models import Invitation
+from minga.accounts.models import Invitation, NodeSetting, Organisation
 from minga.cli import app
 from minga.errors import InvalidInput
 from tests.accounts.people import add_user
@@ -136,6 +136,8 @@ def test_invitation_commands(db_url: str, monkeypatch: pytest.MonkeyPatch, sessi
     monkeypatch.setenv("MINGA_DATABASE_URL", db_url)
     runner = CliRunner()
     assert runner.invoke(app, ["init", "--org", "CSIRT-CR"]).exit_code == 0
+    operator = session.scalar(select(Organisation.id).where(Organisation.name == "CSIRT-CR"))
+    assert session.get(NodeSetting, "operator_org_id").value == str(operator)  # type: ignore[union-attr]
     r = runner.invoke(app, ["org", "create", "ColCERT", "--country", "co", "--sector", "gov"])
     assert r.exit_code == 0
     r = runner.invoke(app, ["invite", "create", "--org", "ColCERT", "--role", "admin"])
