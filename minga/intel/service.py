@@ -390,6 +390,8 @@ def store_identity(session: Session, org: Organisation) -> None:
 
 def revoke(session: Session, principal: Principal, stix_id: str) -> StoredObject:
     """Publish a new version marked revoked; only the owning organisation may."""
+    if not may(principal, Action.PUBLISH):
+        raise Forbidden(f"the role {principal.role.value!r} may not revoke objects")
     current = get_object(session, principal, stix_id)
     if current.owner_org_id != principal.org_id:
         own = ObjectQuery(ids=[stix_id], owner_org_id=principal.org_id, include_revoked=True)

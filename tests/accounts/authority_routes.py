@@ -23,19 +23,17 @@ from tests.accounts.authority_world import (
     pick,
     user_of,
 )
+from tests.web.conftest import sign_in
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 UNKNOWN = 987654
 
 
-def _web(client: TestClient, a: Person) -> TestClient:
+def web_session(client: TestClient, a: Person) -> TestClient:
+    """The person's signed-in browser (signing in is audited, so tests do it before a snapshot)."""
     if a.web is None:
         web = TestClient(client.app)
-        form = web.get("/signin").text
-        found = CSRF.search(form)
-        assert found is not None
-        r = web.post("/signin", data={"csrf": found.group(1), "token": a.token, "next": "/"})
-        assert r.status_code == 200, r.text
+        sign_in(web, a.token)  # password, then the TOTP code
         csrf = CSRF.search(web.get("/admin/tokens").text)
         assert csrf is not None
         a.web, a.csrf = web, csrf.group(1)
@@ -43,7 +41,7 @@ def _web(client: TestClient, a: Person) -> TestClient:
 
 
 def _form(client: TestClient, a: Person, path: str, **data: Any) -> Any:
-    return _web(client, a).post(path, data={"csrf": a.csrf, **data}, follow_redirects=False)
+    return web_session(client, a).post(path, data={"csrf": a.csrf, **data}, follow_redirects=False)
 
 
 def web_create_user(client: TestClient, m: Model, a: Person, c: Call) -> Outcome:

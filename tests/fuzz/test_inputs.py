@@ -145,7 +145,7 @@ def test_taxii_limit_and_next_never_500(client: TestClient, member: Member):
 def test_a_rest_cursor_out_of_range_is_a_4xx(client: TestClient, member: Member):
     cursor = base64.urlsafe_b64encode(b"a:99999999999999999999999:1").decode()
     r = client.get(f"/api/objects?cursor={cursor}", headers=member.headers)
-    assert r.status_code == 422, r.text
+    assert r.status_code == 400, r.text
     assert r.json()["error"] == "invalid"
 
 
