@@ -53,7 +53,7 @@ def indicator(n: int) -> dict[str, Any]:
     return {
         "type": "indicator",
         "spec_version": "2.1",
-        "id": f"indicator--{uuid.UUID(int=n + 1)}",
+        "id": f"indicator--{uuid.UUID(int=n + 1, version=4)}",
         "created": ts,
         "modified": ts,
         "name": f"Benchmark indicator {n}",

@@ -45,7 +45,7 @@ def _indicator(n: int) -> dict[str, Any]:
     return {
         "type": "indicator",
         "spec_version": "2.1",
-        "id": f"indicator--{uuid.UUID(int=n)}",
+        "id": f"indicator--{uuid.UUID(int=n, version=4)}",
         "created": TS,
         "modified": TS,
         "name": f"C2 server {ip}",
@@ -59,7 +59,7 @@ def _malware(n: int) -> dict[str, Any]:
     return {
         "type": "malware",
         "spec_version": "2.1",
-        "id": f"malware--{uuid.UUID(int=(1 << 100) + n)}",
+        "id": f"malware--{uuid.UUID(int=(1 << 100) + n, version=4)}",
         "created": TS,
         "modified": TS,
         "name": f"Family {n}",
@@ -71,7 +71,7 @@ def _relationship(n: int, source: str, target: str) -> dict[str, Any]:
     return {
         "type": "relationship",
         "spec_version": "2.1",
-        "id": f"relationship--{uuid.UUID(int=(2 << 100) + n)}",
+        "id": f"relationship--{uuid.UUID(int=(2 << 100) + n, version=4)}",
         "created": TS,
         "modified": TS,
         "relationship_type": "indicates",
@@ -104,7 +104,9 @@ def fill(db_url: str, total: int) -> int:
             kind = i % 10
             if kind == 0:
                 items.append(
-                    _relationship(i, f"indicator--{uuid.UUID(int=i - 1)}", _malware(i % 997)["id"])
+                    _relationship(
+                        i, f"indicator--{uuid.UUID(int=i - 1, version=4)}", _malware(i % 997)["id"]
+                    )
                 )
             elif kind == 1 and i % 1000 < 10:
                 items.append(_malware(i))

@@ -14,9 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from minga.accounts import invitations
 from minga.accounts import service as accounts
 from minga.accounts.cli import add_signin_commands, give_password
 from minga.accounts.models import Organisation, User
+from minga.accounts.node import set_operator_org
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
 from minga.ingest.command import ingest_command, worker_command
@@ -28,10 +30,12 @@ org_app = typer.Typer(no_args_is_help=True, help="Member organisations.")
 user_app = typer.Typer(no_args_is_help=True, help="Users and machine accounts.")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens (shown once).")
 group_app = typer.Typer(no_args_is_help=True, help="Sharing groups.")
+invite_app = typer.Typer(no_args_is_help=True, help="One-time invitations into an organisation.")
 app.add_typer(org_app, name="org")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(group_app, name="group")
+app.add_typer(invite_app, name="invite")
 add_signin_commands(user_app)  # set-password, reset-totp, link-oidc (minga/accounts/cli.py)
 app.command("ingest")(ingest_command)
 app.command("ingest-worker")(worker_command)
@@ -96,6 +100,7 @@ def init(
         operator = accounts.create_organisation(
             session, None, name=org, country=country, sector="government", kind="csirt"
         )
+        set_operator_org(session, operator.id)  # its admins are the node operator
         user = accounts.create_user(session, None, org_id=operator.id, name=admin, role="admin")
         _, issued = accounts.issue_token(session, None, user_id=user.id, label="first admin")
         password = give_password(session, user)
@@ -287,6 +292,48 @@ def group_create(
         out.print(
             f"Sharing group {group.id} {group.name!r} with {len(group.member_org_ids)} members."
         )
+
+
+@invite_app.command("create")
+def invite_create(
+    org: Annotated[str, typer.Option(help="organisation id or name")],
+    role: Annotated[str, typer.Option(help="admin, coordinator, analyst, reader, machine")],
+    note: str = "",
+    hours: Annotated[int, typer.Option(help="hours until it expires")] = 72,
+) -> None:
+    """An invitation whose secret (printed once) the invited person redeems themselves."""
+    with session_scope() as session:
+        row, secret = invitations.create_invitation(
+            session, None, org_id=_org_by(session, org).id, role=role, note=note, ttl_hours=hours
+        )
+        expires = f"{row.expires_at:%Y-%m-%d %H:%M} UTC"
+    out.print(f"Invitation {row.id} ({role}) until {expires}. Secret (shown once):")
+    out.print(secret, style="bold green", soft_wrap=True)
+
+
+@invite_app.command("list")
+def invite_list(org: Annotated[str | None, typer.Option(help="id or name")] = None) -> None:
+    with session_scope() as session:
+        names = {o.id: o.name for o in accounts.list_organisations(session)}
+        org_id = _org_by(session, org).id if org else None
+        table = Table("id", "organisation", "role", "status", "expires", "note")
+        for i in invitations.list_invitations(session, None, org_id):
+            table.add_row(
+                str(i.id),
+                names[i.org_id],
+                i.role,
+                invitations.status(i),
+                f"{i.expires_at:%Y-%m-%d %H:%M}",
+                i.note,
+            )
+    out.print(table)
+
+
+@invite_app.command("revoke")
+def invite_revoke(invitation_id: int) -> None:
+    with session_scope() as session:
+        invitations.revoke_invitation(session, None, invitation_id)
+    out.print(f"Invitation {invitation_id} revoked.")
 
 
 def main() -> None:

@@ -11,6 +11,17 @@ Rule for a principal P (a user of organisation `P.org_id`) and an object version
 4. Otherwise every organisation of the node sees it, unless its TLP is AMBER+STRICT or RED: those
    travel only to named recipients (a sharing group), never to the community at large.
 No role bypasses this: a node admin manages accounts, not other organisations' intelligence.
+
+Authority (`may(principal, action, target)`) is decided here too, scoped to the organisation the
+target belongs to (a sharing group or a TAXII collection belongs to its owner):
+- The **node operator** (admins of the operator organisation, recorded by `minga init`) creates
+  organisations and invites their first administrator; it manages node-owned collections.
+- An **organisation administrator** manages the users, machine accounts, tokens and invitations of
+  its own organisation only; admins and coordinators manage the sharing groups and TAXII
+  collections their organisation owns, and read its audit log.
+- Nobody obtains another person's credential: a token is issued to the user who holds it, or by an
+  organisation admin to a machine account of its own organisation. Nobody disables themselves.
+- A member organisation may leave a group it does not own; sharing into a group needs membership.
 """
 
 from __future__ import annotations
@@ -61,21 +72,62 @@ class Role(StrEnum):
 class Action(StrEnum):
     READ = "read"
     PUBLISH = "publish"  # create objects, new versions, revoke own objects
-    MANAGE_ORGS = "manage-orgs"
-    MANAGE_USERS = "manage-users"
-    MANAGE_GROUPS = "manage-groups"
+    MANAGE_ORGS = "manage-orgs"  # create organisations (node operator)
+    MANAGE_USERS = "manage-users"  # create, enable, list the accounts of an organisation
+    DISABLE_USER = "disable-user"
+    VIEW_USER = "view-user"  # know that an account exists (its organisation, or the operator)
+    ISSUE_TOKEN = "issue-token"
+    MANAGE_TOKEN = "manage-token"  # list and revoke a user's tokens
+    INVITE = "invite"  # create, list and revoke invitations into an organisation
+    MANAGE_GROUPS = "manage-groups"  # create a group, change its members
+    LEAVE_GROUP = "leave-group"
+    SHARE_WITH_GROUP = "share-with-group"
+    MANAGE_COLLECTIONS = "manage-collections"
     READ_AUDIT = "read-audit"
 
 
 ALLOWED: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
     Role.COORDINATOR: frozenset(
-        {Action.READ, Action.PUBLISH, Action.MANAGE_ORGS, Action.MANAGE_GROUPS, Action.READ_AUDIT}
+        {
+            Action.READ,
+            Action.PUBLISH,
+            Action.VIEW_USER,
+            Action.ISSUE_TOKEN,
+            Action.MANAGE_TOKEN,
+            Action.MANAGE_GROUPS,
+            Action.LEAVE_GROUP,
+            Action.SHARE_WITH_GROUP,
+            Action.MANAGE_COLLECTIONS,
+            Action.READ_AUDIT,
+        }
     ),
-    Role.ANALYST: frozenset({Action.READ, Action.PUBLISH}),
-    Role.READER: frozenset({Action.READ}),
-    Role.MACHINE: frozenset({Action.READ, Action.PUBLISH}),
+    Role.ANALYST: frozenset(
+        {
+            Action.READ,
+            Action.PUBLISH,
+            Action.VIEW_USER,
+            Action.ISSUE_TOKEN,
+            Action.MANAGE_TOKEN,
+            Action.SHARE_WITH_GROUP,
+        }
+    ),
+    Role.READER: frozenset(
+        {Action.READ, Action.VIEW_USER, Action.ISSUE_TOKEN, Action.MANAGE_TOKEN}
+    ),
+    Role.MACHINE: frozenset(
+        {
+            Action.READ,
+            Action.PUBLISH,
+            Action.VIEW_USER,
+            Action.ISSUE_TOKEN,
+            Action.MANAGE_TOKEN,
+            Action.SHARE_WITH_GROUP,
+        }
+    ),
 }
+# Actions that only the node operator (an admin of the operator organisation) takes.
+OPERATOR_ONLY = frozenset({Action.MANAGE_ORGS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +140,26 @@ class Principal:
     identity_ref: str
     group_ids: frozenset[int] = field(default_factory=frozenset)
     user_name: str = ""
+    # True when the principal's organisation runs the node (see `is_node_operator`).
+    operator_org: bool = False
+
+
+def is_node_operator(principal: Principal) -> bool:
+    return principal.role is Role.ADMIN and principal.operator_org
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What an action is done to, with the organisation it belongs to.
+
+    `org_id` None means the node itself (node-owned collections, node settings). `user_id` and
+    `role` describe an account (a user, or the holder of a token); `member_org_ids` a group.
+    """
+
+    org_id: int | None
+    user_id: int | None = None
+    role: Role | None = None
+    member_org_ids: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +180,45 @@ class Peer:
     group_ids: frozenset[int] = frozenset()
 
 
-def may(principal: Principal, action: Action) -> bool:
-    return action in ALLOWED[principal.role]
+def may(principal: Principal, action: Action, target: Target | None = None) -> bool:
+    """May `principal` take `action` on `target`? Without a target: may its role ever take it."""
+    if action not in ALLOWED[principal.role]:
+        return False
+    if action in OPERATOR_ONLY:
+        return is_node_operator(principal)
+    if target is None:
+        return True
+    return _may_on(principal, action, target)
+
+
+def _may_on(p: Principal, action: Action, t: Target) -> bool:
+    own_org = t.org_id is not None and t.org_id == p.org_id
+    match action:
+        case Action.READ | Action.PUBLISH | Action.MANAGE_USERS | Action.READ_AUDIT:
+            return own_org
+        case Action.VIEW_USER:
+            return own_org or is_node_operator(p)
+        case Action.DISABLE_USER:
+            return own_org and t.user_id != p.user_id
+        case Action.ISSUE_TOKEN:
+            # Only to oneself, or an organisation admin to a machine account of its own.
+            if t.user_id == p.user_id:
+                return True
+            return own_org and p.role is Role.ADMIN and t.role is Role.MACHINE
+        case Action.MANAGE_TOKEN:
+            return t.user_id == p.user_id or (own_org and p.role is Role.ADMIN)
+        case Action.INVITE:
+            # The operator onboards another organisation's first administrator.
+            return own_org or (is_node_operator(p) and t.role in (Role.ADMIN, None))
+        case Action.MANAGE_GROUPS:
+            return own_org
+        case Action.LEAVE_GROUP:
+            return not own_org and p.org_id in t.member_org_ids
+        case Action.SHARE_WITH_GROUP:
+            return p.org_id in t.member_org_ids
+        case Action.MANAGE_COLLECTIONS:
+            return own_org or (t.org_id is None and p.operator_org)
+    return False
 
 
 def may_see(principal: Principal, marking: Marking) -> bool:
@@ -165,3 +274,32 @@ def visible_filter(principal: Principal, objects: Table | Any, object_groups: Ta
         ),
     )
     return or_(objects.c.owner_org_id == principal.org_id, shared)
+
+
+def audit_filter(
+    principal: Principal, entries: Table | Any, objects: Table | Any, object_groups: Table | Any
+) -> Any:
+    """SQL WHERE clause over `audit_log`: the entries `principal` may read.
+
+    Its organisation's own entries (done by it, or to it); an object event of another
+    organisation only while the object's newest version is visible to the principal; node-local
+    entries (the command line) for the node operator.
+    """
+    object_event = entries.c.target_type == "stix"
+    visible_object = exists(
+        select(objects.c.pk).where(
+            objects.c.stix_id == entries.c.target_id,
+            objects.c.is_latest == true(),
+            visible_filter(principal, objects, object_groups),
+        )
+    )
+    ours = or_(entries.c.org_id == principal.org_id, entries.c.subject_org_id == principal.org_id)
+    node_local = (
+        and_(entries.c.org_id.is_(None), entries.c.subject_org_id.is_(None))
+        if is_node_operator(principal)
+        else false()
+    )
+    return or_(
+        and_(object_event, or_(entries.c.org_id == principal.org_id, visible_object)),
+        and_(~object_event, or_(ours, node_local)),
+    )

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
         default=5,
         ge=0,
         description="How often `minga serve` runs queued ingest jobs (lost background uploads,"
-        " jobs left running past their 30-minute lease); 0 turns it off (run `minga"
+        " jobs whose heartbeat stopped for 45 s); 0 turns it off (run `minga"
         " ingest-worker` instead).",
     )
     taxii_pull_check_seconds: int = Field(

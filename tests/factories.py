@@ -9,7 +9,7 @@ BASE = "2024-03-01T12:00:00.000Z"
 
 
 def sid(kind: str, n: int) -> str:
-    return f"{kind}--{uuid.UUID(int=n)}"
+    return f"{kind}--{uuid.UUID(int=n, version=4)}"  # RFC 4122, as STIX 2.1 requires
 
 
 def indicator(

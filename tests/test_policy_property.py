@@ -1,5 +1,8 @@
 """Property test: no caller ever receives an object the policy denies, on every read path.
 
+The authority half (who may do what, on every write and admin route) is
+`tests/accounts/test_authority_property.py`.
+
 Hypothesis generates organisations, sharing groups, objects (owner, TLP, reach, groups) and callers;
 each read path below is asked for everything it will give each caller, and what comes back is
 compared with `policy.may_see` evaluated on the generated facts (the truth, not the database).

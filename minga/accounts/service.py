@@ -4,31 +4,24 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minga import audit
-from minga.accounts.models import ApiToken, GroupMember, Organisation, SharingGroup, User
+from minga.accounts.checks import require, user_target
+from minga.accounts.models import ApiToken, GroupMember, Organisation, User
+from minga.accounts.node import operator_org_id
 from minga.accounts.tokens import IssuedToken, new_token
-from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
-from minga.policy import Action, Principal, Role, may
+from minga.errors import Conflict, InvalidInput, NotFound
+from minga.policy import Action, Principal, Role, Target, may
 
-__all__ = ["may"]
+__all__ = ["may", "require", "user_target"]
 
 ORG_KINDS = ("government", "csirt", "private", "academia", "civil-society")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,119}$")
-
-
-def require(principal: Principal, action: Action) -> None:
-    if not may(principal, action):
-        raise Forbidden(
-            f"the role {principal.role.value!r} may not {action.value.replace('-', ' ')}"
-        )
 
 
 def principal_for(session: Session, user: User) -> Principal:
@@ -42,6 +35,7 @@ def principal_for(session: Session, user: User) -> Principal:
         identity_ref=org.identity_ref,
         group_ids=frozenset(groups),
         user_name=user.name,
+        operator_org=operator_org_id(session) == org.id,
     )
 
 
@@ -88,7 +82,15 @@ def create_organisation(
     from minga.intel.service import store_identity  # intel depends on accounts, not the reverse
 
     store_identity(session, org)
-    audit.record(session, actor, "organisation.create", "organisation", org.id, name=name)
+    audit.record(
+        session,
+        actor,
+        "organisation.create",
+        "organisation",
+        org.id,
+        subject_org_id=org.id,
+        name=name,
+    )
     return org
 
 
@@ -109,9 +111,9 @@ def get_organisation(session: Session, org_id: int) -> Organisation:
 def create_user(
     session: Session, actor: Principal | None, *, org_id: int, name: str, role: str
 ) -> User:
-    if actor is not None:
-        require(actor, Action.MANAGE_USERS)
     get_organisation(session, org_id)
+    if actor is not None:
+        require(actor, Action.MANAGE_USERS, Target(org_id=org_id))
     if not NAME_RE.match(name):
         raise InvalidInput("a user name is 2-120 characters of letters, digits and . _ @ -")
     try:
@@ -125,11 +127,21 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    audit.record(session, actor, "user.create", "user", user.id, name=name, role=role)
+    audit.record(
+        session, actor, "user.create", "user", user.id, subject_org_id=org_id, name=name, role=role
+    )
     return user
 
 
-def list_users(session: Session, org_id: int | None = None) -> list[User]:
+def list_users(
+    session: Session, org_id: int | None = None, actor: Principal | None = None
+) -> list[User]:
+    """Accounts (of one organisation); an `actor` sees those it may know of only (its own
+    organisation's; the node operator's, every organisation's)."""
+    if actor is not None and not may(actor, Action.VIEW_USER, Target(org_id=org_id)):
+        if org_id is not None:
+            return []
+        org_id = actor.org_id
     stmt = select(User).order_by(User.name)
     if org_id is not None:
         stmt = stmt.where(User.org_id == org_id)
@@ -150,12 +162,23 @@ def find_user(session: Session, name: str) -> User:
     return user
 
 
+def visible_user(session: Session, actor: Principal | None, user_id: int) -> User:
+    """The user, if `actor` may know of it; another organisation's looks like an unknown id."""
+    user = session.get(User, user_id)
+    if user is None or (actor is not None and not may(actor, Action.VIEW_USER, user_target(user))):
+        raise NotFound(f"no user with id {user_id}")
+    return user
+
+
 def set_user_active(session: Session, actor: Principal | None, user_id: int, active: bool) -> User:
+    user = visible_user(session, actor, user_id)
     if actor is not None:
-        require(actor, Action.MANAGE_USERS)
-    user = get_user(session, user_id)
+        action = Action.MANAGE_USERS if active else Action.DISABLE_USER
+        require(actor, action, user_target(user))
     user.active = active
-    audit.record(session, actor, "user.update", "user", user.id, active=active)
+    audit.record(
+        session, actor, "user.update", "user", user.id, subject_org_id=user.org_id, active=active
+    )
     return user
 
 
@@ -170,10 +193,11 @@ def issue_token(
     label: str = "",
     expires_days: int | None = None,
 ) -> tuple[ApiToken, IssuedToken]:
-    """A new token for `user_id`; users issue their own, admins anyone's. Shown once."""
-    if actor is not None and actor.user_id != user_id:
-        require(actor, Action.MANAGE_USERS)
-    user = get_user(session, user_id)
+    """A new token for `user_id`, shown once: to its holder, or by an organisation admin to a
+    machine account of its own organisation; `actor` None is the node-local command line."""
+    user = visible_user(session, actor, user_id)
+    if actor is not None:
+        require(actor, Action.ISSUE_TOKEN, user_target(user))
     if not user.active:
         raise InvalidInput("cannot issue a token to a disabled account")
     if expires_days is not None and not 1 <= expires_days <= 3650:
@@ -190,113 +214,67 @@ def issue_token(
     )
     session.add(row)
     session.flush()
-    audit.record(session, actor, "token.issue", "token", issued.public_id, user_id=user_id)
+    audit.record(
+        session,
+        actor,
+        "token.issue",
+        "token",
+        issued.public_id,
+        subject_org_id=user.org_id,
+        user_id=user_id,
+    )
     return row, issued
 
 
 def list_tokens(session: Session, actor: Principal | None, user_id: int | None) -> list[ApiToken]:
-    stmt = select(ApiToken).order_by(ApiToken.created_at)
-    if actor is not None and not may(actor, Action.MANAGE_USERS):
-        user_id = actor.user_id
+    """Tokens (of one user); an `actor` sees its own, and an admin its organisation's."""
+    stmt = select(ApiToken, User).join(User, User.id == ApiToken.user_id)
     if user_id is not None:
         stmt = stmt.where(ApiToken.user_id == user_id)
-    return list(session.scalars(stmt))
+    if actor is not None and actor.role is Role.ADMIN:
+        stmt = stmt.where(User.org_id == actor.org_id)
+    elif actor is not None:
+        stmt = stmt.where(ApiToken.user_id == actor.user_id)
+    rows = session.execute(stmt.order_by(ApiToken.created_at, ApiToken.id)).all()
+    return [t for t, u in rows if actor is None or may(actor, Action.MANAGE_TOKEN, user_target(u))]
 
 
 def revoke_token(session: Session, actor: Principal | None, public_id: str) -> ApiToken:
-    tok = session.scalar(select(ApiToken).where(ApiToken.public_id == public_id))
-    if tok is None:
+    row = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.public_id == public_id)
+    ).first()
+    # Another organisation's token is answered like an unknown one.
+    if row is None or (
+        actor is not None and not may(actor, Action.MANAGE_TOKEN, user_target(row[1]))
+    ):
         raise NotFound(f"no token {public_id!r}")
-    if actor is not None and tok.user_id != actor.user_id:
-        require(actor, Action.MANAGE_USERS)
+    tok, user = row
     if tok.revoked_at is None:
         tok.revoked_at = datetime.now(UTC)
-        audit.record(session, actor, "token.revoke", "token", public_id)
+        audit.record(session, actor, "token.revoke", "token", public_id, subject_org_id=user.org_id)
     return tok
 
 
-# -- sharing groups ------------------------------------------------------------------------
+# -- sharing groups (minga/accounts/groups.py) ----------------------------------------------
 
+from minga.accounts.groups import (  # noqa: E402
+    GroupView,
+    create_group,
+    group_target,
+    groups_by_name,
+    leave_group,
+    list_groups,
+    set_group_members,
+)
 
-@dataclass(frozen=True, slots=True)
-class GroupView:
-    id: int
-    name: str
-    description: str
-    owner_org_id: int
-    member_org_ids: tuple[int, ...]
-
-
-def _group_view(session: Session, group: SharingGroup) -> GroupView:
-    members = session.scalars(
-        select(GroupMember.org_id)
-        .where(GroupMember.group_id == group.id)
-        .order_by(GroupMember.org_id)
-    )
-    return GroupView(group.id, group.name, group.description, group.owner_org_id, tuple(members))
-
-
-def create_group(
-    session: Session,
-    actor: Principal | None,
-    *,
-    name: str,
-    description: str = "",
-    owner_org_id: int,
-    member_org_ids: list[int],
-) -> GroupView:
-    """A named list of organisations; the owner organisation is always a member."""
-    if actor is not None:
-        require(actor, Action.MANAGE_GROUPS)
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise InvalidInput("a sharing group needs a name of 1-200 characters")
-    if session.scalar(select(SharingGroup.id).where(SharingGroup.name == name)) is not None:
-        raise Conflict(f"a sharing group named {name!r} already exists")
-    members = sorted({owner_org_id, *member_org_ids})
-    found = session.scalar(select(func.count()).where(Organisation.id.in_(members)))
-    if found != len(members):
-        raise InvalidInput("every member of a sharing group must be an existing organisation")
-    group = SharingGroup(
-        name=name, description=description, owner_org_id=owner_org_id, created_at=datetime.now(UTC)
-    )
-    session.add(group)
-    session.flush()
-    session.add_all(GroupMember(group_id=group.id, org_id=m) for m in members)
-    session.flush()
-    audit.record(session, actor, "group.create", "group", group.id, name=name, members=members)
-    return _group_view(session, group)
-
-
-def set_group_members(
-    session: Session, actor: Principal | None, group_id: int, member_org_ids: list[int]
-) -> GroupView:
-    if actor is not None:
-        require(actor, Action.MANAGE_GROUPS)
-    group = session.get(SharingGroup, group_id)
-    if group is None:
-        raise NotFound(f"no sharing group with id {group_id}")
-    members = sorted({group.owner_org_id, *member_org_ids})
-    found = session.scalar(select(func.count()).where(Organisation.id.in_(members)))
-    if found != len(members):
-        raise InvalidInput("every member of a sharing group must be an existing organisation")
-    session.execute(delete(GroupMember).where(GroupMember.group_id == group_id))
-    session.add_all(GroupMember(group_id=group_id, org_id=m) for m in members)
-    try:
-        session.flush()
-    except IntegrityError:
-        raise Conflict("the sharing group changed while it was being edited") from None
-    audit.record(session, actor, "group.members", "group", group_id, members=members)
-    return _group_view(session, group)
-
-
-def list_groups(session: Session) -> list[GroupView]:
-    groups = session.scalars(select(SharingGroup).order_by(SharingGroup.name))
-    return [_group_view(session, g) for g in groups]
-
-
-def groups_by_name(session: Session, names: list[str]) -> dict[str, int]:
-    rows = session.execute(
-        select(SharingGroup.name, SharingGroup.id).where(SharingGroup.name.in_(names))
-    )
-    return {name: gid for name, gid in rows}
+__all__ += [
+    "GroupView",
+    "create_group",
+    "group_target",
+    "groups_by_name",
+    "leave_group",
+    "list_groups",
+    "set_group_members",
+]

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from minga import audit
-from minga.accounts import service
-from minga.api.deps import CurrentPrincipal, SessionDep
+from minga.accounts import invitations, service
+from minga.api.deps import (
+    DB_ID_MAX,
+    CurrentPrincipal,
+    DbId,
+    SessionDep,
+    StrictDbId,
+    UtcDatetime,
+)
 from minga.policy import Action
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -38,7 +44,7 @@ class OrganisationOut(BaseModel):
 
 
 class UserIn(BaseModel):
-    org_id: int
+    org_id: StrictDbId
     name: str = Field(min_length=2, max_length=120)
     role: str
 
@@ -54,9 +60,9 @@ class UserOut(BaseModel):
 
 
 class TokenIn(BaseModel):
-    user_id: int | None = Field(default=None, description="defaults to yourself")
+    user_id: StrictDbId | None = Field(default=None, description="defaults to yourself")
     label: str = Field(default="", max_length=120)
-    expires_days: int | None = Field(default=None, ge=1, le=3650)
+    expires_days: StrictInt | None = Field(default=None, ge=1, le=3650)
 
 
 class TokenOut(BaseModel):
@@ -65,9 +71,9 @@ class TokenOut(BaseModel):
     public_id: str
     user_id: int
     label: str
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
+    created_at: UtcDatetime
+    expires_at: UtcDatetime | None
+    revoked_at: UtcDatetime | None
 
 
 class IssuedTokenOut(TokenOut):
@@ -77,11 +83,11 @@ class IssuedTokenOut(TokenOut):
 class GroupIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
-    member_org_ids: list[int] = Field(default_factory=list)
+    member_org_ids: list[StrictDbId] = Field(default_factory=list)
 
 
 class MembersIn(BaseModel):
-    member_org_ids: list[int]
+    member_org_ids: list[StrictDbId]
 
 
 class GroupOut(BaseModel):
@@ -123,17 +129,16 @@ def create_organisation(
 
 
 @router.get("/organisations/{org_id}", response_model=OrganisationOut)
-def get_organisation(org_id: int, session: SessionDep, _: CurrentPrincipal) -> OrganisationOut:
+def get_organisation(org_id: DbId, session: SessionDep, _: CurrentPrincipal) -> OrganisationOut:
     return OrganisationOut.model_validate(service.get_organisation(session, org_id))
 
 
 @router.get("/users", response_model=list[UserOut])
 def list_users(
-    session: SessionDep, principal: CurrentPrincipal, org_id: int | None = None
+    session: SessionDep, principal: CurrentPrincipal, org_id: DbId | None = None
 ) -> list[UserOut]:
-    if not service.may(principal, Action.MANAGE_USERS):
-        org_id = principal.org_id
-    return [UserOut.model_validate(u) for u in service.list_users(session, org_id)]
+    users = service.list_users(session, org_id, principal)
+    return [UserOut.model_validate(u) for u in users]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
@@ -144,14 +149,14 @@ def create_user(body: UserIn, session: SessionDep, principal: CurrentPrincipal) 
 
 
 @router.post("/users/{user_id}/disable", response_model=UserOut)
-def disable_user(user_id: int, session: SessionDep, principal: CurrentPrincipal) -> UserOut:
+def disable_user(user_id: DbId, session: SessionDep, principal: CurrentPrincipal) -> UserOut:
     user = service.set_user_active(session, principal, user_id, False)
     session.commit()
     return UserOut.model_validate(user)
 
 
 @router.post("/users/{user_id}/enable", response_model=UserOut)
-def enable_user(user_id: int, session: SessionDep, principal: CurrentPrincipal) -> UserOut:
+def enable_user(user_id: DbId, session: SessionDep, principal: CurrentPrincipal) -> UserOut:
     user = service.set_user_active(session, principal, user_id, True)
     session.commit()
     return UserOut.model_validate(user)
@@ -159,7 +164,7 @@ def enable_user(user_id: int, session: SessionDep, principal: CurrentPrincipal) 
 
 @router.get("/tokens", response_model=list[TokenOut])
 def list_tokens(
-    session: SessionDep, principal: CurrentPrincipal, user_id: int | None = None
+    session: SessionDep, principal: CurrentPrincipal, user_id: DbId | None = None
 ) -> list[TokenOut]:
     return [TokenOut.model_validate(t) for t in service.list_tokens(session, principal, user_id)]
 
@@ -205,9 +210,17 @@ def create_group(body: GroupIn, session: SessionDep, principal: CurrentPrincipal
 
 @router.put("/groups/{group_id}/members", response_model=GroupOut)
 def set_members(
-    group_id: int, body: MembersIn, session: SessionDep, principal: CurrentPrincipal
+    group_id: DbId, body: MembersIn, session: SessionDep, principal: CurrentPrincipal
 ) -> GroupOut:
     group = service.set_group_members(session, principal, group_id, body.member_org_ids)
+    session.commit()
+    return GroupOut.model_validate(group)
+
+
+@router.post("/groups/{group_id}/leave", response_model=GroupOut)
+def leave_group(group_id: DbId, session: SessionDep, principal: CurrentPrincipal) -> GroupOut:
+    """Your organisation leaves a sharing group it belongs to but does not own."""
+    group = service.leave_group(session, principal, group_id)
     session.commit()
     return GroupOut.model_validate(group)
 
@@ -217,7 +230,7 @@ def audit_log(
     session: SessionDep,
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=DB_ID_MAX)] = 0,
 ) -> list[dict[str, Any]]:
     service.require(principal, Action.READ_AUDIT)
     return [
@@ -226,10 +239,92 @@ def audit_log(
             "at": e.at,
             "user_id": e.user_id,
             "org_id": e.org_id,
+            "subject_org_id": e.subject_org_id,
             "action": e.action,
             "target_type": e.target_type,
             "target_id": e.target_id,
             "detail": orjson.loads(e.detail),
         }
-        for e in audit.recent(session, limit=limit, offset=offset)
+        for e in audit.recent(session, principal, limit=limit, offset=offset)
     ]
+
+
+# -- invitations ---------------------------------------------------------------------------
+
+
+class InvitationIn(BaseModel):
+    org_id: StrictDbId | None = Field(default=None, description="defaults to your organisation")
+    role: str
+    note: str = Field(default="", max_length=2000)
+    ttl_hours: int = Field(default=72, ge=1, le=invitations.MAX_TTL_HOURS)
+
+
+class InvitationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    org_id: int
+    role: str
+    note: str
+    created_by: int | None
+    created_at: UtcDatetime
+    expires_at: UtcDatetime
+    used_at: UtcDatetime | None
+    used_by: int | None
+    revoked_at: UtcDatetime | None
+
+
+class IssuedInvitationOut(InvitationOut):
+    secret: str = Field(description="shown once; give it to the invited person")
+
+
+class RedeemIn(BaseModel):
+    secret: str = Field(min_length=1, max_length=200)
+    user_name: str = Field(min_length=2, max_length=120)
+
+
+@router.get("/invitations", response_model=list[InvitationOut])
+def list_invitations(
+    session: SessionDep, principal: CurrentPrincipal, org_id: DbId | None = None
+) -> list[InvitationOut]:
+    found = invitations.list_invitations(session, principal, org_id)
+    return [InvitationOut.model_validate(i) for i in found]
+
+
+@router.post("/invitations", response_model=IssuedInvitationOut, status_code=201)
+def create_invitation(
+    body: InvitationIn, session: SessionDep, principal: CurrentPrincipal
+) -> IssuedInvitationOut:
+    row, secret = invitations.create_invitation(
+        session,
+        principal,
+        org_id=body.org_id or principal.org_id,
+        role=body.role,
+        note=body.note,
+        ttl_hours=body.ttl_hours,
+    )
+    session.commit()
+    return IssuedInvitationOut(secret=secret, **InvitationOut.model_validate(row).model_dump())
+
+
+@router.delete("/invitations/{invitation_id}", response_model=InvitationOut)
+def revoke_invitation(
+    invitation_id: DbId, session: SessionDep, principal: CurrentPrincipal
+) -> InvitationOut:
+    found = invitations.revoke_invitation(session, principal, invitation_id)
+    session.commit()
+    return InvitationOut.model_validate(found)
+
+
+@router.post("/invitations/redeem", status_code=201)
+def redeem_invitation(body: RedeemIn, session: SessionDep) -> dict[str, Any]:
+    """No credentials needed: the secret is the credential. A person gets the account only (they
+    set a password on the web page); a machine account also gets its first API token."""
+    user = invitations.redeem_invitation(session, body.secret, user_name=body.user_name)
+    answer: dict[str, Any] = {"user": UserOut.model_validate(user).model_dump()}
+    if user.role == "machine":
+        holder = service.principal_for(session, user)
+        _, issued = service.issue_token(session, holder, user_id=user.id, label="invitation")
+        answer["token"] = issued.token
+    session.commit()
+    return answer

@@ -5,15 +5,40 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 
+from annotated_types import Interval
 from fastapi import Depends, Request
+from pydantic import AwareDatetime, BeforeValidator, Strict
 from sqlalchemy.orm import Session
 
 from minga.accounts.service import principal_for
 from minga.app import Node
 from minga.errors import Unauthenticated
 from minga.policy import Principal
+
+# Row ids are 32-bit INTEGER columns on PostgreSQL: a larger number can name nothing, and must be
+# refused at the edge (422) instead of overflowing the database driver (a 500).
+DB_ID_MAX = 2**31 - 1
+DbId = Annotated[int, Interval(ge=1, le=DB_ID_MAX)]
+"""A row id in a path, a query or a form: a whole number from 1 to 2**31 - 1.
+
+`org_id: DbId` in a path; `owner: Annotated[DbId | None, Query(description=...)] = None` in a
+query (the bounds stay on the type, so each parameter keeps its own description)."""
+StrictDbId = Annotated[DbId, Strict()]
+"""A row id in a JSON body: a JSON number only ("1", 1.5 and true are refused with a 422)."""
+
+
+def _utc(value: object) -> object:
+    # SQLite hands back naive datetimes for UTC columns; an answer always names its time zone.
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_utc)]
+"""A timestamp in a response: always with its time zone (UTC when the database dropped it)."""
 
 
 def get_node(request: Request) -> Node:

@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from minga.errors import Conflict, Forbidden, InvalidInput, MingaError, NotFound, Unauthenticated
@@ -50,6 +51,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:  # AllowOn405 (minga.app) names the methods in `Allow`
+            message = f"{request.method} is not allowed on {request.url.path}; see Allow"
+            return JSONResponse(error_body("method_not_allowed", message), 405)
         return JSONResponse(
             error_body("http", str(exc.detail)), exc.status_code, headers=exc.headers
         )
@@ -72,7 +76,24 @@ def install(app: FastAPI) -> None:
             error_body("conflict", "a concurrent write changed the same data; retry"), 409
         )
 
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        # A number too large for a BIGINT column (PostgreSQL: DataError, SQLite: OverflowError)
+        # that no check before the query caught: still the caller's input, not a node failure.
+        log.warning("value out of range on %s: %s", request.url.path, exc)
+        message = "a value in the request is out of range; check numbers and cursors"
+        return JSONResponse(error_body("invalid", message), 422)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse(error_body("internal", "the node hit an unexpected error"), 500)
+
+
+class ErrorOut(BaseModel):
+    """Every REST error answer (documented on every operation by `minga.api.routes`)."""
+
+    error: str = Field(description="a short code: invalid, not_found, forbidden, ...")
+    message: str = Field(description="one sentence saying what was wrong")
+    details: Any = Field(default=None, description="what exactly, when there is more to say")

@@ -15,24 +15,25 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
-from minga.api.deps import CurrentPrincipal, NodeDep, SessionDep
+from minga.accounts.checks import require
+from minga.api.deps import DB_ID_MAX, CurrentPrincipal, DbId, NodeDep, SessionDep, StrictDbId
 from minga.api.errors import error_body
 from minga.errors import InvalidInput
 from minga.ingest import drafts, jobs
 from minga.ingest.csvfeed import CsvMapping
 from minga.ingest.pipeline import Options, Upload
 from minga.intel.service import parse_reach, parse_tlp
-from minga.policy import Tlp
+from minga.policy import Action, Tlp
 
 
 @asynccontextmanager
 async def queue_worker(app: FastAPI) -> AsyncIterator[None]:
     """While the node serves, run queued jobs: uploads whose background task was lost with a
-    restart, and jobs a stopped server left running past their lease."""
+    restart, and jobs whose heartbeat stopped (their server or worker was killed)."""
     seconds = app.state.node.settings.ingest_worker_seconds
     with jobs.worker(app.state.node.sessions, seconds) if seconds > 0 else nullcontext():
         yield
@@ -86,6 +87,8 @@ def _options(values: dict[str, list[str]]) -> tuple[str, Options, bool]:
         groups = tuple(int(g) for g in values.get("group", []))
     except ValueError:
         raise InvalidInput("group must be a sharing-group id (a number)") from None
+    if any(not 1 <= g <= DB_ID_MAX for g in groups):
+        raise InvalidInput(f"group must be a sharing-group id between 1 and {DB_ID_MAX}")
     options = Options(
         tlp=parse_tlp(one("tlp")),
         reach=parse_reach(one("reach")),
@@ -96,14 +99,61 @@ def _options(values: dict[str, list[str]]) -> tuple[str, Options, bool]:
     return one("format") or "auto", options, wait
 
 
-@router.post("/ingest", summary="Import a STIX, MISP, CSV or report file (multipart or raw body)")
+INGESTED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The job finished and stored nothing new"},
+    201: {"description": "The job finished and stored objects or made a report draft"},
+    202: {"description": "The job is queued (wait=false); poll /api/ingest/jobs/{id}"},
+    422: {"description": "An invalid option, or a file that could not be read (details.job)"},
+    503: {"description": "The import failed repeatedly; details.job is the dead job"},
+}
+
+
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@router.post(
+    "/ingest",
+    summary="Import a STIX, MISP, CSV or report file (multipart or raw body)",
+    responses=INGESTED,
+    openapi_extra=UPLOAD_BODY,
+)
 async def ingest(
     request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
     node: NodeDep,
     background: BackgroundTasks,
+    # The options are read from the query string and the form below; declared here so they are
+    # documented and an out-of-range group id in the query is a 422 before anything is read.
+    format_q: Annotated[
+        str | None, Query(alias="format", description="auto, stix, misp, csv or report")
+    ] = None,
+    tlp: Annotated[str | None, Query(description="TLP for objects without a marking")] = None,
+    reach: Annotated[str | None, Query(description="organisation ... federation")] = None,
+    group: Annotated[list[DbId] | None, Query(description="sharing-group ids (repeat)")] = None,
+    csv_preset: Annotated[str | None, Query(description="a named CSV column layout")] = None,
+    map_q: Annotated[
+        list[str] | None, Query(alias="map", description="CSV column=field (repeat)")
+    ] = None,
+    wait_q: Annotated[str | None, Query(alias="wait", description="false: 202 at once")] = None,
+    filename: Annotated[str | None, Query(description="name of a raw-body upload")] = None,
 ) -> Response:
+    # Refused before the body is read or a job row is written: a reader may not import.
+    require(principal, Action.PUBLISH)
     limit = max_bytes(node)
     ctype = request.headers.get("content-type", "")
     multipart = ctype.startswith("multipart/form-data")
@@ -156,7 +206,7 @@ def list_jobs(
 
 
 @router.get("/ingest/jobs/{job_id}", summary="One ingest job of your organisation")
-def get_job(job_id: int, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def get_job(job_id: DbId, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
     return jobs.get_job(session, principal, job_id).as_dict()
 
 
@@ -190,10 +240,12 @@ def _draft(d: drafts.Draft, *, items: bool) -> dict[str, Any]:
 
 
 class PublishIn(BaseModel):
-    selected: list[int] | None = Field(default=None, description="item indexes; default: selected")
+    selected: list[StrictInt] | None = Field(
+        default=None, description="item indexes; default: selected"
+    )
     tlp: str = "amber"
     reach: str = "community"
-    groups: list[int] = Field(default_factory=list)
+    groups: list[StrictDbId] = Field(default_factory=list)
 
 
 @router.get("/drafts", summary="Your organisation's report drafts, newest first")
@@ -202,13 +254,13 @@ def list_drafts(session: SessionDep, principal: CurrentPrincipal) -> list[dict[s
 
 
 @router.get("/drafts/{draft_id}", summary="A draft with its candidate indicators")
-def get_draft(draft_id: int, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def get_draft(draft_id: DbId, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
     return _draft(drafts.get_draft(session, principal, draft_id), items=True)
 
 
 @router.post("/drafts/{draft_id}/publish", status_code=201, summary="Publish chosen items")
 def publish_draft(
-    draft_id: int, body: PublishIn, session: SessionDep, principal: CurrentPrincipal
+    draft_id: DbId, body: PublishIn, session: SessionDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     result = drafts.publish_draft(
         session,
@@ -228,7 +280,7 @@ def publish_draft(
 
 
 @router.post("/drafts/{draft_id}/discard", status_code=204, summary="Throw a draft away")
-def discard_draft(draft_id: int, session: SessionDep, principal: CurrentPrincipal) -> Response:
+def discard_draft(draft_id: DbId, session: SessionDep, principal: CurrentPrincipal) -> Response:
     drafts.discard_draft(session, principal, draft_id)
     session.commit()
     return Response(status_code=204)

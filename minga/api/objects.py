@@ -10,7 +10,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from minga.accounts.models import Organisation
-from minga.api.deps import CurrentPrincipal, NodeDep, SessionDep
+from minga.api.deps import DB_ID_MAX, CurrentPrincipal, DbId, NodeDep, SessionDep
+from minga.api.errors import error_body
 from minga.errors import InvalidInput
 from minga.intel import service
 from minga.intel.service import ObjectQuery, StoredObject
@@ -67,6 +68,9 @@ def _items_and_options(payload: Any) -> tuple[list[Any], dict[str, Any]]:
         if not isinstance(items, list):
             raise InvalidInput("objects must be a list")
         options = {k: payload[k] for k in ("tlp", "reach", "groups") if k in payload}
+        for key in ("tlp", "reach"):
+            if not isinstance(options.get(key, ""), str | None):
+                raise InvalidInput(f"{key} must be a name such as 'amber' or 'community'")
         return items, options
     return [payload], {}
 
@@ -74,18 +78,60 @@ def _items_and_options(payload: Any) -> tuple[list[Any], dict[str, Any]]:
 def _group_ids(values: Any) -> list[int]:
     if values is None:
         return []
-    if not isinstance(values, list) or not all(isinstance(v, int) for v in values):
-        raise InvalidInput("groups must be a list of sharing-group ids")
+    if not isinstance(values, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= DB_ID_MAX for v in values
+    ):
+        raise InvalidInput(f"groups must be a list of sharing-group ids (1 to {DB_ID_MAX})")
     return list(values)
 
 
 TlpQ = Annotated[str | None, Query(description="TLP for objects without a TLP marking")]
 ReachQ = Annotated[str | None, Query(description="organisation, community, connected, federation")]
-GroupQ = Annotated[list[int] | None, Query(description="sharing-group ids (repeat)")]
+GroupQ = Annotated[list[DbId] | None, Query(description="sharing-group ids (repeat)")]
 
 
-@router.post("", summary="Create an object, a bundle or a list of objects (all or nothing)")
-@router.post("/bulk", summary="Bulk create: a bundle or {objects, tlp, reach, groups}")
+ID_LIST = {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": DB_ID_MAX}}
+STIX_OR_BULK = {
+    "type": "object",
+    "description": "a STIX object, a bundle, or {objects, tlp, reach, groups}",
+    "properties": {
+        "type": {"type": "string"},
+        "id": {"type": "string"},
+        "objects": {"type": "array", "items": {"type": "object"}},
+        "tlp": {"type": "string"},
+        "reach": {"type": "string"},
+        "groups": ID_LIST,
+    },
+}
+# The body is read raw (objects are stored as sent, no pydantic model), so it is described here.
+STIX_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            JSON: {
+                "schema": {"anyOf": [STIX_OR_BULK, {"type": "array", "items": {"type": "object"}}]}
+            }
+        },
+    }
+}
+STORED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Every object was stored already: nothing new"},
+    201: {"description": "At least one object version was stored"},
+}
+
+
+@router.post(
+    "",
+    summary="Create an object, a bundle or a list of objects (all or nothing)",
+    responses=STORED,
+    openapi_extra=STIX_BODY,
+)
+@router.post(
+    "/bulk",
+    summary="Bulk create: a bundle or {objects, tlp, reach, groups}",
+    responses=STORED,
+    openapi_extra=STIX_BODY,
+)
 async def create_objects(
     request: Request,
     session: SessionDep,
@@ -135,7 +181,7 @@ def list_objects(
     node: NodeDep,
     type: Annotated[list[str] | None, Query(description="STIX type (repeat)")] = None,
     tlp: Annotated[list[str] | None, Query(description="TLP level (repeat)")] = None,
-    owner: Annotated[int | None, Query(description="owning organisation id")] = None,
+    owner: Annotated[DbId | None, Query(description="owning organisation id")] = None,
     added_after: str | None = None,
     added_before: str | None = None,
     modified_after: str | None = None,
@@ -146,6 +192,11 @@ def list_objects(
     limit: Annotated[int, Query(ge=1)] = 100,
     cursor: str | None = None,
 ) -> Response:
+    if cursor:
+        try:
+            service.decode_cursor(cursor)
+        except InvalidInput as exc:  # the issue asks for a plain 400 for a cursor
+            return _json(orjson.dumps(error_body(exc.code, exc.message)), 400)
     levels: list[Tlp] = []
     for value in tlp or []:
         level = service.parse_tlp(value)

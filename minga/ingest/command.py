@@ -6,9 +6,11 @@ handle the drafts that reports become.
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -34,10 +36,42 @@ from minga.settings import Settings
 out = Console()
 err = Console(stderr=True)
 DRAFT_COMMANDS = ("publish", "discard", "drafts")
+# Exit code per job outcome: bad input 2, the database unusable 3 (as every command), else 1.
+EXIT = {"done": 0, "failed": 2, "dead": 3, "unavailable": 3}
 
 
 class BadInput(Exception):
     """Ends the command with exit code 2 and one sentence."""
+
+
+class _OneLine(logging.Formatter):
+    """Log lines for a person at a terminal: the message, never a traceback."""
+
+    def formatException(self, ei: object) -> str:
+        return ""
+
+    def formatStack(self, stack_info: str) -> str:
+        return ""
+
+
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record comes (as logging.lastResort does)."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self, logging.WARNING)
+        self.setFormatter(_OneLine("warning: %(message)s"))
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+
+def _quiet_logs() -> None:
+    """Warnings and errors of the importer as one line each on stderr (the job keeps the
+    details); without a handler, Python would print whole tracebacks."""
+    logger = logging.getLogger("minga")
+    if not any(isinstance(h, _Stderr) for h in logger.handlers):
+        logger.addHandler(_Stderr())
 
 
 @contextmanager
@@ -95,6 +129,7 @@ def ingest_command(
     Reports become drafts: review them, then `minga ingest publish DRAFT_ID`
     (or `minga ingest discard DRAFT_ID`; `minga ingest drafts` lists them).
     """
+    _quiet_logs()
     try:
         with _node() as sessions:
             if source[0] in DRAFT_COMMANDS:
@@ -138,7 +173,7 @@ def _ingest(
                 progress.update(task, description=item.name[:40])
                 status, created, existing, notes = _one(sessions, principal, item, options)
                 table.add_row(item.name, status, str(created), str(existing), notes)
-                worst = max(worst, {"done": 0, "failed": 2}.get(status, 1))
+                worst = max(worst, EXIT.get(status, 1))
                 if status != "done":
                     problems.append(f"{item.name}: {notes}")
                 progress.advance(task)
@@ -159,7 +194,10 @@ def _one(
             job = jobs.enqueue(session, principal, upload, options)
     except MingaError as exc:
         return "failed", 0, 0, exc.message
-    job = jobs.run_job(sessions, job.id)
+    try:
+        job = jobs.run_job(sessions, job.id)
+    except OperationalError as exc:  # the outcome could not be recorded: the lease re-runs it
+        return "unavailable", 0, 0, f"the database is unavailable ({exc.orig}); the job runs later"
     result = job.result or {}
     notes = job.error or ""
     if "draft_id" in result:
@@ -169,6 +207,9 @@ def _one(
     if rejected and isinstance(rejected, list) and "line" in rejected[0]:
         lines = _first([f"line {r['line']}: {r['problem']}" for r in rejected], 10)
         notes = f"{notes} {len(rejected)} rows rejected: {lines}".strip()
+    elif rejected and isinstance(rejected, list) and "problems" in rejected[0]:
+        objs = [f"object {r.get('index')}: {'; '.join(r['problems'][:3])}" for r in rejected]
+        notes = f"{notes}: {_first(objs, 3)}"
     skipped = result.get("skipped") or []
     if skipped:
         said = _first([s["problem"] for s in skipped], 5)
@@ -230,6 +271,7 @@ def worker_command(
     once: Annotated[bool, typer.Option(help="Stop when the queue is empty.")] = False,
 ) -> None:
     """Run queued ingest jobs (those uploaded with wait=false) until stopped."""
+    _quiet_logs()
     try:
         with _node() as sessions:
             count = jobs.work(sessions, once=once)

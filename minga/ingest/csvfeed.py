@@ -33,6 +33,7 @@ from minga.extract import Ioc, IocType, ReportError, extract_iocs
 from minga.extract.readers import decode_text
 from minga.ingest import build
 from minga.intel.service import parse_tlp
+from minga.intel.stix import check_object, format_ts
 from minga.policy import Tlp
 
 FIELDS = frozenset(
@@ -128,8 +129,8 @@ def _timestamp(value: str) -> str:
             dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
             dt = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
     except (ValueError, OverflowError, OSError):
-        raise ValueError(f"first_seen {value!r} is not a date or time") from None
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+        raise ValueError(f"first_seen {value[:60]!r} is not a date or time") from None
+    return format_ts(dt)
 
 
 def recognise(value: str, field_name: str, type_name: str | None = None) -> Ioc:
@@ -250,6 +251,10 @@ def _row_objects(
             stable_key=f"{identity_ref}|{first_seen}" if first_seen else None,
             extra=extra,
         )
-        if obj is not None:
-            out.append(obj)
+        if obj is None:
+            continue
+        problems = check_object(obj)  # one bad row is reported, it does not sink the file
+        if problems:
+            raise ValueError("; ".join(problems))
+        out.append(obj)
     return out

@@ -2,12 +2,15 @@
 
 A job is one upload. `enqueue` stores it (bounded payload) in the caller's transaction;
 `run_job` claims it, runs the pipeline in a transaction of its own and records the outcome:
-done (committed with the objects), failed (bad input: nothing stored, never retried) or, after
-`MAX_ATTEMPTS` unexpected errors (database gone, a bug), dead: kept with its payload to inspect.
+done (committed with the objects), failed (bad input: nothing stored, never retried, the reason
+kept) or, after `MAX_ATTEMPTS` database failures (busy, unreachable), dead: kept with its payload
+to inspect. Only database failures are retried: anything else the pipeline raises for an upload
+it will raise again, so it fails the job at once (its payload kept when it is a bug of ours).
 Claiming is an UPDATE guarded by the status, so several workers never run the same job.
-A job still "running" `LEASE` after its claim was left by a worker or server that stopped
-mid-job (its transaction rolled back, so nothing of it is stored): `work` puts it back in the
-queue, or in the dead letter once it has used its attempts.
+While a job runs, a heartbeat renews its lease (`minga.ingest.lease`); a job still "running"
+with no heartbeat for `LEASE` was left by a worker or server that stopped mid-job (its
+transaction rolled back, so nothing of it is stored): `work` puts it back in the queue, or in
+the dead letter once it has used its attempts.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import Any
 
 import orjson
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga import audit
@@ -29,6 +34,7 @@ from minga.background import Periodic
 from minga.db import unit_of_work
 from minga.errors import InvalidInput, MingaError, NotFound
 from minga.ingest.csvfeed import CsvMapping
+from minga.ingest.lease import HEARTBEAT, LEASE, Heartbeat, LeaseLost
 from minga.ingest.models import jobs, payloads
 from minga.ingest.pipeline import Context, Drafted, Options, Stored, Upload, run_pipeline
 from minga.intel.stix import now_ts
@@ -38,7 +44,8 @@ log = logging.getLogger("minga.ingest")
 
 MAX_BYTES = 100 * 1024 * 1024  # largest upload a job accepts
 MAX_ATTEMPTS = 3
-LEASE = timedelta(minutes=30)  # far longer than a job takes (a 100 MB STIX upload: ~20 s)
+# What a later attempt may not meet again: the database busy, gone, or a concurrent write.
+TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout, IntegrityError)
 QUEUED, RUNNING, DONE, FAILED, DEAD = "queued", "running", "done", "failed", "dead"
 
 
@@ -161,14 +168,17 @@ def list_jobs(session: Session, principal: Principal, limit: int = 100) -> list[
     return [_job(r) for r in session.execute(stmt)]
 
 
-def claim(session: Session, job_id: int) -> bool:
-    """Mark a queued job running (one attempt more); False if someone else has it."""
+def claim(session: Session, job_id: int) -> int | None:
+    """Mark a queued job running (one attempt more) and return that attempt's number (which
+    fences this run); None if someone else has it."""
     done = session.execute(
         update(jobs)
         .where(jobs.c.id == job_id, jobs.c.status == QUEUED)
         .values(status=RUNNING, attempts=jobs.c.attempts + 1, updated_at=datetime.now(UTC))
     )
-    return done.rowcount == 1  # type: ignore[attr-defined]
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return int(session.scalar(select(jobs.c.attempts).where(jobs.c.id == job_id)) or 0)
 
 
 def next_queued(session: Session) -> int | None:
@@ -177,11 +187,12 @@ def next_queued(session: Session) -> int | None:
     )
 
 
-def _finish(session: Session, job_id: int, status: str, *, error: str | None = None,
+def _finish(session: Session, job_id: int, attempt: int, status: str, *, error: str | None = None,
             result: dict[str, Any] | None = None, keep_payload: bool = False) -> None:  # fmt: skip
-    session.execute(
+    """Record the outcome of this run; LeaseLost (roll back) if the run lost the job."""
+    done = session.execute(
         update(jobs)
-        .where(jobs.c.id == job_id)
+        .where(jobs.c.id == job_id, jobs.c.status == RUNNING, jobs.c.attempts == attempt)
         .values(
             status=status,
             error=error,
@@ -189,6 +200,8 @@ def _finish(session: Session, job_id: int, status: str, *, error: str | None = N
             updated_at=datetime.now(UTC),
         )
     )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise LeaseLost(f"ingest job {job_id} was taken over while attempt {attempt} ran")
     if not keep_payload:
         session.execute(delete(payloads).where(payloads.c.job_id == job_id))
 
@@ -211,7 +224,10 @@ def _summary(outputs: list[Any], notes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _attempt(
-    sessions: sessionmaker[Session], job_id: int, on_batch: Callable[[Stored], None] | None
+    sessions: sessionmaker[Session],
+    job_id: int,
+    attempt: int,
+    on_batch: Callable[[Stored], None] | None,
 ) -> None:
     with sessions() as session:
         row = session.execute(select(jobs).where(jobs.c.id == job_id)).one()
@@ -222,8 +238,21 @@ def _attempt(
         ctx = Context(session, principal, _options(row.options), now_ts(), on_batch=on_batch)
         upload = Upload(bytes(data), row.source, row.content_type, row.kind)
         outputs = run_pipeline(upload, ctx)
-        _finish(session, job_id, DONE, result=_summary(outputs, ctx.notes))
+        _finish(session, job_id, attempt, DONE, result=_summary(outputs, ctx.notes))
         session.commit()
+
+
+def _outcome(exc: Exception, attempt: int) -> tuple[str, str, dict[str, Any] | None, bool]:
+    """(status, error, result, keep payload) of a run that raised `exc`."""
+    if isinstance(exc, MingaError):  # the input is wrong: retrying cannot help
+        details = {"details": exc.details} if exc.details is not None else None
+        return FAILED, exc.message, details, False
+    said = f"{type(exc).__name__}: {exc}"[:1000]
+    if isinstance(exc, TRANSIENT):  # the database, not the input: another attempt may pass
+        return (DEAD if attempt >= MAX_ATTEMPTS else QUEUED), said, None, True
+    # Anything else this input raised, it raises again: fail now, keep the payload to inspect.
+    log.error("ingest job failed on input the importer could not handle", exc_info=exc)
+    return FAILED, f"the importer could not read this input ({said})", None, True
 
 
 def run_job(
@@ -232,30 +261,34 @@ def run_job(
     *,
     on_batch: Callable[[Stored], None] | None = None,
     backoff: float = 0.5,
+    heartbeat: float = HEARTBEAT.total_seconds(),
 ) -> Job:
     """Run a queued job to its end (done, failed or dead) and return it."""
     while True:
         with unit_of_work(sessions) as session:
-            if not claim(session, job_id):
+            attempt = claim(session, job_id)
+            if attempt is None:
                 return _load(session, job_id)
+        retry = False
         try:
-            _attempt(sessions, job_id, on_batch)
-        except MingaError as exc:  # the input is wrong: retrying cannot help
-            with unit_of_work(sessions) as session:
-                details = {"details": exc.details} if exc.details is not None else None
-                _finish(session, job_id, FAILED, error=exc.message, result=details)
+            with Heartbeat(sessions, job_id, attempt, heartbeat):
+                _attempt(sessions, job_id, attempt, on_batch)
+        except LeaseLost:
+            log.warning("ingest job %s was re-queued while attempt %s ran", job_id, attempt)
         except Exception as exc:
-            log.exception("ingest job %s failed unexpectedly", job_id)
-            with unit_of_work(sessions) as session:
-                attempts = _load(session, job_id).attempts
-                status = DEAD if attempts >= MAX_ATTEMPTS else QUEUED
-                _finish(
-                    session, job_id, status, error=f"{type(exc).__name__}: {exc}"[:2000],
-                    keep_payload=True,
-                )  # fmt: skip
-            if status == QUEUED:
-                time.sleep(backoff * attempts)
-                continue
+            if isinstance(exc, TRANSIENT):
+                log.warning("ingest job %s, attempt %s: %s", job_id, attempt, exc)
+            status, error, result, keep = _outcome(exc, attempt)
+            try:
+                with unit_of_work(sessions) as session:
+                    _finish(session, job_id, attempt, status, error=error, result=result,
+                            keep_payload=keep)  # fmt: skip
+                retry = status == QUEUED
+            except LeaseLost:  # someone else runs it now: report what it shows
+                pass
+        if retry:
+            time.sleep(backoff * attempt)
+            continue
         with sessions() as session:
             return _load(session, job_id)
 

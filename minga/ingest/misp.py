@@ -46,6 +46,11 @@ CLUSTER_NS = uuid.UUID("3f1c7c43-5a3e-4d8e-9a59-6f0c2e1d4b77")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
+def _list(value: Any) -> list[Any]:
+    """A MISP list field; anything else (a string, a number, a dict) holds no items."""
+    return value if isinstance(value, list) else []
+
+
 def events_of(payload: Any) -> list[dict[str, Any]]:
     """The event dictionaries of a MISP JSON export."""
     if isinstance(payload, list):
@@ -72,7 +77,7 @@ def is_misp(payload: Any) -> bool:
 def event_tlp(event: dict[str, Any]) -> Tlp | None:
     found = {
         TLP_TAGS[name]
-        for tag in event.get("Tag") or ()
+        for tag in _list(event.get("Tag"))
         if isinstance(tag, dict) and (name := str(tag.get("name", "")).strip().lower()) in TLP_TAGS
     }
     if not found:
@@ -90,14 +95,14 @@ def event_reach(event: dict[str, Any], asked: Reach) -> Reach:
 def _repair(event: dict[str, Any]) -> dict[str, Any]:
     """A copy misp-stix can convert: tag case folded, cluster uuids filled in."""
     event = copy.deepcopy(event)
-    tagged = [event, *(a for a in event.get("Attribute") or () if isinstance(a, dict))]
+    tagged = [event, *(a for a in _list(event.get("Attribute")) if isinstance(a, dict))]
     for holder in tagged:
-        for tag in holder.get("Tag") or ():
+        for tag in _list(holder.get("Tag")):
             name = str(tag.get("name", "")) if isinstance(tag, dict) else ""
             if name.lower().startswith("tlp:"):
                 tag["name"] = name.lower()
-    for galaxy in event.get("Galaxy") or ():
-        for cluster in galaxy.get("GalaxyCluster") or () if isinstance(galaxy, dict) else ():
+    for galaxy in _list(event.get("Galaxy")):
+        for cluster in _list(galaxy.get("GalaxyCluster")) if isinstance(galaxy, dict) else ():
             if isinstance(cluster, dict) and not UUID_RE.match(str(cluster.get("uuid", ""))):
                 key = f"{cluster.get('type', galaxy.get('type'))}:{cluster.get('value')}"
                 cluster["uuid"] = str(uuid.uuid5(CLUSTER_NS, key))

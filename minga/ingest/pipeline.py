@@ -189,7 +189,7 @@ def normalise(batch: Batch, ctx: Context) -> list[Batch]:
     kept: list[dict[str, Any]] = []
     problems: list[dict[str, Any]] = []
     for index, obj in enumerate(batch.objects):
-        if isinstance(obj, dict) and obj.get("id") in TLP_MARKINGS:
+        if isinstance(obj, dict) and _id_of(obj) in TLP_MARKINGS:
             continue
         found = check_object(obj)
         if found:

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from minga.errors import InvalidInput
-from minga.intel.stix import SCO_TYPES
+from minga.intel.stix import MAX_DEPTH, SCO_TYPES, too_deep
 
 # 2.0 `labels` that 2.1 renamed to a typed vocabulary property.
 LABELS_TO_TYPES = {
@@ -32,10 +32,16 @@ OBSERVABLE_NS = uuid.UUID("7c6a1c5e-8a0e-4a55-9d3c-0b9a4e2f6d11")
 
 
 def decode_json(data: bytes, what: str) -> Any:
+    """Decoded JSON, refused (InvalidInput) when malformed or nested deeper than STIX needs:
+    the upgrade, misp-stix and stix2 all recurse, and would fail far from the cause."""
     try:
-        return orjson.loads(data)
+        decoded = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"the {what} is not valid JSON: {exc}") from None
+    # A bundle or MISP export holds the objects two or three levels down.
+    if too_deep(decoded, MAX_DEPTH + 3):
+        raise InvalidInput(f"the {what} nests JSON more than {MAX_DEPTH} levels deep")
+    return decoded
 
 
 def objects_of(payload: Any) -> tuple[list[Any], str | None]:
@@ -58,7 +64,8 @@ def is_stix20(obj: dict[str, Any], bundle_version: str | None) -> bool:
     """True for an object in STIX 2.0 form (no spec_version in 2.0 SDOs/SROs)."""
     if obj.get("spec_version") == "2.0":
         return True
-    if "spec_version" in obj or obj.get("type") in SCO_TYPES:
+    otype = obj.get("type")
+    if "spec_version" in obj or (isinstance(otype, str) and otype in SCO_TYPES):
         return False
     return bundle_version == "2.0" or bundle_version is None
 
@@ -76,7 +83,11 @@ def upgrade_object(obj: dict[str, Any]) -> list[dict[str, Any]]:
     elif otype == "malware":
         new.setdefault("is_family", True)
     extra: list[dict[str, Any]] = []
-    if otype == "observed-data" and isinstance(new.get("objects"), dict):
+    if (
+        otype == "observed-data"
+        and isinstance(new.get("objects"), dict)
+        and isinstance(new.get("id"), str)
+    ):
         extra = _lift_observables(new)
     return [new, *extra]
 
@@ -99,7 +110,7 @@ def _lift_observables(observed: dict[str, Any]) -> list[dict[str, Any]]:
             if prop.endswith("_ref") and isinstance(value, str):
                 item[prop] = ids.get(value, value)
             elif prop.endswith("_refs") and isinstance(value, list):
-                item[prop] = [ids.get(v, v) for v in value]
+                item[prop] = [ids.get(v, v) if isinstance(v, str) else v for v in value]
             else:
                 item[prop] = value
         lifted.append(item)

@@ -13,6 +13,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 
 from minga.db import Base
@@ -41,13 +43,36 @@ objects = Table(
     Column("source", String(200), nullable=True),
     Column("revoked", Boolean, nullable=False, default=False),
     Column("is_latest", Boolean, nullable=False, default=True),
+    # Another organisation holds its own copy of this id (see `minga.intel.copies`): readers
+    # that may see several copies get one.
+    Column("has_copies", Boolean, nullable=False, default=False, server_default=false()),
     Column("search_text", Text, nullable=False, default=""),
     Column("raw", Text, nullable=False),
-    UniqueConstraint("stix_id", "modified_us", name="uq_stix_objects_version"),
+    UniqueConstraint("stix_id", "owner_org_id", "modified_us", name="uq_stix_objects_version"),
     Index("ix_stix_objects_latest_added", "is_latest", "added_us", "pk"),
     Index("ix_stix_objects_type_added", "type", "is_latest", "added_us", "pk"),
     Index("ix_stix_objects_added", "added_us", "pk"),
     Index("ix_stix_objects_owner", "owner_org_id", "is_latest", "added_us"),
+    # At most one latest version per id (and copy), whatever writers race: the database refuses
+    # a second.
+    Index(
+        "uq_stix_objects_latest",
+        "stix_id",
+        "owner_org_id",
+        unique=True,
+        sqlite_where=text("is_latest"),
+        postgresql_where=text("is_latest"),
+    ),
+)
+
+# One row: the last position (date_added, µs) given to a stored version. Every object write
+# updates it first and holds that row lock (on SQLite: the database write lock) until it commits,
+# so positions are handed out in commit order (see `minga.intel.positions`).
+positions = Table(
+    "stix_positions",
+    Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_us", BigInteger, nullable=False),
 )
 
 object_groups = Table(

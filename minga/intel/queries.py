@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, and_, exists, func, or_, select, true, tuple_
+from sqlalchemy import Select, and_, exists, false, func, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from minga.errors import InvalidInput, NotFound
@@ -16,6 +16,7 @@ from minga.intel.models import object_groups, objects
 from minga.intel.stix import ts_to_us, us_to_ts
 from minga.policy import Marking, Principal, Reach, Tlp, may_see, visible_filter
 
+BIGINT = 2**63  # positions and keys are 64-bit signed integers on every backend
 CHUNK = 500  # ids per IN (...) lookup: well under every backend's parameter limit
 
 
@@ -95,7 +96,7 @@ def get_object(
     stmt = (
         select(*COLUMNS)
         .where(objects.c.stix_id == stix_id, visible_filter(principal, objects, object_groups))
-        .order_by(objects.c.modified_us.desc())
+        .order_by(objects.c.modified_us.desc(), objects.c.added_us)  # copies: the first stored
         .limit(1)
     )
     if version is not None:
@@ -115,11 +116,16 @@ def get_object(
 
 def versions(session: Session, principal: Principal, stix_id: str) -> list[StoredObject]:
     stmt = (
-        select(*COLUMNS)
+        select(*COLUMNS, objects.c.modified_us)
         .where(objects.c.stix_id == stix_id, visible_filter(principal, objects, object_groups))
-        .order_by(objects.c.modified_us)
+        .order_by(objects.c.modified_us, objects.c.added_us)
     )
-    found = [stored_object(r) for r in session.execute(stmt)]
+    found: list[StoredObject] = []
+    last = None
+    for row in session.execute(stmt):
+        if row.modified_us != last or not found:  # copies: the first stored of each version
+            found.append(stored_object(row))
+            last = row.modified_us
     if not found:
         raise NotFound(f"no object {stix_id} that you may see")
     return found
@@ -145,6 +151,9 @@ class ObjectQuery:
     versions_us: Sequence[int] = ()  # modified, or date_added for objects without one (SCOs)
     spec_versions: Sequence[str] = ()
     sources: Sequence[str] = ()
+    # Of the copies several organisations hold of one id (`minga.intel.copies`), one per
+    # version (or the newest, for the latest); False lists every copy (deleting your own).
+    one_copy: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +173,10 @@ def decode_cursor(cursor: str) -> tuple[bool, int, int]:
         direction, added, pk = raw.split(":")
         if direction not in ("a", "d"):
             raise ValueError(direction)
-        return direction == "d", int(added), int(pk)
+        position, key = int(added), int(pk)
+        if not (0 <= position < BIGINT and 0 <= key < BIGINT):
+            raise ValueError(raw)  # out of the columns' range: the database would refuse it
+        return direction == "d", position, key
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("the cursor is not one this node issued") from None
 
@@ -172,7 +184,7 @@ def decode_cursor(cursor: str) -> tuple[bool, int, int]:
 def query_statement(principal: Principal, q: ObjectQuery) -> Select[Any]:
     stmt = select(*COLUMNS).where(visible_filter(principal, objects, object_groups))
     if not q.all_versions:
-        stmt = stmt.where(_version_selection(q))
+        stmt = stmt.where(_version_selection(principal, q))
     if q.types:
         stmt = stmt.where(objects.c.type.in_(list(q.types)))
     if q.tlps:
@@ -199,17 +211,45 @@ def query_statement(principal: Principal, q: ObjectQuery) -> Select[Any]:
         stmt = stmt.where(objects.c.search_text.like(f"%{escaped}%", escape="\\"))
     if not q.include_revoked:
         stmt = stmt.where(objects.c.revoked == False)  # noqa: E712
+    if q.one_copy:
+        stmt = stmt.where(_one_copy(principal, q))
     return stmt
 
 
-def _version_selection(q: ObjectQuery) -> Any:
+def _one_copy(principal: Principal, q: ObjectQuery) -> Any:
+    """Rows of ids held by one organisation pass; of several copies a reader may see, the
+    earliest stored of each version passes (so a resumed reader never gets it twice) or, when
+    only latest versions are listed, the newest version."""
+    other = objects.alias("other_copy")
+    groups = object_groups.alias("other_groups")
+    earlier = and_(
+        other.c.modified_us == objects.c.modified_us, other.c.added_us < objects.c.added_us
+    )
+    better = earlier
+    if not q.all_versions and not (q.first_version or q.versions_us):  # latest versions only
+        # A newer version in another copy means that copy's latest is newer too; leaving
+        # is_latest out keeps the look-up on the id index.
+        better = or_(other.c.modified_us > objects.c.modified_us, earlier)
+    shown = select(other.c.pk).where(
+        other.c.stix_id == objects.c.stix_id,
+        other.c.pk != objects.c.pk,
+        better,
+        visible_filter(principal, other, groups),
+    )
+    return or_(objects.c.has_copies == false(), ~exists(shown))
+
+
+def _version_selection(principal: Principal, q: ObjectQuery) -> Any:
     chosen: list[Any] = []
     if q.last_version or not (q.first_version or q.versions_us):
         chosen.append(objects.c.is_latest == true())
     if q.first_version:
+        # The first version the reader may see: a hidden earlier one must not hide it.
         older = objects.alias("older")
         earlier = select(older.c.pk).where(
-            older.c.stix_id == objects.c.stix_id, older.c.modified_us < objects.c.modified_us
+            older.c.stix_id == objects.c.stix_id,
+            older.c.modified_us < objects.c.modified_us,
+            visible_filter(principal, older, object_groups.alias("older_groups")),
         )
         chosen.append(~exists(earlier))
     if q.versions_us:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     delete,
+    false,
     func,
     insert,
     select,
-    text,
     true,
     update,
 )
@@ -22,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from minga import audit
 from minga.accounts.models import GroupMember, Organisation
-from minga.errors import Forbidden, InvalidInput, NotFound
+from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
+from minga.intel import copies, positions
+from minga.intel.copies import Held
 from minga.intel.models import object_groups, objects
 
 # The read API lives in `queries`; it is re-exported so callers use `intel.service` alone.
@@ -71,12 +70,12 @@ from minga.intel.queries import (
 from minga.intel.queries import (
     versions as versions,
 )
+from minga.intel.rows import ROW_CHUNK, Sent, as_sent, build_row, insert_many, same_content
 from minga.intel.stix import (
     SCO_TYPES,
     TLP2_MARKING_ID,
     check_object,
     now_ts,
-    search_text,
     tlp_of,
     ts_to_us,
     us_to_ts,
@@ -108,12 +107,6 @@ class WriteResult:
     existing: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _next_added_us(session: Session) -> int:
-    """The first date_added of a batch (rows then take consecutive µs), after every stored one."""
-    last = session.scalar(select(func.max(objects.c.added_us))) or 0
-    return max(time.time_ns() // 1000, last + 1)
-
-
 def parse_tlp(value: str | None) -> Tlp | None:
     if value is None or value == "":
         return None
@@ -137,19 +130,23 @@ def parse_reach(value: str | None) -> Reach:
 
 
 def _resolve_groups(session: Session, principal: Principal, group_ids: Sequence[int]) -> list[int]:
+    """The groups to share with; each must count the principal's organisation among its members.
+    An unknown group gets the same answer as a group one is not in."""
+    from minga.policy import Target  # kept local: only this function is the authority change
+
     wanted = sorted(set(group_ids))
     if not wanted:
         return []
-    if not may(principal, Action.MANAGE_GROUPS):
-        foreign = set(wanted) - principal.group_ids
-        if foreign:
+    rows = session.execute(
+        select(GroupMember.group_id, GroupMember.org_id).where(GroupMember.group_id.in_(wanted))
+    ).all()
+    members: dict[int, set[int]] = {gid: set() for gid in wanted}
+    for gid, org_id in rows:
+        members[gid].add(org_id)
+    for gid in wanted:
+        target = Target(org_id=None, member_org_ids=frozenset(members[gid]))
+        if not may(principal, Action.SHARE_WITH_GROUP, target):
             raise Forbidden("you can only share with sharing groups your organisation belongs to")
-    found = set(
-        session.scalars(select(GroupMember.group_id).where(GroupMember.group_id.in_(wanted)))
-    )
-    missing = set(wanted) - found
-    if missing:
-        raise InvalidInput(f"unknown sharing group(s): {sorted(missing)}")
     return wanted
 
 
@@ -167,79 +164,82 @@ def create_objects(
     """Store objects (new ones and new versions) all or nothing.
 
     `tlp` applies to objects that carry no TLP marking (and is added to them as one); an object's
-    own marking must agree with it. Re-sending a stored version is not an error. Any invalid item
-    fails the whole batch with a per-item list of problems and stores nothing.
+    own marking must agree with it. Re-sending a stored version is not an error; the same id and
+    `modified` with other content is a `Conflict` (SCOs have no versions: their id is their
+    value). Any invalid item fails the whole batch with a per-item list of problems (`index`
+    into `items`) and stores nothing.
+
+    From reading the stored versions to the commit, the write holds the store's write lock
+    (`positions.lock`): the latest flag and the positions (date_added) are decided on everything
+    committed, whatever other writers or processes do at the same time.
     """
     if not may(principal, Action.PUBLISH):
         raise Forbidden(f"the role {principal.role.value!r} may not publish objects")
     groups = _resolve_groups(session, principal, group_ids)
-    errors: list[dict[str, Any]] = []
-    prepared: dict[tuple[str, int], dict[str, Any]] = {}
-    for index, obj in enumerate(items):
-        problems = check_object(obj)
-        if not problems:
-            problems = _apply_markings(obj, principal, tlp, enforce_creator)
-        if problems:
-            errors.append({"index": index, "id": _id_or_none(obj), "problems": problems})
-            continue
-        version = version_of(obj)
-        key = (obj["id"], ts_to_us(version) if version else 0)
-        prepared.setdefault(key, obj)
-    if errors:
-        raise InvalidInput(f"{len(errors)} of {len(items)} objects are invalid", details=errors)
+    prepared, invalid, refused = _prepare(items, principal, tlp, enforce_creator)
+    if invalid:
+        raise InvalidInput(f"{len(invalid)} of {len(items)} objects are invalid", details=invalid)
     result = WriteResult()
     if not prepared:
         return result
-    current = _current_versions(session, {k[0] for k in prepared})
+    last = positions.lock(session)
+    current = copies.held(session, principal, {k[0] for k in prepared})
+    stored = copies.stored_content(
+        session, principal, [k for k in prepared if k[1] in _known(current.get(k[0]))]
+    )
     planned: list[tuple[dict[str, Any], Tlp, int]] = []
     newest: dict[str, int] = {}
-    for (stix_id, mod_us), obj in prepared.items():
-        known = current.get(stix_id)
+    shared: set[str] = set()  # ids another organisation holds a copy of
+    for (stix_id, mod_us), item in prepared.items():
+        obj = item.obj
+        held = current.get(stix_id) or Held()
+        own = held.own
         obj_tlp = tlp_of(obj) or Tlp.CLEAR
-        if known is not None:
-            if mod_us in known.versions:
-                # Already stored (by anyone): two members importing the same feed is no error,
-                # and it changes nothing, so no markings or content of the stored copy move.
+        if mod_us in _known(held):
+            same = stored.get((stix_id, mod_us))
+            if mod_us and same is not None and not same_content(same, obj, item.sent):
+                refused.append(_problem(item, CONFLICT))
+            else:
+                # Already stored (by anyone): two members importing the same feed is no
+                # error, and it changes nothing, so no markings or content of it move.
                 result.existing.append((stix_id, version_of(obj)))
-                continue
-            if known.owner_org_id != principal.org_id:
-                errors.append(
-                    {
-                        "id": stix_id,
-                        "problems": ["only the organisation that created it may version it"],
-                    }
-                )
-                continue
-            if mod_us > known.latest_us and not may_change_tlp(
-                known.latest_tlp, obj_tlp, is_owner=known.owner_org_id == principal.org_id
-            ):
-                errors.append({"id": stix_id, "problems": ["TLP may not be lowered"]})
-                continue
-        is_latest = known is None or mod_us > known.latest_us
-        if is_latest and mod_us >= newest.get(stix_id, -1):
-            newest[stix_id] = mod_us
+            continue
+        if own is None and held.seen:
+            refused.append(_problem(item, NOT_OWNER))
+            continue
+        if (
+            own is not None
+            and mod_us > own.latest_us
+            and not may_change_tlp(own.latest_tlp, obj_tlp, is_owner=True)
+        ):
+            refused.append(_problem(item, "TLP may not be lowered"))
+            continue
+        # No copy the writer may see, or its own: stored as for an id nobody holds.
+        if own is None or mod_us > own.latest_us:
+            newest[stix_id] = max(mod_us, newest.get(stix_id, -1))
+        if held.others:
+            shared.add(stix_id)
         planned.append((obj, obj_tlp, mod_us))
-    if errors:
-        raise Forbidden(f"{len(errors)} objects may not be stored by you", details=errors)
+    if refused:
+        conflict = all(CONFLICT in d["problems"][0] for d in refused)
+        raise (Conflict if conflict else Forbidden)(
+            f"{len(refused)} objects may not be stored"
+            + (": they conflict with stored versions" if conflict else " by you"),
+            details=sorted(refused, key=lambda d: d["index"]),
+        )
     if not planned:
         return result
-    stale = [sid for sid in newest if sid in current]
-    with _by_id_index(session):
-        for chunk in _chunks(stale):
-            session.execute(
-                update(objects)
-                .where(objects.c.stix_id.in_(chunk), objects.c.is_latest == true())
-                .values(is_latest=False)
-            )
-    first = _next_added_us(session)
+    _retire(session, principal, [s for s in newest if _known(current.get(s))], sorted(shared))
+    first = positions.first_free(last)
     # Rows are built and written a chunk at a time (all in this one transaction): a 100 MB
     # import would otherwise hold a second, serialised copy of every object at once.
     for start in range(0, len(planned), ROW_CHUNK):
         rows = []
         for offset, (obj, obj_tlp, mod_us) in enumerate(planned[start : start + ROW_CHUNK], start):
-            row = _row(obj, principal, obj_tlp, reach, bool(groups), provenance, mod_us)
+            row = build_row(obj, principal, obj_tlp, reach, bool(groups), provenance, mod_us)
             # Within one batch, only the newest version of an id is the latest.
             row["is_latest"] = newest.get(row["stix_id"]) == mod_us
+            row["has_copies"] = row["stix_id"] in shared
             row["added_us"] = first + offset
             rows.append(row)
         if groups:
@@ -249,8 +249,9 @@ def create_objects(
                 [{"object_pk": pk, "group_id": g} for pk in pks for g in groups],
             )
         else:
-            _insert_many(session, rows)
+            insert_many(session, rows)
         result.created.extend((r["stix_id"], r["modified"]) for r in rows)
+    positions.advance(session, first + len(planned) - 1)
     audit.record(
         session,
         principal,
@@ -266,30 +267,43 @@ def create_objects(
     return result
 
 
-ROW_KEYS = (
-    "stix_id", "type", "spec_version", "created", "modified", "modified_us", "added_us",
-    "owner_org_id", "tlp", "reach", "has_groups", "origin_node", "hop_count", "source",
-    "revoked", "is_latest", "search_text", "raw",
-)  # fmt: skip
+NOT_OWNER = "only the organisation that created it may version it"
+CONFLICT = "a different object with this id and modified is already stored or sent"
 
 
-def _insert_many(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Driver-level executemany: SQLAlchemy's per-row parameter processing costs ~15% of a bulk
-    write and these rows are already plain str/int/bool values."""
-    conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        # COPY is several times faster than a pipelined executemany on PostgreSQL.
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {objects.name} ({', '.join(ROW_KEYS)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row(tuple(r[k] for k in ROW_KEYS))
-        return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {objects.name} ({', '.join(ROW_KEYS)}) "
-        f"VALUES ({', '.join([mark] * len(ROW_KEYS))})"
-    )
-    conn.exec_driver_sql(sql, [tuple(r[k] for k in ROW_KEYS) for r in rows])
+@dataclass(frozen=True, slots=True)
+class _Item:
+    index: int
+    obj: dict[str, Any]
+    sent: Sent
+
+
+def _problem(item: _Item, message: str) -> dict[str, Any]:
+    return {"index": item.index, "id": item.obj["id"], "problems": [message]}
+
+
+def _prepare(
+    items: Sequence[Any], principal: Principal, tlp: Tlp | None, enforce_creator: bool
+) -> tuple[dict[tuple[str, int], _Item], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Checked, marked items by (id, version µs); the invalid ones; in-request conflicts."""
+    invalid: list[dict[str, Any]] = []
+    conflicts: list[dict[str, Any]] = []
+    prepared: dict[tuple[str, int], _Item] = {}
+    for index, obj in enumerate(items):
+        problems = check_object(obj)
+        sent = as_sent(obj) if not problems else Sent(False, False)
+        if not problems:
+            problems = _apply_markings(obj, principal, tlp, enforce_creator)
+        if problems:
+            invalid.append({"index": index, "id": _id_or_none(obj), "problems": problems})
+            continue
+        version = version_of(obj)
+        key = (obj["id"], ts_to_us(version) if version else 0)
+        item = _Item(index, obj, sent)
+        first = prepared.setdefault(key, item)
+        if first is not item and key[1] and not same_content(first.obj, obj, sent):
+            conflicts.append(_problem(item, CONFLICT))
+    return prepared, invalid, conflicts
 
 
 def _id_or_none(obj: Any) -> str | None:
@@ -319,85 +333,35 @@ def _apply_markings(
     return []
 
 
-@dataclass(slots=True)
-class _Known:
-    owner_org_id: int
-    latest_us: int
-    latest_tlp: Tlp
-    versions: set[int]
+def _known(held: Held | None) -> set[int]:
+    """The stored versions of an id the writer knows of: its own copy's, else those it sees."""
+    if held is None:
+        return set()
+    return held.own.versions if held.own is not None else held.seen
 
 
-@contextmanager
-def _by_id_index(session: Session) -> Iterator[None]:
-    """Make PostgreSQL look ids up through the index even without planner statistics.
-
-    Without ANALYZE (autovacuum off, or a table that just grew) PostgreSQL guesses 0.5% of rows
-    per IN value and seq-scans the whole store for every batch: bulk writes turn quadratic.
-    """
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        session.execute(text("SET LOCAL enable_seqscan = off"))
-    try:
-        yield
-    finally:
-        if postgres:
-            session.execute(text("SET LOCAL enable_seqscan = on"))
-
-
-def _current_versions(session: Session, ids: Iterable[str]) -> dict[str, _Known]:
-    """Owner, stored versions and newest version (with its TLP) of each stored id."""
-    known: dict[str, _Known] = {}
-    with _by_id_index(session):
-        for chunk in _chunks(sorted(ids)):
-            rows = session.execute(
-                select(
-                    objects.c.stix_id, objects.c.modified_us, objects.c.owner_org_id, objects.c.tlp
-                ).where(objects.c.stix_id.in_(chunk))
+def _retire(
+    session: Session, principal: Principal, versioned: list[str], shared: list[str]
+) -> None:
+    """Before new rows go in: the writer's copies of `versioned` ids lose their latest flag;
+    every copy of a `shared` id is flagged as one of several."""
+    with copies.by_id_index(session):
+        for chunk in copies.chunks(versioned):
+            session.execute(
+                update(objects)
+                .where(
+                    objects.c.stix_id.in_(chunk),
+                    objects.c.owner_org_id == principal.org_id,
+                    objects.c.is_latest == true(),
+                )
+                .values(is_latest=False)
             )
-            for sid, mod_us, owner, tlp in rows:
-                k = known.setdefault(sid, _Known(owner, -1, Tlp(tlp), set()))
-                k.versions.add(mod_us)
-                if mod_us > k.latest_us:
-                    k.latest_us, k.latest_tlp = mod_us, Tlp(tlp)
-    return known
-
-
-ROW_CHUNK = 5000  # objects serialised and written per round of one bulk write
-
-
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
-    for i in range(0, len(values), CHUNK):
-        yield values[i : i + CHUNK]
-
-
-def _row(
-    obj: dict[str, Any],
-    principal: Principal,
-    tlp: Tlp,
-    reach: Reach,
-    has_groups: bool,
-    provenance: Provenance,
-    mod_us: int,
-) -> dict[str, Any]:
-    version = version_of(obj)
-    return {
-        "stix_id": obj["id"],
-        "type": obj["type"],
-        "spec_version": obj.get("spec_version", "2.1"),
-        "created": obj.get("created", version),
-        "modified": version,
-        "modified_us": mod_us,
-        "owner_org_id": principal.org_id,
-        "tlp": tlp.value,
-        "reach": reach.value,
-        "has_groups": has_groups,
-        "origin_node": provenance.origin_node,
-        "hop_count": provenance.hop_count,
-        "source": provenance.source,
-        "revoked": bool(obj.get("revoked", False)),
-        "search_text": search_text(obj),
-        "raw": orjson.dumps(obj).decode(),
-    }
+        for chunk in copies.chunks(shared):
+            session.execute(
+                update(objects)
+                .where(objects.c.stix_id.in_(chunk), objects.c.has_copies == false())
+                .values(has_copies=True)
+            )
 
 
 def store_identity(session: Session, org: Organisation) -> None:
@@ -426,7 +390,11 @@ def revoke(session: Session, principal: Principal, stix_id: str) -> StoredObject
     """Publish a new version marked revoked; only the owning organisation may."""
     current = get_object(session, principal, stix_id)
     if current.owner_org_id != principal.org_id:
-        raise Forbidden("only the organisation that created an object may revoke it")
+        own = ObjectQuery(ids=[stix_id], owner_org_id=principal.org_id, include_revoked=True)
+        rows = session.execute(query_statement(principal, replace(own, one_copy=False))).all()
+        if not rows:
+            raise Forbidden("only the organisation that created an object may revoke it")
+        current = stored_object(rows[0])
     if current.type in SCO_TYPES:
         raise InvalidInput("cyber observables have no versions and cannot be revoked")
     obj = current.object()
@@ -456,23 +424,24 @@ def delete_objects(
     """
     if not may(principal, Action.PUBLISH):
         raise Forbidden(f"the role {principal.role.value!r} may not delete objects")
-    q = replace(q or ObjectQuery(all_versions=True), ids=[stix_id], include_revoked=True)
-    found = [stored_object(r) for r in session.execute(query_statement(principal, q))]
-    if not found:
+    q = replace(
+        q or ObjectQuery(all_versions=True), ids=[stix_id], include_revoked=True, one_copy=False
+    )
+    seen = [stored_object(r) for r in session.execute(query_statement(principal, q))]
+    if not seen:
         raise NotFound(f"no object {stix_id} that you may see")
-    if any(f.owner_org_id != principal.org_id for f in found):
+    found = [f for f in seen if f.owner_org_id == principal.org_id]  # only your own copy
+    if not found:
         raise Forbidden("only the organisation that created an object may delete it")
     pks = [f.pk for f in found]
+    positions.lock(session)  # the latest flag moves: no writer may interleave
     session.execute(delete(object_groups).where(object_groups.c.object_pk.in_(pks)))
     session.execute(delete(objects).where(objects.c.pk.in_(pks)))
-    newest = session.scalar(
-        select(func.max(objects.c.modified_us)).where(objects.c.stix_id == stix_id)
-    )
+    mine = (objects.c.stix_id == stix_id, objects.c.owner_org_id == principal.org_id)
+    newest = session.scalar(select(func.max(objects.c.modified_us)).where(*mine))
     if newest is not None:
         session.execute(
-            update(objects)
-            .where(objects.c.stix_id == stix_id)
-            .values(is_latest=objects.c.modified_us == newest)
+            update(objects).where(*mine, objects.c.modified_us == newest).values(is_latest=True)
         )
     audit.record(
         session,

@@ -9,7 +9,8 @@ expression for the common shape and fall back to the stix2-patterns grammar for 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -18,10 +19,25 @@ from stix2patterns.validator import run_validator
 from minga.errors import InvalidInput
 from minga.policy import Tlp
 
-UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
-ID_RE = re.compile(rf"^([a-z0-9][a-z0-9-]{{1,248}}[a-z0-9])--{UUID}$")
-TS_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$")
+# STIX 2.1 ids take RFC 4122 UUIDs: a version nibble (1-5 there, 6-8 in its successor RFC 9562)
+# and the variant bits 10xx. Any other 8-4-4-4-12 hex string is only shaped like one.
+ANY_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
+_TYPE = r"[a-z0-9][a-z0-9-]{1,248}[a-z0-9]"
+TYPE_RE = re.compile(rf"^{_TYPE}\Z")
+ID_RE = re.compile(rf"^({_TYPE})--{UUID}\Z")
+ID_SHAPE_RE = re.compile(rf"^({_TYPE})--{ANY_UUID}\Z")
+TS_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z\Z")
+TS_EXAMPLE = "2024-01-31T12:00:00.000Z"
+# Properties the STIX 2.1 objects define as timestamps (checked wherever they appear).
+TIMESTAMP_PROPS = (
+    "created", "modified", "valid_from", "valid_until", "first_seen", "last_seen",
+    "first_observed", "last_observed", "published", "start_time", "stop_time",
+)  # fmt: skip
+# Deepest nesting an object may have (the object itself is level 1). STIX content nests a few
+# levels; far deeper JSON only serves to exhaust recursion in whatever reads it next.
+MAX_DEPTH = 100
+MAX_PATTERN = 100_000  # characters of an indicator pattern the grammar is asked to parse
 
 SCO_TYPES = frozenset(
     {
@@ -87,20 +103,35 @@ SIMPLE_PATTERN = re.compile(rf"\[\s*{_CMP}(?:\s+(?:AND|OR)\s+{_CMP})*\s*\]")
 
 @lru_cache(maxsize=65536)  # bulk content repeats timestamps (created == modified == valid_from)
 def ts_to_us(value: str) -> int:
-    """Microseconds since the epoch of a STIX timestamp (sub-microsecond digits are dropped)."""
-    m = TS_RE.match(value)
+    """Microseconds since the epoch of a STIX timestamp (sub-microsecond digits are dropped).
+
+    ValueError, with a sentence, for anything else: another shape, year 0000, 2024-02-30."""
+    m = TS_RE.match(value) if isinstance(value, str) else None
     if m is None:
-        raise ValueError(f"{value!r} is not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s+]Z)")
+        shown = value[:60] if isinstance(value, str) else value
+        raise ValueError(f"{shown!r} is not a STIX timestamp (YYYY-MM-DDTHH:MM:SS[.s+]Z)")
     year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
     frac = (m.group(7) or "").ljust(6, "0")[:6]
-    dt = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    try:
+        dt = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a real date and time") from None
     return int(dt.timestamp()) * 1_000_000 + int(frac)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def us_to_ts(us: int) -> str:
     """STIX/TAXII timestamp with microsecond precision."""
-    dt = datetime.fromtimestamp(us // 1_000_000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{us % 1_000_000:06d}Z"
+    # isoformat always writes four-digit years (strftime's %Y does not before year 1000).
+    return (EPOCH + timedelta(microseconds=us)).isoformat(timespec="microseconds")[:26] + "Z"
+
+
+def format_ts(dt: datetime) -> str:
+    """A STIX timestamp (millisecond precision) of an aware or UTC datetime."""
+    dt = dt.astimezone(UTC) if dt.tzinfo else dt
+    return dt.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
 def _earlier(a: str, b: str) -> bool:
@@ -110,22 +141,65 @@ def _earlier(a: str, b: str) -> bool:
 
 
 def now_ts() -> str:
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return format_ts(datetime.now(UTC))
 
 
 def check_pattern(pattern: str) -> str | None:
     """None if `pattern` is a valid STIX pattern, else the grammar's complaint."""
+    if not pattern.strip():
+        return "the pattern is empty"
     if SIMPLE_PATTERN.fullmatch(pattern):
         return None
-    errors = run_validator(pattern)
+    if len(pattern) > MAX_PATTERN:
+        return f"the pattern is longer than {MAX_PATTERN} characters"
+    try:
+        errors = run_validator(pattern)
+    except RecursionError:  # the grammar recurses once per operator
+        return "the pattern is nested too deeply or chains too many expressions"
+    except Exception as exc:  # the grammar's own failures on odd input are still bad input
+        return f"the pattern cannot be parsed ({type(exc).__name__})"
     return "; ".join(errors) if errors else None
 
 
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Does JSON `value` nest more than `limit` levels (itself being level 1)? Iterative."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children: Iterable[Any]
+        if type(item) is dict:
+            children = item.values()
+        elif type(item) is list:
+            children = item
+        else:
+            continue
+        for child in children:
+            if type(child) is dict or type(child) is list:
+                stack.append((child, depth + 1))
+    return False
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _id_problem(key: str, value: Any, otype: str | None = None) -> str | None:
+    """Why `value` is not a STIX identifier (of type `otype`, if given), or None."""
+    m = ID_RE.match(value) if isinstance(value, str) else None
+    if m is not None and (otype is None or m.group(1) == otype):
+        return None
+    want = f"'{otype}--' followed by a UUID" if otype else "a STIX identifier (type--uuid)"
+    shape = ID_SHAPE_RE.match(value) if isinstance(value, str) else None
+    if shape is not None and (otype is None or shape.group(1) == otype):
+        return f"{key} must use an RFC 4122 UUID (STIX 2.1), got {_shown(value)}"
+    return f"{key} must be {want}, got {_shown(value)}"
+
+
 def _check_ref(key: str, value: Any) -> str | None:
-    if not isinstance(value, str) or not ID_RE.match(value):
-        return f"{key} must be a STIX identifier (type--uuid), got {value!r}"
-    return None
+    return _id_problem(key, value)
 
 
 def tlp_of(obj: dict[str, Any]) -> Tlp | None:
@@ -136,18 +210,30 @@ def tlp_of(obj: dict[str, Any]) -> Tlp | None:
     return found.pop() if found else None
 
 
+def _ts_problem(prop: str, value: Any) -> str | None:
+    if not isinstance(value, str):
+        return f"{prop} must be a STIX timestamp such as {TS_EXAMPLE}"
+    try:
+        ts_to_us(value)
+    except ValueError as exc:
+        return f"{prop}: {exc}"
+    return None
+
+
 def check_object(obj: Any) -> list[str]:
-    """Every structural problem of one STIX 2.1 object, as sentences (empty if it is fine)."""
+    """Every structural problem of one STIX 2.1 object, as sentences (empty if it is fine).
+
+    Never raises, whatever JSON `obj` is: everything that stores, versions or renders the
+    object afterwards may rely on what is checked here (ids, timestamps, refs, nesting)."""
     if not isinstance(obj, dict):
         return ["each object must be a JSON object"]
-    problems: list[str] = []
     otype = obj.get("type")
     if not isinstance(otype, str) or not TYPE_RE.match(otype):
         return ["type must be 3-250 characters of a-z, 0-9 and '-'"]
-    oid = obj.get("id")
-    m = ID_RE.match(oid) if isinstance(oid, str) else None
-    if m is None or m.group(1) != otype:
-        problems.append(f"id must be '{otype}--' followed by a UUID")
+    problems: list[str] = []
+    err = _id_problem("id", obj.get("id"), otype)
+    if err:
+        problems.append(err)
     spec = obj.get("spec_version", "2.1" if otype in SCO_TYPES else None)
     if spec != "2.1":
         problems.append(
@@ -157,15 +243,27 @@ def check_object(obj: Any) -> list[str]:
         )
     if otype not in SCO_TYPES:
         for prop in ("created", "modified") if otype != "marking-definition" else ("created",):
-            value = obj.get(prop)
-            if not isinstance(value, str) or not TS_RE.match(value):
-                problems.append(f"{prop} must be a STIX timestamp such as 2024-01-31T12:00:00.000Z")
-        if not problems and "modified" in obj and _earlier(obj["modified"], obj["created"]):
-            problems.append("modified must not be earlier than created")
+            if prop not in obj:
+                problems.append(f"{prop} must be a STIX timestamp such as {TS_EXAMPLE}")
+    times_ok = True
+    for prop in TIMESTAMP_PROPS:
+        if prop in obj and (err := _ts_problem(prop, obj[prop])):
+            problems.append(err)
+            times_ok = times_ok and prop not in ("created", "modified")
+    if (
+        times_ok
+        and "modified" in obj
+        and "created" in obj
+        and _earlier(obj["modified"], obj["created"])
+    ):
+        problems.append("modified must not be earlier than created")
     for prop in REQUIRED.get(otype, ()):
         if obj.get(prop) in (None, "", []):
             problems.append(f"{otype} requires the property {prop!r}")
     for key, value in obj.items():
+        if (type(value) is dict or type(value) is list) and too_deep(value, MAX_DEPTH - 1):
+            problems.append(f"{key} is nested more than {MAX_DEPTH} levels deep")
+            continue
         if key.endswith("_ref"):
             err = _check_ref(key, value)
             if err:

@@ -1,4 +1,8 @@
-"""REST endpoints (Minga JSON, not TAXII) for admins and coordinators to define collections."""
+"""REST endpoints (Minga JSON, not TAXII) for admins and coordinators to define collections.
+
+A collection belongs to the organisation that defined it (node-owned ones, such as `all`, to the
+node operator); only the owner's admins and coordinators remove it (`minga.policy`).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,10 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request, Response
 
+from minga.accounts.checks import require
 from minga.api.deps import CurrentPrincipal, SessionDep
 from minga.errors import InvalidInput
+from minga.policy import Action, Target
 from minga.taxii import service
 from minga.taxii.models import Collection
 
@@ -24,6 +30,7 @@ def collection_json(c: Collection) -> dict[str, Any]:
         "filters": orjson.loads(c.filters or "{}"),
         "can_read": c.can_read,
         "can_write": c.can_write,
+        "owner_org_id": c.owner_org_id,
     }
 
 
@@ -37,6 +44,7 @@ def list_collections(session: SessionDep, principal: CurrentPrincipal) -> Respon
 async def create_collection(
     request: Request, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
+    require(principal, Action.MANAGE_COLLECTIONS, Target(org_id=principal.org_id))
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError as exc:
@@ -60,12 +68,15 @@ async def create_collection(
         can_read=body.get("can_read", True),
         can_write=body.get("can_write", False),
     )
+    found.owner_org_id = principal.org_id
     session.commit()
     return Response(orjson.dumps(collection_json(found)), 201, media_type="application/json")
 
 
 @router.delete("/collections/{ref}", summary="Remove a TAXII collection (objects stay)")
 def delete_collection(ref: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    owner = service.get_collection(session, ref).owner_org_id
+    require(principal, Action.MANAGE_COLLECTIONS, Target(org_id=owner))
     found = service.delete_collection(session, principal, ref)
     session.commit()
     return Response(orjson.dumps({"deleted": found.id}), media_type="application/json")

@@ -214,6 +214,9 @@ def collection_create(
     source: Annotated[list[str] | None, typer.Option(help="only objects from this source")] = None,
     read: Annotated[bool, typer.Option(help="members may read it")] = True,
     write: Annotated[bool, typer.Option(help="members may add objects to it")] = False,
+    owned_by: Annotated[
+        str | None, typer.Option(help="organisation (id or name) that manages it; default: node")
+    ] = None,
 ) -> None:
     filters: dict[str, object] = {}
     if type:
@@ -235,16 +238,21 @@ def collection_create(
             can_read=read,
             can_write=write,
         )
+        if owned_by:
+            from minga.cli import _org_by
+
+            found.owner_org_id = _org_by(session, owned_by).id
         out.print(f"Collection {found.id} {found.title!r} created.")
 
 
 @collection_app.command("list")
 def collection_list() -> None:
     with _scope() as session:
-        table = Table("id", "alias", "title", "filters", "read", "write")
+        table = Table("id", "alias", "title", "filters", "read", "write", "owner")
         for c in service.list_collections(session):
             flags = ("yes" if c.can_read else "no", "yes" if c.can_write else "no")
-            table.add_row(c.id, c.alias or "", c.title, c.filters, *flags)
+            owner = str(c.owner_org_id) if c.owner_org_id else "node"
+            table.add_row(c.id, c.alias or "", c.title, c.filters, *flags, owner)
     out.print(table)
 
 

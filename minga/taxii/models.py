@@ -35,6 +35,10 @@ class Collection(Base):
     can_read: Mapped[bool] = mapped_column(Boolean, default=True)
     can_write: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The organisation whose admins and coordinators manage it; None: the node (operator).
+    owner_org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id"), nullable=True, index=True
+    )
 
 
 class AddStatus(Base):

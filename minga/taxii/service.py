@@ -17,7 +17,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from minga import audit
-from minga.errors import Forbidden, InvalidInput, NotFound
+from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
 from minga.intel import service as intel
 from minga.intel.service import ObjectQuery, Page, StoredObject, WriteResult
 from minga.intel.stix import SCO_TYPES, TYPE_RE, tlp_of, ts_to_us, us_to_ts, version_of
@@ -249,20 +249,21 @@ def store_tolerant(
     **options: Any,
 ) -> tuple[WriteResult, dict[int, str]]:
     """Store what can be stored: `create_objects` is all or nothing, so each failed round drops
-    the items it names (invalid ones, then ones another organisation owns) and tries again.
-    Returns the result and the reason for every item left out, by index."""
+    the items it names (invalid ones, then ones another organisation owns or that conflict with a
+    stored version) and tries again. Returns the result and the reason for every item left out,
+    by index."""
     failures = dict(failures or {})
     result = WriteResult()
-    for _ in range(3):
+    for _ in range(4):
         remaining = [i for i in range(len(items)) if i not in failures]
         if not remaining:
             break
         try:
-            result = intel.create_objects(
-                session, principal, [items[i] for i in remaining], **options
-            )
+            # Copies: a failed round must not leave the creator or TLP it filled in behind.
+            batch = [dict(items[i]) if isinstance(items[i], dict) else items[i] for i in remaining]
+            result = intel.create_objects(session, principal, batch, **options)
             break
-        except (InvalidInput, Forbidden) as exc:
+        except (InvalidInput, Forbidden, Conflict) as exc:
             if not isinstance(exc.details, list):
                 raise
             for d in exc.details:

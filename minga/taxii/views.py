@@ -12,6 +12,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -20,6 +21,7 @@ from starlette.routing import Match
 from minga.api.deps import CurrentPrincipal, NodeDep, SessionDep
 from minga.errors import Conflict, Forbidden, InvalidInput, MingaError, NotFound, Unauthenticated
 from minga.intel.service import Page, StoredObject
+from minga.intel.stix import MAX_DEPTH, too_deep
 from minga.policy import Principal
 from minga.taxii import service
 from minga.taxii.models import Collection
@@ -43,6 +45,7 @@ TITLES = {
     413: "Content Too Large",
     415: "Unsupported Media Type",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 
@@ -52,7 +55,9 @@ def taxii_response(
     return Response(content=body, status_code=status, media_type=TAXII, headers=headers)
 
 
-def error(status: int, description: str, details: Any = None) -> Response:
+def error(
+    status: int, description: str, details: Any = None, headers: dict[str, str] | None = None
+) -> Response:
     body: dict[str, Any] = {
         "title": TITLES.get(status, "Error"),
         "description": description,
@@ -60,7 +65,8 @@ def error(status: int, description: str, details: Any = None) -> Response:
     }
     if details is not None:
         body["details"] = details
-    headers = {"WWW-Authenticate": 'Basic realm="minga", Bearer'} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Basic realm="minga", Bearer'}
     return taxii_response(orjson.dumps(body), status, headers)
 
 
@@ -110,6 +116,14 @@ class TaxiiRoute(APIRoute):
                 return error(400, problems or "the request is malformed")
             except HTTPException as exc:
                 return error(exc.status_code, str(exc.detail))
+            except OperationalError as exc:
+                # As on REST: SQLite's one writer was busy (or the database is gone); retry.
+                log.warning("database unavailable on %s: %s", request.url.path, exc.orig)
+                busy = "the database is busy or unreachable; retry shortly"
+                return error(503, busy, headers={"Retry-After": "1"})
+            except IntegrityError as exc:
+                log.warning("integrity conflict on %s: %s", request.url.path, exc.orig)
+                return error(409, "a concurrent write changed the same data; retry")
             except Exception:
                 log.exception("unexpected TAXII error on %s %s", request.method, request.url.path)
                 return error(500, "the node hit an unexpected error")
@@ -241,7 +255,11 @@ def get_objects(
     return _paged(service.page(session, principal, found, params), b"objects", _raw)
 
 
-@router.post("/api/collections/{collection_id}/objects/", summary="Add objects (202 + status)")
+@router.post(
+    "/api/collections/{collection_id}/objects/",
+    summary="Add objects (202 + status)",
+    status_code=202,
+)
 async def add_objects(
     collection_id: str,
     request: Request,
@@ -262,6 +280,10 @@ async def add_objects(
         envelope = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}") from None
+    # orjson stops at 1,024 levels without recursing in Python; refuse deep bodies here,
+    # before anything that walks the objects recursively (envelope + object + MAX_DEPTH).
+    if too_deep(envelope, MAX_DEPTH + 2):
+        raise InvalidInput(f"the body nests JSON more than {MAX_DEPTH} levels deep")
     items = envelope.get("objects") if isinstance(envelope, dict) else None
     if isinstance(items, list) and len(items) > node.settings.bulk_max_objects:
         raise InvalidInput(f"at most {node.settings.bulk_max_objects} objects per request")

@@ -69,14 +69,15 @@ def _users_page(
     ctx: Ctx, status: int = 200, error: str = "", v: dict[str, str] | None = None
 ) -> Response:
     me = ctx.me
-    manager = may(me, Action.MANAGE_USERS)
+    # An organisation admin adds accounts to its own organisation only.
     orgs = views.organisations(ctx.session)
     return _page(
         ctx,
         "admin_users.html",
         status,
-        users=accounts.list_users(ctx.session, None if manager else me.org_id),
+        users=accounts.list_users(ctx.session, None, me),
         orgs=orgs,
+        choosable=[orgs[me.org_id]],
         roles=[r.value for r in Role],
         error=error,
         v=v or {"role": "analyst", "org_id": str(me.org_id)},
@@ -114,15 +115,17 @@ def set_active(ctx: Page, user_id: int) -> Response:
 
 def _tokens_page(ctx: Ctx, status: int = 200, error: str = "", issued: str = "") -> Response:
     me = ctx.me
-    manager = may(me, Action.MANAGE_USERS)
-    people = accounts.list_users(ctx.session, None if manager else me.org_id)
+    people = accounts.list_users(ctx.session, me.org_id, me)
     return _page(
         ctx,
         "admin_tokens.html",
         status,
         tokens=accounts.list_tokens(ctx.session, me, None),
         users={u.id: u for u in people},
-        issuable=people if manager else [u for u in people if u.id == me.user_id],
+        # Yourself, and (organisation admins) the machine accounts of your organisation.
+        issuable=[
+            u for u in people if u.active and may(me, Action.ISSUE_TOKEN, accounts.user_target(u))
+        ],
         error=error,
         issued=issued,
     )
@@ -173,6 +176,7 @@ def _groups_page(
         status,
         groups=accounts.list_groups(ctx.session),
         orgs=views.organisations(ctx.session),
+        my_org=ctx.me.org_id,  # only the owner's admins and coordinators change members
         error=error,
         v=v or {"members": set()},
     )

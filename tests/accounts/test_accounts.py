@@ -6,45 +6,86 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from minga.accounts import service as accounts
 from minga.accounts.models import ApiToken
 from minga.audit import AuditEntry
+from tests.accounts.people import add_user
 from tests.conftest import add_member
 
 
-def test_admin_creates_org_user_and_token_shown_once(
+def test_operator_onboards_an_organisation_through_an_invitation(
     client: TestClient, sessions: sessionmaker[Session], session: Session
 ):
-    admin = add_member(sessions, "Hub", role="admin")
+    # Changed by the authority rule: the operator's admin used to create maria in CSIRT-GT and
+    # issue her token itself; now it creates the organisation and invites its first admin, who
+    # redeems the invitation; that admin issues tokens only to machine accounts of its own.
+    operator = add_member(sessions, "Hub", role="admin")
     r = client.post(
         "/api/organisations",
         json={"name": "CSIRT-GT", "country": "gt", "sector": "Government", "kind": "csirt"},
-        headers=admin.headers,
+        headers=operator.headers,
     )
     assert r.status_code == 201, r.text
     org = r.json()
     assert (org["country"], org["sector"]) == ("GT", "government")
     assert org["identity_ref"].startswith("identity--")
     # Its STIX identity is in the store for everyone to see.
-    ident = client.get(f"/api/objects/{org['identity_ref']}", headers=admin.headers).json()
+    ident = client.get(f"/api/objects/{org['identity_ref']}", headers=operator.headers).json()
     assert ident["object"]["name"] == "CSIRT-GT"
+    # The operator creates no account in another organisation and issues it no token.
     r = client.post(
         "/api/users",
         json={"org_id": org["id"], "name": "maria", "role": "analyst"},
-        headers=admin.headers,
+        headers=operator.headers,
+    )
+    assert r.status_code == 403
+    r = client.post(
+        "/api/invitations", json={"org_id": org["id"], "role": "admin"}, headers=operator.headers
+    )
+    assert r.status_code == 201, r.text
+    secret = r.json()["secret"]
+    r = client.post("/api/invitations/redeem", json={"secret": secret, "user_name": "maria"})
+    assert r.status_code == 201, r.text
+    assert "token" not in r.json()  # a person sets a password on the web page instead
+    maria_id = r.json()["user"]["id"]
+    # Node-local bootstrap for the test: maria's own token, as the web page would give her.
+    with sessions() as s:
+        _, issued = accounts.issue_token(s, None, user_id=maria_id)
+        s.commit()
+    maria = {"Authorization": f"Bearer {issued.token}"}
+    me = client.get("/api/me", headers=maria).json()
+    assert me["user"]["name"] == "maria" and me["organisation"]["name"] == "CSIRT-GT"
+    r = client.post(
+        "/api/users",
+        json={"org_id": org["id"], "name": "sensor-1", "role": "machine"},
+        headers=maria,
     )
     assert r.status_code == 201
-    user_id = r.json()["id"]
-    r = client.post("/api/tokens", json={"user_id": user_id}, headers=admin.headers)
+    sensor_id = r.json()["id"]
+    r = client.post(
+        "/api/users", json={"org_id": org["id"], "name": "jose", "role": "analyst"}, headers=maria
+    )
+    jose_id = r.json()["id"]
+    r = client.post("/api/tokens", json={"user_id": sensor_id}, headers=maria)
     assert r.status_code == 201
-    token = r.json()["token"]
     stored = session.scalar(select(ApiToken).where(ApiToken.public_id == r.json()["public_id"]))
-    assert stored is not None and token not in stored.secret_hash
+    assert stored is not None and r.json()["token"] not in stored.secret_hash
     assert stored.secret_hash.startswith("$argon2")
-    me = client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json()
-    assert me["user"]["name"] == "maria" and me["organisation"]["name"] == "CSIRT-GT"
-    assert "token" not in client.get("/api/tokens", headers=admin.headers).json()[0]
+    # No credential for another person, and none for the operator's users.
+    assert client.post("/api/tokens", json={"user_id": jose_id}, headers=maria).status_code == 403
+    r = client.post("/api/tokens", json={"user_id": sensor_id}, headers=operator.headers)
+    assert r.status_code == 403  # the operator knows the account, but holds no power over it
+    assert "token" not in client.get("/api/tokens", headers=maria).json()[0]
     actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
-    assert actions[-3:] == ["organisation.create", "user.create", "token.issue"]
+    assert actions[-7:] == [
+        "invitation.create",
+        "user.create",
+        "invitation.redeem",
+        "token.issue",
+        "user.create",
+        "user.create",
+        "token.issue",
+    ]
 
 
 def test_revoked_token_stops_working_at_once(client: TestClient, sessions: sessionmaker[Session]):
@@ -57,8 +98,9 @@ def test_revoked_token_stops_working_at_once(client: TestClient, sessions: sessi
 
 
 def test_disabled_user_cannot_authenticate(client: TestClient, sessions: sessionmaker[Session]):
+    # Changed by the authority rule: the admin is now of the same organisation (it was another).
     admin = add_member(sessions, "Hub", role="admin")
-    a = add_member(sessions, "Org A")
+    a = add_user(sessions, admin.org_id, "hub-analyst", "analyst")
     assert client.post(f"/api/users/{a.user_id}/disable", headers=admin.headers).status_code == 200
     assert client.get("/api/me", headers=a.headers).status_code == 401
 
@@ -73,8 +115,14 @@ def test_roles_are_enforced(client: TestClient, sessions: sessionmaker[Session])
     assert client.get("/api/audit", headers=analyst.headers).status_code == 403
     other_token = client.get("/api/tokens", headers=analyst.headers).json()
     assert {t["user_id"] for t in other_token} == {analyst.user_id}
+    # Changed by the authority rule: another organisation's account now answers like an unknown
+    # one (it was 403, which told the caller the account exists).
     r = client.post("/api/tokens", json={"user_id": reader.user_id}, headers=analyst.headers)
-    assert r.status_code == 403
+    unknown = client.post("/api/tokens", json={"user_id": 99999}, headers=analyst.headers)
+    assert r.status_code == unknown.status_code == 404
+    assert r.json()["message"].replace(str(reader.user_id), "N") == unknown.json()[
+        "message"
+    ].replace("99999", "N")
 
 
 def test_bad_account_input_is_a_4xx_with_a_message(

@@ -71,7 +71,7 @@ def test_bad_input_gets_4xx_with_a_message(client: TestClient, sessions: session
     r = client.post("/api/objects?tlp=purple", json=indicator(1), headers=a.headers)
     assert r.status_code == 422 and "purple" in r.json()["message"]
     r = client.get("/api/objects?cursor=zzz", headers=a.headers)
-    assert r.status_code == 422 and r.json()["message"]
+    assert r.status_code == 400 and r.json()["message"]
     r = client.get("/api/objects?added_after=yesterday", headers=a.headers)
     assert r.status_code == 422
     r = client.get("/api/objects?limit=0", headers=a.headers)

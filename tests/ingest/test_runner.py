@@ -128,13 +128,31 @@ def test_transient_errors_are_retried_then_dead_lettered(
     job = submit(sessions, a, Upload(bundle(indicator(1)), "x.json"))
     assert (job.status, job.attempts, job.error) == ("done", 2, None)
 
+    def gone(item, ctx):
+        raise OperationalError("SELECT", {}, Exception("database or disk is full"))
+
+    monkeypatch.setattr(jobs, "run_pipeline", gone)
+    job = submit(sessions, a, Upload(bundle(indicator(2)), "y.json"))
+    assert (job.status, job.attempts) == ("dead", 3)
+    assert job.error is not None and "database or disk is full" in job.error
+    with sessions() as s:  # a dead job keeps its payload for inspection
+        assert s.scalar(select(payloads.c.data).where(payloads.c.job_id == job.id)) is not None
+
+
+def test_an_error_the_input_causes_is_not_retried(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+):
+    """Anything but a database failure comes back on every attempt: the job fails at once."""
+    a = add_member(sessions, "Org A")
+
     def broken(item, ctx):
-        raise RuntimeError("disk full")
+        raise KeyError("Attribute")
 
     monkeypatch.setattr(jobs, "run_pipeline", broken)
     job = submit(sessions, a, Upload(bundle(indicator(2)), "y.json"))
-    assert (job.status, job.attempts, job.error) == ("dead", 3, "RuntimeError: disk full")
-    with sessions() as s:  # a dead job keeps its payload for inspection
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.error == "the importer could not read this input (KeyError: 'Attribute')"
+    with sessions() as s:  # kept: it shows a case the importer does not handle yet
         assert s.scalar(select(payloads.c.data).where(payloads.c.job_id == job.id)) is not None
 
 
@@ -142,8 +160,8 @@ def test_a_job_is_claimed_once(sessions: sessionmaker[Session]):
     a = add_member(sessions, "Org A")
     with sessions() as s:
         job = jobs.enqueue(s, a.principal, Upload(b"{}", "x.json"), Options())
-        assert jobs.claim(s, job.id) is True
-        assert jobs.claim(s, job.id) is False
+        assert jobs.claim(s, job.id) == 1  # the attempt number, which fences this run
+        assert jobs.claim(s, job.id) is None
         s.commit()
     assert jobs.run_job(sessions, job.id).status == "running"
 

@@ -200,7 +200,7 @@ def test_a_remote_paging_by_added_after_only(
     monkeypatch.setenv("REMOTE_TOKEN", "t")
     importer = add_member(local, "Local L")
     feed_id = _feed(local, "http://fake.example/api/", importer)
-    creator = {"created_by_ref": "identity--00000000-0000-0000-0000-0000000000aa"}
+    creator = {"created_by_ref": "identity--00000000-0000-4000-8000-0000000000aa"}
     pages = {
         None: ({"more": True, "objects": [indicator(1, **creator)]}, "2024-05-01T00:00:00.000001Z"),
         "2024-05-01T00:00:00.000001Z": (

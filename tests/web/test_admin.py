@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.accounts import service as accounts
+from tests.accounts.people import add_user
 from tests.conftest import add_member
 from tests.web.conftest import sign_in
 
@@ -44,9 +45,16 @@ def test_admin_creates_org_user_and_group(client: TestClient, sessions: sessionm
     with sessions() as s:
         org = next(o for o in accounts.list_organisations(s) if o.name == "CSIRT-PA")
     assert org.country == "PA"
+    # Changed by the authority rule: an admin adds users to its own organisation only (this
+    # test used to add luis.perez to CSIRT-PA); the other organisation is refused.
     r = client.post(
         "/admin/users",
-        data={"csrf": csrf, "name": "luis.perez", "role": "analyst", "org_id": str(org.id)},
+        data={"csrf": csrf, "name": "intruso", "role": "analyst", "org_id": str(org.id)},
+    )
+    assert r.status_code == 422 and "your own organisation only" in r.text
+    r = client.post(
+        "/admin/users",
+        data={"csrf": csrf, "name": "luis.perez", "role": "analyst", "org_id": str(admin.org_id)},
         follow_redirects=False,
     )
     assert r.status_code == 303
@@ -59,7 +67,7 @@ def test_admin_creates_org_user_and_group(client: TestClient, sessions: sessionm
     with sessions() as s:
         user = accounts.find_user(s, "luis.perez")
         group = next(g for g in accounts.list_groups(s) if g.name == "Istmo")
-    assert (user.org_id, user.role) == (org.id, "analyst")
+    assert (user.org_id, user.role) == (admin.org_id, "analyst")
     assert group.member_org_ids == tuple(sorted((admin.org_id, org.id)))
 
 
@@ -112,14 +120,22 @@ def test_tokens_issue_once_and_revoke(client: TestClient, sessions: sessionmaker
 
 
 def test_disable_user(client: TestClient, sessions: sessionmaker[Session]):
+    # Changed by the authority rule: the disabled user is now of the admin's own organisation;
+    # another organisation's user and the admin itself are refused.
     admin = add_member(sessions, "Org A", role="admin")
+    colleague = add_user(sessions, admin.org_id, "org-a-colleague", "analyst")
     other = add_member(sessions, "Org B")
     csrf = sign_in(client, admin.token)
     r = client.post(
-        f"/admin/users/{other.user_id}/active",
+        f"/admin/users/{colleague.user_id}/active",
         data={"csrf": csrf, "active": "0"},
         follow_redirects=False,
     )
     assert r.status_code == 303
+    for refused in (other.user_id, admin.user_id):
+        r = client.post(f"/admin/users/{refused}/active", data={"csrf": csrf, "active": "0"})
+        assert r.status_code in (403, 404)
     with sessions() as s:
-        assert accounts.get_user(s, other.user_id).active is False
+        assert accounts.get_user(s, colleague.user_id).active is False
+        assert accounts.get_user(s, other.user_id).active is True
+        assert accounts.get_user(s, admin.user_id).active is True

@@ -1,0 +1,61 @@
+"""The commit-ordered position of every stored object version: its `date_added` (`added_us`).
+
+Incremental readers (TAXII `added_after`/`next`, the REST cursor, the TAXII puller of another
+node) resume from the last position they saw, so a version must never commit *behind* a
+position a reader has already passed. Design, the same SQL on both backends:
+
+- One counter row (`stix_positions`). Every object write updates that row before it decides
+  anything (which versions exist, which is the latest) and keeps the lock until it commits:
+  a row lock on PostgreSQL, the database write lock on SQLite (an UPDATE takes it; SQLite's
+  deferred transactions begin at the first write, so the snapshot is fresh when it is held).
+- The write then takes positions `max(now, last + 1)` onwards, one µs apart, and stores the
+  last one in the row. The next writer can only read the row after this one committed, so
+  positions grow in commit order; every reader snapshot holds a prefix of positions.
+
+Why not a reader horizon below every in-flight transaction (pg_snapshot_xmin)? It needs a
+per-backend reader side, and any long transaction anywhere in the database (even an idle one
+unrelated to objects) holds every reader back. The counter serialises object writers only
+from this point to commit (validation and parsing stay parallel); on SQLite writers are
+serialised anyway. The same lock makes the latest-version decision race-free.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from minga.intel.models import objects, positions
+
+ROW_ID = 1
+
+
+def lock(session: Session) -> int:
+    """Take the store's write lock (held until the transaction ends); the last position given."""
+    bump = (
+        update(positions)
+        .where(positions.c.id == ROW_ID)
+        .values(last_us=positions.c.last_us)
+        .returning(positions.c.last_us)
+    )
+    last = session.execute(bump).scalar()
+    if last is None:  # a store created without the migration's seed row (or emptied)
+        seed = session.scalar(select(func.max(objects.c.added_us))) or 0
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.execute(
+            dialect.insert(positions).values(id=ROW_ID, last_us=seed).on_conflict_do_nothing()
+        )
+        last = session.execute(bump).scalar_one()
+    return int(last)
+
+
+def first_free(last: int) -> int:
+    """The first position of a write after `last` (wall-clock µs, so date_added reads as a time)."""
+    return max(time.time_ns() // 1000, last + 1)
+
+
+def advance(session: Session, last: int) -> None:
+    """Record the last position this (locked) write used."""
+    session.execute(update(positions).where(positions.c.id == ROW_ID).values(last_us=last))

@@ -1,0 +1,112 @@
+"""Rows of the object store: building them, writing them fast, and comparing stored content."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from minga.intel.models import objects
+from minga.intel.stix import TLP_MARKINGS, search_text, tlp_of, ts_to_us, version_of
+from minga.policy import Principal, Reach, Tlp
+
+ROW_CHUNK = 5000  # objects serialised and written per round of one bulk write
+
+ROW_KEYS = (
+    "stix_id", "type", "spec_version", "created", "modified", "modified_us", "added_us",
+    "owner_org_id", "tlp", "reach", "has_groups", "origin_node", "hop_count", "source",
+    "revoked", "is_latest", "has_copies", "search_text", "raw",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What the writer itself said, before the store filled in a creator and a TLP marking."""
+
+    creator: bool
+    tlp: bool
+
+
+def as_sent(obj: dict[str, Any]) -> Sent:
+    return Sent("created_by_ref" in obj, tlp_of(obj) is not None)
+
+
+def _comparable(obj: dict[str, Any], sent: Sent) -> dict[str, Any]:
+    out = {k: v for k, v in obj.items() if k not in ("modified", "created")}
+    out["created"] = _us(obj.get("created"))
+    if not sent.creator:
+        out.pop("created_by_ref", None)
+    if not sent.tlp:
+        refs = [r for r in out.get("object_marking_refs") or () if r not in TLP_MARKINGS]
+        out.pop("object_marking_refs", None)
+        if refs:
+            out["object_marking_refs"] = refs
+    return out
+
+
+def _us(value: Any) -> Any:
+    try:
+        return ts_to_us(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
+
+
+def same_content(stored: dict[str, Any], obj: dict[str, Any], sent: Sent) -> bool:
+    """Whether `obj` (one version, as prepared for storing) says what the stored one says.
+
+    `modified` is equal by construction; `created` is compared as an instant (".000Z" and "Z"
+    are one time); a creator or TLP marking the store filled in is not the writer's content.
+    """
+    return _comparable(stored, sent) == _comparable(obj, sent)
+
+
+def build_row(
+    obj: dict[str, Any],
+    principal: Principal,
+    tlp: Tlp,
+    reach: Reach,
+    has_groups: bool,
+    provenance: Any,
+    mod_us: int,
+) -> dict[str, Any]:
+    version = version_of(obj)
+    return {
+        "stix_id": obj["id"],
+        "type": obj["type"],
+        "spec_version": obj.get("spec_version", "2.1"),
+        "created": obj.get("created", version),
+        "modified": version,
+        "modified_us": mod_us,
+        "owner_org_id": principal.org_id,
+        "tlp": tlp.value,
+        "reach": reach.value,
+        "has_groups": has_groups,
+        "origin_node": provenance.origin_node,
+        "hop_count": provenance.hop_count,
+        "source": provenance.source,
+        "revoked": bool(obj.get("revoked", False)),
+        "has_copies": False,
+        "search_text": search_text(obj),
+        "raw": orjson.dumps(obj).decode(),
+    }
+
+
+def insert_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Driver-level executemany: SQLAlchemy's per-row parameter processing costs ~15% of a bulk
+    write and these rows are already plain str/int/bool values."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        # COPY is several times faster than a pipelined executemany on PostgreSQL.
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {objects.name} ({', '.join(ROW_KEYS)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(tuple(r[k] for k in ROW_KEYS))
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {objects.name} ({', '.join(ROW_KEYS)}) "
+        f"VALUES ({', '.join([mark] * len(ROW_KEYS))})"
+    )
+    conn.exec_driver_sql(sql, [tuple(r[k] for k in ROW_KEYS) for r in rows])
