@@ -41,7 +41,7 @@ def _page(ctx: Ctx, status: int = 200, **values: Any) -> HTMLResponse:
         ctx.cookies[auth.PRE_COOKIE] = ctx.binding
     settings = get_node(ctx.request).settings
     defaults: dict[str, Any] = {"error": None, "secret": "", "name": "", "minutes": 0}
-    return render(
+    response = render(
         ctx,
         "invite.html",
         status,
@@ -49,6 +49,8 @@ def _page(ctx: Ctx, status: int = 200, **values: Any) -> HTMLResponse:
         redeem_api=invitations.REDEEM_API,
         **{**defaults, **values},
     )
+    response.headers["Referrer-Policy"] = "no-referrer"  # the URL may carry the secret
+    return response
 
 
 @router.get("/invite", response_class=HTMLResponse)

@@ -74,6 +74,7 @@ def test_invited_person_joins_signs_in_enrols_totp_and_reaches_the_dashboard(
     secret = _invite(sessions, a.org_id)
     page = client.get(f"/invite?secret={secret}")
     assert page.status_code == 200 and f'value="{secret}"' in page.text  # prefilled
+    assert page.headers["Referrer-Policy"] == "no-referrer"
     r = _join(client, secret, "ana.mora")
     assert r.status_code == 303 and r.headers["location"] == "/signin"
     with sessions() as s:
@@ -125,13 +126,15 @@ def test_a_refused_password_leaves_the_invitation_unused(
     assert _join(client, secret, "joao.silva").status_code == 303  # still redeemable
 
 
-def test_a_taken_name_leaves_the_invitation_unused(
+def test_a_taken_or_malformed_name_leaves_the_invitation_unused(
     client: TestClient, sessions: sessionmaker[Session]
 ):
     a = add_member(sessions, "Org A", role="admin")
     secret = _invite(sessions, a.org_id)
     r = _join(client, secret, "org-a-admin")
     assert r.status_code == 409 and "This user name is taken" in r.text
+    r = _join(client, secret, "x")
+    assert r.status_code == 400 and "A user name is 2 to 120 characters" in r.text
     assert not _used(sessions, secret)
 
 
