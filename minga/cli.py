@@ -309,6 +309,8 @@ def invite_create(
         expires = f"{row.expires_at:%Y-%m-%d %H:%M} UTC"
     out.print(f"Invitation {row.id} ({role}) until {expires}. Secret (shown once):")
     out.print(secret, style="bold green", soft_wrap=True)
+    where = invitations.redeem_at(row.role, secret)
+    out.print(f"Redeem at (on this node): {where}", soft_wrap=True, highlight=False)
 
 
 @invite_app.command("list")

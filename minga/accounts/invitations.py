@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -27,6 +28,19 @@ PREFIX = "mgi"
 MAX_TTL_HOURS = 24 * 30
 # The same sentence for an unknown, used, revoked or expired secret: secrets cannot be probed.
 UNUSABLE = "this invitation is not valid: it is unknown, already used, revoked or expired"
+
+
+# Where it is redeemed, relative to the node (the node does not know the host people reach it by).
+REDEEM_PAGE = "/invite"
+REDEEM_API = "POST /api/invitations/redeem"
+
+
+def redeem_at(role: str, secret: str) -> str:
+    """Where an invitation is redeemed: a person on the web page (and then sets a password), a
+    machine account through the REST route (which answers with its first API token)."""
+    if role == Role.MACHINE.value:
+        return REDEEM_API
+    return f"{REDEEM_PAGE}?secret={quote(secret, safe='')}"
 
 
 def _hash(secret: str) -> str:

@@ -276,6 +276,11 @@ class InvitationOut(BaseModel):
 
 class IssuedInvitationOut(InvitationOut):
     secret: str = Field(description="shown once; give it to the invited person")
+    redeem_at: str = Field(
+        description="where it is redeemed, relative to this node: a person opens "
+        "/invite?secret=... (and chooses a password there); a machine account calls "
+        "POST /api/invitations/redeem"
+    )
 
 
 class RedeemIn(BaseModel):
@@ -304,7 +309,11 @@ def create_invitation(
         ttl_hours=body.ttl_hours,
     )
     session.commit()
-    return IssuedInvitationOut(secret=secret, **InvitationOut.model_validate(row).model_dump())
+    return IssuedInvitationOut(
+        secret=secret,
+        redeem_at=invitations.redeem_at(row.role, secret),
+        **InvitationOut.model_validate(row).model_dump(),
+    )
 
 
 @router.delete("/invitations/{invitation_id}", response_model=InvitationOut)

@@ -14,11 +14,12 @@ def install(app: FastAPI) -> None:
 
     from fastapi.staticfiles import StaticFiles
 
-    from minga.web import account, admin, auth, pages, publish, render, signin, upload
+    from minga.web import account, admin, auth, invite, pages, publish, render, signin, upload
 
     node = app.state.node
     app.state.web = render.build_state(auth.signing_key(node.settings))
     app.include_router(signin.router)
+    app.include_router(invite.router)
     app.include_router(account.router)
     app.include_router(pages.router)
     app.include_router(publish.router)

@@ -1,4 +1,4 @@
-"""Admin pages: organisations, users, API tokens and sharing groups.
+"""Admin pages: organisations, users, API tokens, invitations and sharing groups.
 
 Who may change what is decided by `minga.accounts.service` (which asks `minga.policy`); these
 pages only hide buttons a role cannot use and show the service's refusal when it comes.
@@ -11,9 +11,12 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
+from minga.accounts import invitations
 from minga.accounts import service as accounts
+from minga.api.deps import DbId
+from minga.api.errors import status_of
 from minga.errors import InvalidInput, MingaError
-from minga.policy import Action, Role, may
+from minga.policy import Action, Role, Target, may
 from minga.web import views
 from minga.web.render import Ctx, Page, PageRoute, redirect, render
 
@@ -162,6 +165,71 @@ def revoke_token(ctx: Page, public_id: str) -> Response:
     accounts.revoke_token(ctx.session, ctx.me, public_id)
     ctx.session.commit()
     return redirect(ctx, "/admin/tokens?done=revoked")
+
+
+# -- invitations ---------------------------------------------------------------------------
+
+
+def _invitations_page(
+    ctx: Ctx, status: int = 200, error: str = "", issued: dict[str, str] | None = None
+) -> Response:
+    me = ctx.me
+    orgs = views.organisations(ctx.session)
+    # The service lists only what the policy lets this person see (an organisation admin: its own).
+    pending = [
+        i
+        for i in invitations.list_invitations(ctx.session, me)
+        if invitations.status(i) == "pending"
+    ]
+    return _page(
+        ctx,
+        "admin_invitations.html",
+        status,
+        invitations=pending,
+        orgs=orgs,
+        choosable=[o for o in orgs.values() if may(me, Action.INVITE, Target(org_id=o.id))],
+        roles=[r.value for r in Role],
+        error=error,
+        issued=issued or {},
+    )
+
+
+@router.get("/invitations", response_class=HTMLResponse)
+def list_invitations(ctx: Page) -> Response:
+    return _invitations_page(ctx)
+
+
+@router.post("/invitations", response_class=HTMLResponse)
+def create_invitation(ctx: Page) -> Response:
+    hours = ctx.field("hours", "72")
+    try:
+        org_id = _int(ctx.field("org_id")) or ctx.me.org_id
+        if not hours.isdigit():
+            raise InvalidInput("hours must be a whole number")
+        row, secret = invitations.create_invitation(
+            ctx.session,
+            ctx.me,
+            org_id=org_id,
+            role=ctx.field("role"),
+            note=ctx.field("note"),
+            ttl_hours=int(hours),
+        )
+        ctx.session.commit()
+    except MingaError as exc:
+        return _invitations_page(ctx, status_of(exc), exc.message)
+    # Shown once, in this response only.
+    issued = {"secret": secret, "at": invitations.redeem_at(row.role, secret)}
+    return _invitations_page(ctx, 201, issued=issued)
+
+
+@router.post("/invitations/{invitation_id}/revoke", response_class=HTMLResponse)
+def revoke_invitation(ctx: Page, invitation_id: DbId) -> Response:
+    try:
+        invitations.revoke_invitation(ctx.session, ctx.me, invitation_id)
+        ctx.session.commit()
+    except MingaError as exc:
+        return _invitations_page(ctx, status_of(exc), exc.message)
+    return redirect(ctx, "/admin/invitations?done=revoked")
 
 
 # -- sharing groups ------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def _page(ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLResp
         ctx,
         template,
         status,
-        oidc_label=settings.oidc_label or settings.oidc_issuer if oidc.enabled(settings) else "",
+        oidc_label=(settings.oidc_label or settings.oidc_issuer) if oidc.enabled(settings) else "",
         **values,
     )
 
