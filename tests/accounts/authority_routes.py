@@ -98,6 +98,19 @@ def web_set_members(client: TestClient, m: Model, a: Person, c: Call) -> Outcome
     return answer(r, allowed)
 
 
+def web_create_invitation(client: TestClient, m: Model, a: Person, c: Call) -> Outcome:
+    org = pick(m.orgs, c, lambda o: o == a.org_id)
+    r = _form(client, a, "/admin/invitations", org_id=str(org), role=c.role.value)
+    return answer(r, may(m.principal(a), Action.INVITE, Target(org_id=org, role=c.role)))
+
+
+def web_revoke_invitation(client: TestClient, m: Model, a: Person, c: Call) -> Outcome:
+    inv_id, org, role = pick(m.invites, c, lambda i: i[1] == a.org)
+    hidden = not may(m.principal(a), Action.INVITE, Target(org_id=m.orgs[org], role=role))
+    r = _form(client, a, f"/admin/invitations/{inv_id}/revoke")
+    return answer(r, not hidden, hidden)
+
+
 ROUTES: dict[str, Route] = {
     "POST /api/organisations": rest.create_org,
     "POST /api/users": rest.create_user,
@@ -127,6 +140,8 @@ ROUTES: dict[str, Route] = {
     "web POST /admin/tokens/{id}/revoke": web_revoke_token,
     "web POST /admin/groups": web_create_group,
     "web POST /admin/groups/{id}/members": web_set_members,
+    "web POST /admin/invitations": web_create_invitation,
+    "web POST /admin/invitations/{id}/revoke": web_revoke_invitation,
 }
 
 # Routes whose target may be hidden, and how to ask the same of an unknown id.
@@ -159,6 +174,9 @@ _UNKNOWN: dict[str, Callable[[TestClient, Person], Any]] = {
     ),
     "web POST /admin/tokens/{id}/revoke": lambda cl, a: _form(
         cl, a, "/admin/tokens/ffffffffffff/revoke"
+    ),
+    "web POST /admin/invitations/{id}/revoke": lambda cl, a: _form(
+        cl, a, f"/admin/invitations/{UNKNOWN}/revoke"
     ),
 }
 _IDS = re.compile(r"\b\d+\b|[0-9a-f]{12}|malware--[0-9a-f-]{36}")
