@@ -13,7 +13,7 @@ from minga import audit
 from minga.accounts.checks import require
 from minga.accounts.models import GroupMember, Organisation, SharingGroup
 from minga.errors import Conflict, InvalidInput, NotFound
-from minga.policy import Action, Principal, Target
+from minga.policy import Action, Principal, Target, may
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +126,20 @@ def _replace_members(session: Session, group_id: int, members: list[int]) -> Non
 def list_groups(session: Session) -> list[GroupView]:
     groups = session.scalars(select(SharingGroup).order_by(SharingGroup.name))
     return [_group_view(session, g) for g in groups]
+
+
+def groups_to_share_with(session: Session, principal: Principal) -> list[GroupView]:
+    """The sharing groups `principal` may mark objects for: those its organisation belongs to
+    (the same rule the store applies to a write, `Action.SHARE_WITH_GROUP`)."""
+    return [
+        g
+        for g in list_groups(session)
+        if may(
+            principal,
+            Action.SHARE_WITH_GROUP,
+            Target(org_id=None, member_org_ids=frozenset(g.member_org_ids)),
+        )
+    ]
 
 
 def groups_by_name(session: Session, names: list[str]) -> dict[str, int]:

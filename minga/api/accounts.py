@@ -225,26 +225,38 @@ def leave_group(group_id: DbId, session: SessionDep, principal: CurrentPrincipal
     return GroupOut.model_validate(group)
 
 
+class AuditEntryOut(BaseModel):
+    id: int
+    at: UtcDatetime
+    user_id: int | None
+    org_id: int | None
+    subject_org_id: int | None
+    action: str
+    target_type: str
+    target_id: str
+    detail: dict[str, Any]
+
+
 @router.get("/audit")
 def audit_log(
     session: SessionDep,
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=DB_ID_MAX)] = 0,
-) -> list[dict[str, Any]]:
+) -> list[AuditEntryOut]:
     service.require(principal, Action.READ_AUDIT)
     return [
-        {
-            "id": e.id,
-            "at": e.at,
-            "user_id": e.user_id,
-            "org_id": e.org_id,
-            "subject_org_id": e.subject_org_id,
-            "action": e.action,
-            "target_type": e.target_type,
-            "target_id": e.target_id,
-            "detail": orjson.loads(e.detail),
-        }
+        AuditEntryOut(
+            id=e.id,
+            at=e.at,
+            user_id=e.user_id,
+            org_id=e.org_id,
+            subject_org_id=e.subject_org_id,
+            action=e.action,
+            target_type=e.target_type,
+            target_id=e.target_id,
+            detail=orjson.loads(e.detail),
+        )
         for e in audit.recent(session, principal, limit=limit, offset=offset)
     ]
 

@@ -31,14 +31,15 @@ StrictDbId = Annotated[DbId, Strict()]
 
 
 def _utc(value: object) -> object:
-    # SQLite hands back naive datetimes for UTC columns; an answer always names its time zone.
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
+    # SQLite hands back naive datetimes for UTC columns, PostgreSQL its session's time zone;
+    # an answer always says UTC.
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return value
 
 
 UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_utc)]
-"""A timestamp in a response: always with its time zone (UTC when the database dropped it)."""
+"""A timestamp in a response: always in UTC, with its time zone (the database may drop it)."""
 
 
 def get_node(request: Request) -> Node:

@@ -217,16 +217,21 @@ def query_statement(principal: Principal, q: ObjectQuery) -> Select[Any]:
 
 
 def _one_copy(principal: Principal, q: ObjectQuery) -> Any:
+    latest = not q.all_versions and not (q.first_version or q.versions_us)
+    return one_copy_filter(principal, latest=latest)
+
+
+def one_copy_filter(principal: Principal, *, latest: bool) -> Any:
     """Rows of ids held by one organisation pass; of several copies a reader may see, the
     earliest stored of each version passes (so a resumed reader never gets it twice) or, when
-    only latest versions are listed, the newest version."""
+    only `latest` versions are wanted, the newest version."""
     other = objects.alias("other_copy")
     groups = object_groups.alias("other_groups")
     earlier = and_(
         other.c.modified_us == objects.c.modified_us, other.c.added_us < objects.c.added_us
     )
     better = earlier
-    if not q.all_versions and not (q.first_version or q.versions_us):  # latest versions only
+    if latest:
         # A newer version in another copy means that copy's latest is newer too; leaving
         # is_latest out keeps the look-up on the id index.
         better = or_(other.c.modified_us > objects.c.modified_us, earlier)

@@ -15,7 +15,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from minga.intel.models import objects
-from minga.intel.queries import CHUNK, ObjectQuery, StoredObject, query_statement, stored_object
+from minga.intel.queries import (
+    CHUNK,
+    ObjectQuery,
+    StoredObject,
+    one_copy_filter,
+    query_statement,
+    stored_object,
+)
 from minga.policy import Principal
 
 WINDOW = 5_000  # most recent visible objects a dashboard summary covers
@@ -133,15 +140,13 @@ def visible_by_ids(
     """The latest visible version of each of `ids`, in no particular order.
 
     Asks for all versions and keeps the latest in Python: with an `is_latest` condition an
-    un-ANALYZEd SQLite walks the is_latest index instead of probing the id index.
+    un-ANALYZEd SQLite walks the is_latest index instead of probing the id index. Of several
+    copies the principal may see, only the newest version (`one_copy_filter`) is kept.
     """
     found: list[StoredObject] = []
     wanted = sorted(set(ids))
     for start in range(0, len(wanted), CHUNK):
-        q = ObjectQuery(ids=wanted[start : start + CHUNK], all_versions=True)
-        found.extend(
-            o
-            for r in session.execute(query_statement(principal, q))
-            if (o := stored_object(r)).is_latest
-        )
+        q = ObjectQuery(ids=wanted[start : start + CHUNK], all_versions=True, one_copy=False)
+        stmt = query_statement(principal, q).where(one_copy_filter(principal, latest=True))
+        found.extend(o for r in session.execute(stmt) if (o := stored_object(r)).is_latest)
     return found

@@ -70,10 +70,5 @@ def names_of(session: Session, principal: Principal, ids: list[str]) -> dict[str
 
 
 def my_groups(session: Session, principal: Principal) -> list[accounts.GroupView]:
-    """Sharing groups this principal may share with (coordinators and admins: every group)."""
-    from minga.policy import Action, may
-
-    every = accounts.list_groups(session)
-    if may(principal, Action.MANAGE_GROUPS):
-        return every
-    return [g for g in every if g.id in principal.group_ids]
+    """Sharing groups this principal may share with: those its organisation belongs to."""
+    return accounts.groups_to_share_with(session, principal)
