@@ -73,9 +73,11 @@ def _limited(ctx: Ctx, template: str, wait: int, **values: Any) -> HTMLResponse:
     return response
 
 
-def _pending(ctx: Ctx) -> tuple[SessionRow, User] | None:
+def _pending(ctx: Ctx, stage: str) -> tuple[SessionRow, User] | None:
+    """The half-signed-in session and its user, when it waits for `stage` (code or enrol)."""
     web = auth.read_cookie(ctx.web.key, ctx.request.cookies.get(auth.SESSION_COOKIE))
-    return auth.pending(ctx.session, web) if web is not None else None
+    found = auth.pending(ctx.session, web) if web is not None else None
+    return found if found is not None and found[0].stage == stage else None
 
 
 def _signed_in(ctx: Ctx, response: Response, key: str) -> Response:
@@ -125,8 +127,8 @@ def signin_password(ctx: Public, request: Request) -> Response:
 
 @router.get("/signin/code", response_class=HTMLResponse)
 def code_form(ctx: Public, next: str = "/") -> Response:
-    found = _pending(ctx)
-    if found is None or found[0].stage != "code":
+    found = _pending(ctx, "code")
+    if found is None:
         return redirect(ctx, "/signin")
     return _page(ctx, "signin_code.html", next=safe_next(next), error=None)
 
@@ -134,8 +136,8 @@ def code_form(ctx: Public, next: str = "/") -> Response:
 @router.post("/signin/code", response_class=HTMLResponse)
 def code_check(ctx: Public, request: Request) -> Response:
     target = safe_next(ctx.field("next", "/"))
-    found = _pending(ctx)
-    if found is None or found[0].stage != "code":
+    found = _pending(ctx, "code")
+    if found is None:
         return redirect(ctx, "/signin")
     row, user = found
     rules, where = limits(_settings(ctx)), address(request)
@@ -170,8 +172,8 @@ def _complete(
 
 @router.get("/signin/enrol", response_class=HTMLResponse)
 def enrol_form(ctx: Public, next: str = "/") -> Response:
-    found = _pending(ctx)
-    if found is None or found[0].stage != "enrol":
+    found = _pending(ctx, "enrol")
+    if found is None:
         return redirect(ctx, "/signin")
     return _enrol_page(ctx, found[1], safe_next(next), None)
 
@@ -190,8 +192,8 @@ def _enrol_page(ctx: Ctx, user: User, target: str, error: str | None) -> HTMLRes
 @router.post("/signin/enrol", response_class=HTMLResponse)
 def enrol_confirm(ctx: Public, request: Request) -> Response:
     target = safe_next(ctx.field("next", "/"))
-    found = _pending(ctx)
-    if found is None or found[0].stage != "enrol":
+    found = _pending(ctx, "enrol")
+    if found is None:
         return redirect(ctx, "/signin")
     row, user = found
     rules, where = limits(_settings(ctx)), address(request)
