@@ -21,6 +21,7 @@ from minga.accounts.models import Organisation, User
 from minga.accounts.node import set_operator_org
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
+from minga.federation.keys import ensure_key
 from minga.ingest.command import ingest_command, worker_command
 from minga.settings import Settings
 from minga.taxii.cli import taxii_app
@@ -101,6 +102,7 @@ def init(
             session, None, name=org, country=country, sector="government", kind="csirt"
         )
         set_operator_org(session, operator.id)  # its admins are the node operator
+        ensure_key(session)  # the node's Ed25519 identity for federation
         user = accounts.create_user(session, None, org_id=operator.id, name=admin, role="admin")
         _, issued = accounts.issue_token(session, None, user_id=user.id, label="first admin")
         password = give_password(session, user)

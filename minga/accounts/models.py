@@ -30,6 +30,9 @@ class Organisation(Base):
     identity_ref: Mapped[str] = mapped_column(String(100), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Set for an organisation of another node (a peer node itself, or an organisation that
+    # published there): read-only here, named in sharing groups like any organisation.
+    remote_node: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
 
 
 class User(Base):

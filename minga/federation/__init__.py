@@ -1,0 +1,1 @@
+"""Federation: node identity and keys, peers, signed provenance, push/pull sync, recall."""

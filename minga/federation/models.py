@@ -1,0 +1,45 @@
+"""Tables of the federation domain: the node's peers (pinned by key fingerprint)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from minga.db import Base
+
+DIRECTIONS = ("pull", "push", "both")
+
+
+class PeerNode(Base):
+    """Another Minga (or any TAXII 2.1) node this node exchanges intelligence with.
+
+    `fingerprint` pins the peer's Ed25519 key (SHA-256 of the raw public key, 64 hex digits);
+    `public_key` (base64 of the raw 32-byte key) is filled once a key matching the fingerprint
+    was seen. `org_id` is the read-only organisation that stands for the peer node on this node,
+    so sharing groups and the policy treat nodes and organisations alike. `token_env` names the
+    environment variable holding the token this node presents to the peer (never stored).
+    """
+
+    __tablename__ = "federation_peers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    url: Mapped[str] = mapped_column(String(500))
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    public_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    token_env: Mapped[str] = mapped_column(String(120), default="")
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Sync state, updated by push and pull (see the status command).
+    pull_cursor: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # The last store position (date_added, µs; see `minga.intel.positions`) pushed to the peer.
+    push_position: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_contact_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
