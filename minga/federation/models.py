@@ -1,10 +1,10 @@
-"""Tables of the federation domain: the node's peers (pinned by key fingerprint)."""
+"""Tables of the federation domain: peers (pinned by key fingerprint), vouched keys, arrivals."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from minga.db import Base
@@ -43,3 +43,45 @@ class PeerNode(Base):
     sent: Mapped[int] = mapped_column(Integer, default=0)
     received: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class KnownKey(Base):
+    """A node key vouched for by a pinned peer (in its signed node-identity document).
+
+    Lets a node verify versions whose origin is not a direct peer: the hub vouches for the
+    nodes it is pinned to, and so on outwards.
+    """
+
+    __tablename__ = "federation_known_keys"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    node_name: Mapped[str] = mapped_column(String(200), index=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    vouched_by_peer_id: Mapped[int] = mapped_column(
+        ForeignKey("federation_peers.id", ondelete="CASCADE"), index=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Arrival(Base):
+    """One object version received from a peer and stored (written in the same transaction).
+
+    Tells sync which peer already holds a version (never send it back), and receipts which
+    versions to acknowledge to their origin (received, or revoked = recalled).
+    """
+
+    __tablename__ = "federation_arrivals"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    stix_id: Mapped[str] = mapped_column(String(128), index=True)
+    modified: Mapped[str] = mapped_column(String(40))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    origin_node: Mapped[str] = mapped_column(String(200))
+    origin_key: Mapped[str] = mapped_column(String(64))
+    hop_count: Mapped[int] = mapped_column(Integer)
+    from_peer_id: Mapped[int] = mapped_column(
+        ForeignKey("federation_peers.id", ondelete="CASCADE"), index=True
+    )
+    arrived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

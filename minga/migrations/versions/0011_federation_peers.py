@@ -1,4 +1,4 @@
-"""federation: peers pinned by key fingerprint; organisations of other nodes
+"""federation: peers pinned by key fingerprint, vouched keys, arrivals; remote organisations
 
 Revision ID: 0011
 Revises: 0008
@@ -49,9 +49,57 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_federation_peers_org_id"), "federation_peers", ["org_id"], unique=False
     )
+    op.create_table(
+        "federation_known_keys",
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("node_name", sa.String(length=200), nullable=False),
+        sa.Column("public_key", sa.String(length=64), nullable=False),
+        sa.Column("vouched_by_peer_id", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["vouched_by_peer_id"],
+            ["federation_peers.id"],
+            name=op.f("fk_federation_known_keys_vouched_by_peer_id_federation_peers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("fingerprint", name=op.f("pk_federation_known_keys")),
+    )
+    op.create_index(
+        op.f("ix_federation_known_keys_node_name"), "federation_known_keys", ["node_name"]
+    )
+    op.create_index(
+        op.f("ix_federation_known_keys_vouched_by_peer_id"),
+        "federation_known_keys",
+        ["vouched_by_peer_id"],
+    )
+    op.create_table(
+        "federation_arrivals",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("stix_id", sa.String(length=128), nullable=False),
+        sa.Column("modified", sa.String(length=40), nullable=False),
+        sa.Column("revoked", sa.Boolean(), nullable=False),
+        sa.Column("origin_node", sa.String(length=200), nullable=False),
+        sa.Column("origin_key", sa.String(length=64), nullable=False),
+        sa.Column("hop_count", sa.Integer(), nullable=False),
+        sa.Column("from_peer_id", sa.Integer(), nullable=False),
+        sa.Column("arrived_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["from_peer_id"],
+            ["federation_peers.id"],
+            name=op.f("fk_federation_arrivals_from_peer_id_federation_peers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_federation_arrivals")),
+    )
+    op.create_index(op.f("ix_federation_arrivals_stix_id"), "federation_arrivals", ["stix_id"])
+    op.create_index(
+        op.f("ix_federation_arrivals_from_peer_id"), "federation_arrivals", ["from_peer_id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("federation_arrivals")
+    op.drop_table("federation_known_keys")
     op.drop_index(op.f("ix_federation_peers_org_id"), table_name="federation_peers")
     op.drop_table("federation_peers")
     with op.batch_alter_table("organisations") as batch:
