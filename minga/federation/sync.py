@@ -21,14 +21,13 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import orjson
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.db import unit_of_work
 from minga.errors import MingaError
-from minga.federation import peers
+from minga.federation import contact, peers
 from minga.federation.collection import collection_url, ensure_collection
 from minga.federation.keys import ensure_key
 from minga.federation.lease import NodeLease
@@ -53,29 +52,6 @@ class _PeerState:
     identity_at: float = 0.0
     retry_at: float = 0.0
     delay: float = 0.0
-
-
-def fetch_identity(session: Session, peer: PeerNode, client: httpx.Client) -> str | None:
-    """Fetch the peer's signed node identity: pin its key at first contact, store the keys it
-    vouches for. The URL of its federation collection, when it says."""
-    url = f"{peer.url.rstrip('/')}/federation/node"
-    try:
-        response = client.get(url)
-    except httpx.HTTPError as exc:
-        raise SyncError(f"cannot reach {url}: {exc}") from None
-    if response.status_code != 200:
-        raise SyncError(f"{url} answered {response.status_code}")
-    try:
-        doc = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        raise SyncError(f"{url} answered something that is not JSON") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("public_key"), str):
-        raise SyncError(f"{url} answered no node identity")
-    if peer.public_key is None:
-        peers.pin_key(session, peer, doc["public_key"])
-    peers.refresh_identity(session, peer, doc)
-    found = doc.get("taxii_collection")
-    return found if isinstance(found, str) and found.startswith(("http://", "https://")) else None
 
 
 class SyncLoop:
@@ -164,7 +140,7 @@ class SyncLoop:
                 peer = s.get(PeerNode, peer_id)
                 if peer is None:
                     return
-                url = fetch_identity(s, peer, self.client) or collection_url(peer.url)
+                url = contact.refresh(s, peer) or collection_url(peer.url)
             state.collection_url, state.identity_at = url, time.monotonic()
         url = state.collection_url
         assert url is not None

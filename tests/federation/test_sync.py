@@ -30,7 +30,6 @@ from tests.federation.localnodes import (
     connect,
     sqlite_copy,
     start_node,
-    vouch,
 )
 
 
@@ -101,7 +100,6 @@ def test_connected_goes_one_hop_and_federation_travels_on(nodes: list[LocalNode]
     a, b, c = nodes
     connect(a, b)
     connect(b, c)
-    vouch(c, via=b, origin=a)
     a.publish(indicator(1), reach=Reach.CONNECTED)
     a.publish(indicator(2), reach=Reach.FEDERATION)
     a.publish(indicator(3), reach=Reach.COMMUNITY)
