@@ -27,6 +27,7 @@ log = logging.getLogger("minga.federation")
 
 REFRESH_GAP = 2.0
 _asked: dict[tuple[str, str], float] = {}
+_seen: dict[str, float] = {}  # peer key fingerprint → when it last called on this process
 _lock = threading.Lock()
 
 Fetch = Callable[[str], dict[str, Any] | None]
@@ -69,3 +70,13 @@ def refresh_for(session: Session, peer: PeerNode, items: list[Any]) -> bool:
         log.info("federation: identity of %s not refreshed: %s", peer.name, exc)
         return False
     return True
+
+
+def seen(peer: PeerNode) -> None:
+    """The peer just called on this node (pushed or pulled): it is up, so a sync loop that
+    backs off from it may try again at once."""
+    _seen[peer.fingerprint] = time.monotonic()
+
+
+def last_seen(fingerprint: str) -> float:
+    return _seen.get(fingerprint, 0.0)

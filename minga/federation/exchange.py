@@ -39,6 +39,7 @@ def receive_envelope(
     if not isinstance(envelope, dict) or not isinstance(envelope.get("objects"), list):
         raise InvalidInput('send a TAXII envelope: {"objects": [ ...STIX objects... ]}')
     items: list[Any] = envelope["objects"]
+    contact.seen(peer)
     contact.refresh_for(session, peer, items)
     result = receive(
         session,
@@ -64,6 +65,7 @@ def serve_page(
     session: Session, settings: Settings, peer: PeerNode, *, after_us: int | None, limit: int
 ) -> ServedPage:
     """The next versions the peer may receive, past `after_us`, oldest first."""
+    contact.seen(peer)
     found: Outgoing = select_for_peer(
         session, peer, me(session, settings), after_us=after_us or 0, limit=limit
     )

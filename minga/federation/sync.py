@@ -51,6 +51,7 @@ class _PeerState:
     collection_url: str | None = None
     identity_at: float = 0.0
     retry_at: float = 0.0
+    failed_at: float = 0.0
     delay: float = 0.0
 
 
@@ -103,7 +104,7 @@ class SyncLoop:
 
     def round(self) -> None:
         with self.sessions() as s:
-            found = s.execute(select(PeerNode.id, PeerNode.direction)).all()
+            found = s.execute(select(PeerNode.id, PeerNode.direction, PeerNode.fingerprint)).all()
         if not found or not self.lease.hold():
             return  # a node without peers does nothing (and writes nothing)
         if not self.ready:
@@ -116,9 +117,10 @@ class SyncLoop:
         pull_due = now >= self.next_pull
         if pull_due:
             self.next_pull = now + max(1, self.settings.federation_pull_seconds)
-        for peer_id, direction in found:
+        for peer_id, direction, fp in found:
             state = self.state.setdefault(peer_id, _PeerState())
-            if time.monotonic() < state.retry_at:
+            back = contact.last_seen(fp) > state.failed_at  # it called since: it is up again
+            if time.monotonic() < state.retry_at and not back:
                 continue
             try:
                 self._sync_peer(peer_id, direction, state, pull_due)
@@ -126,7 +128,8 @@ class SyncLoop:
             except (SyncError, MingaError) as exc:
                 message = exc.message if isinstance(exc, MingaError) else str(exc)
                 state.delay = min(MAX_BACKOFF, state.delay * 2 or 1.0)
-                state.retry_at = time.monotonic() + state.delay
+                state.failed_at = time.monotonic()
+                state.retry_at = state.failed_at + state.delay
                 state.identity_at = 0.0  # after a failure, ask who it is again
                 log.warning(
                     "federation: peer %s: %s (retry in %.0f s)", peer_id, message, state.delay
