@@ -102,8 +102,8 @@ class ServedNode:
 
     def api(self, method: str, path: str, **kw: Any) -> httpx.Response:
         assert self.operator is not None
-        headers = {"Authorization": f"Bearer {self.operator.token}"}
-        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kw)
+        headers = {**kw.pop("headers", {}), "Authorization": f"Bearer {self.operator.token}"}
+        return httpx.request(method, self.url + path, headers=headers, timeout=300, **kw)
 
     def peer(self, name: str) -> PeerNode:
         with self.sessions()() as s:
