@@ -193,3 +193,62 @@ def test_rest_remote_organisations_refuse_people(client, sessions, gt: ServedNod
         "/api/invitations", json={"org_id": org_id, "role": "admin"}, headers=operator.headers
     )
     assert r.status_code == 403 and "remote organisation" in r.json()["message"]
+
+
+# -- admin page ----------------------------------------------------------------------------
+
+
+def test_admin_peers_page(client, sessions: sessionmaker[Session], gt: ServedNode):
+    from tests.web.conftest import other_client, sign_in
+
+    operator = init_node(sessions)
+    csrf = sign_in(client, operator.token)
+    page = client.get("/admin/peers", headers={"Accept-Language": "es"})
+    assert page.status_code == 200
+    assert "<h1>Pares de federación</h1>" in page.text and "Todavía no hay pares." in page.text
+    with sessions() as s:
+        own = peers.fingerprint(bytes(peers.ensure_key(s).verify_key))
+    assert display_fingerprint(own) in page.text
+    assert 'href="/admin/peers"' in client.get("/admin/organisations").text
+    form = {
+        "csrf": csrf,
+        "name": "csirt-gt",
+        "url": gt.url,
+        "fingerprint": WRONG,
+        "direction": "both",
+        "token_env": "GT_TOKEN",
+        "country": "",
+        "sector": "",
+    }
+    refused = client.post("/admin/peers", data=form, headers={"Accept-Language": "en"})
+    assert refused.status_code == 422 and "compare the fingerprint" in refused.text
+    assert f'value="{gt.url}"' in refused.text  # the form keeps what was typed
+    added = client.post(
+        "/admin/peers",
+        data={**form, "fingerprint": gt.fingerprint},
+        headers={"Accept-Language": "en"},
+    )
+    assert added.status_code == 201, added.text
+    assert "Peer csirt-gt added; its key is pinned." in added.text
+    token = TOKEN.search(added.text)
+    assert token is not None
+    with sessions() as s:
+        assert TokenVerifier(0).verify(s, token.group(0)).name == "peer-csirt-gt"
+    listing = client.get("/admin/peers", headers={"Accept-Language": "en"}).text
+    assert "csirt-gt" in listing and "pinned" in listing and TOKEN.search(listing) is None
+    orgs = client.get("/admin/organisations", headers={"Accept-Language": "pt"}).text
+    assert "remota (nó csirt-gt)" in orgs
+    # A member organisation's admin sees no link and is refused the page.
+    member = add_member(sessions, "Banco", role="admin")
+    browser = other_client(client)
+    member_csrf = sign_in(browser, member.token)
+    assert 'href="/admin/peers"' not in browser.get("/admin/organisations").text
+    assert browser.get("/admin/peers").status_code == 403
+    r = browser.post("/admin/peers/csirt-gt/remove", data={"csrf": member_csrf})
+    assert r.status_code == 403
+    r = client.post("/admin/peers/csirt-gt/remove", data={"csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/admin/peers?done=removed"
+    with sessions() as s:
+        assert peers.list_peers(s) == []
+    r = client.post("/admin/peers/csirt-gt/remove", data={"csrf": csrf})
+    assert r.status_code == 404
