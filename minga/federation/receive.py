@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from minga.accounts.models import GroupMember, Organisation, SharingGroup
@@ -225,20 +225,21 @@ def _flush(
             elif (c.obj["id"], version_of(c.obj)) in created:
                 out.stored.append(c.index)
                 arrivals.append(
-                    Arrival(
-                        stix_id=c.obj["id"],
-                        modified=version_of(c.obj),
-                        revoked=bool(c.obj.get("revoked", False)),
-                        origin_node=origin,
-                        origin_key=c.prov.origin_key,
-                        hop_count=hops + 1,
-                        from_peer_id=peer.id,
-                        arrived_at=now,
-                    )
+                    {
+                        "stix_id": c.obj["id"],
+                        "modified": version_of(c.obj),
+                        "revoked": bool(c.obj.get("revoked", False)),
+                        "origin_node": origin,
+                        "origin_key": c.prov.origin_key,
+                        "hop_count": hops + 1,
+                        "from_peer_id": peer.id,
+                        "arrived_at": now,
+                    }
                 )
             else:
                 out.existing.append(c.index)
-        session.add_all(arrivals)
+        if arrivals:  # one executemany, not an ORM object per version
+            session.execute(insert(Arrival), arrivals)
     batches.clear()
     session.flush()
 
