@@ -84,6 +84,7 @@ class Action(StrEnum):
     SHARE_WITH_GROUP = "share-with-group"
     MANAGE_COLLECTIONS = "manage-collections"
     READ_AUDIT = "read-audit"
+    MANAGE_PEERS = "manage-peers"  # add, list, inspect and remove federation peers
 
 
 ALLOWED: dict[Role, frozenset[Action]] = {
@@ -127,7 +128,7 @@ ALLOWED: dict[Role, frozenset[Action]] = {
     ),
 }
 # Actions that only the node operator (an admin of the operator organisation) takes.
-OPERATOR_ONLY = frozenset({Action.MANAGE_ORGS})
+OPERATOR_ONLY = frozenset({Action.MANAGE_ORGS, Action.MANAGE_PEERS})
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     node_name: str = Field(default="minga-node", description="Name this node shows to peers.")
     host: str = Field(default="127.0.0.1", description="Address `minga serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `minga serve` binds to.")
+    public_url: str = Field(
+        default="",
+        description="URL peers reach this node at (its identity document names it); empty:"
+        " http://{host}:{port}.",
+    )
     token_cache_seconds: int = Field(
         default=60,
         ge=0,
@@ -101,6 +106,20 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("MINGA_PUBLIC_URL must be an http:// or https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Settings:
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.port}"
+        return self
 
     @property
     def is_sqlite(self) -> bool:
