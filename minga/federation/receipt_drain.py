@@ -88,12 +88,14 @@ class Drain:
         for _ in range(MAX_BATCHES):
             with self.sessions() as session:
                 peer = session.get(PeerNode, peer_id)
-                batch = session.scalars(
-                    select(OutgoingReceipt)
-                    .where(OutgoingReceipt.to_peer_id == peer_id, *_due(datetime.now(UTC)))
-                    .order_by(OutgoingReceipt.id)
-                    .limit(BATCH)
-                ).all()
+                batch = list(
+                    session.scalars(
+                        select(OutgoingReceipt)
+                        .where(OutgoingReceipt.to_peer_id == peer_id, *_due(datetime.now(UTC)))
+                        .order_by(OutgoingReceipt.id)
+                        .limit(BATCH)
+                    )
+                )
             if peer is None or not batch:
                 return taken
             results, error = self._post(peer, batch)

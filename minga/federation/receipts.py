@@ -392,14 +392,14 @@ def summary(session: Session, stix_id: str) -> Summary:
         by_node.setdefault(row.fingerprint, []).append(row)
     nodes = []
     for fp, held in by_node.items():
-        received = [r.signed_at for r in held if r.state == "received"]
-        recalled = [r.signed_at for r in held if r.state == "recalled"]
+        got = [r.signed_at for r in held if r.state == "received"]
+        gone = [r.signed_at for r in held if r.state == "recalled"]
         nodes.append(
             NodeReceipt(
                 node=held[-1].node_name,
                 fingerprint=fp,
-                received_at=received[0] if received else None,
-                recalled_at=recalled[0] if recalled else None,
+                received_at=got[0] if got else None,
+                recalled_at=gone[0] if gone else None,
                 versions=tuple(sorted({r.modified for r in held})),
                 key_vouched=all(r.key_vouched for r in held),
             )
