@@ -53,6 +53,17 @@ class Settings(BaseSettings):
         ge=0,
         description="How often `minga serve` looks for due TAXII pulls; 0 turns them off.",
     )
+    federation_sync_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        description="How often the federation sync loop looks for versions other processes"
+        " committed (a commit in this process wakes it at once); 0 turns federation sync off.",
+    )
+    federation_pull_seconds: int = Field(
+        default=60,
+        ge=1,
+        description="How often the sync loop pulls from pull peers (also at start, to catch up).",
+    )
     ingest_max_bytes: int = Field(
         default=100 * 1024 * 1024, ge=1024, description="Largest upload or file ingest accepts."
     )
