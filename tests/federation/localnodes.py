@@ -170,7 +170,7 @@ def _account_on(host: LocalNode, guest: LocalNode) -> str:
             s.add(org)
             s.flush()
         user = accounts.create_user(
-            s, None, org_id=org.id, name=f"peer-{guest.name}", role="machine"
+            s, None, org_id=org.id, name=f"peer-{guest.name}", role="machine", allow_remote=True
         )
         _, issued = accounts.issue_token(s, None, user_id=user.id)
         s.commit()
