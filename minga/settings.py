@@ -102,6 +102,12 @@ class Settings(BaseSettings):
         description="Callback URL registered at the provider; empty: built from the request.",
     )
     oidc_label: str = Field(default="", description="Name of the provider on the sign-in page.")
+    federation_receipts_seconds: float = Field(
+        default=2,
+        ge=0,
+        description="How often `minga serve` sends queued recall receipts towards their origin"
+        " node; 0 turns it off.",
+    )
 
     @field_validator("database_url")
     @classmethod
