@@ -268,7 +268,7 @@ def test_a_peer_machine_account_publishes_nothing_through_ordinary_paths(
             "url": gt.url,
             "fingerprint": gt.fingerprint,
             "token_env": "GT_TOKEN",
-        },  # fmt: skip
+        },
         headers=operator.headers,
     )
     assert r.status_code == 201, r.text
