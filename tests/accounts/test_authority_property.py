@@ -147,6 +147,8 @@ def test_authority_rules_in_plain_words(
     account = Target(org_id=target_org, user_id=target_user, role=target_role)
     group = Target(org_id=target_org, member_org_ids=members)
     assert may(p, Action.MANAGE_ORGS) == operator
+    assert may(p, Action.MANAGE_PEERS) == operator
+    assert may(p, Action.MANAGE_PEERS, Target(org_id=None)) == operator
     assert may(p, Action.MANAGE_USERS, account) == (role is Role.ADMIN and own)
     assert may(p, Action.DISABLE_USER, account) == (role is Role.ADMIN and own and target_user != 1)
     assert may(p, Action.ISSUE_TOKEN, account) == (
