@@ -252,3 +252,37 @@ def test_admin_peers_page(client, sessions: sessionmaker[Session], gt: ServedNod
         assert peers.list_peers(s) == []
     r = client.post("/admin/peers/csirt-gt/remove", data={"csrf": csrf})
     assert r.status_code == 404
+
+
+def test_a_peer_machine_account_publishes_nothing_through_ordinary_paths(
+    client, sessions: sessionmaker[Session], gt: ServedNode
+):
+    from minga.taxii.models import DEFAULT_COLLECTION_ID
+    from tests.factories import indicator
+
+    operator = init_node(sessions)
+    r = client.post(
+        "/api/peers",
+        json={
+            "name": "csirt-gt",
+            "url": gt.url,
+            "fingerprint": gt.fingerprint,
+            "token_env": "GT_TOKEN",
+        },
+        headers=operator.headers,
+    )
+    assert r.status_code == 201, r.text
+    machine = {"Authorization": f"Bearer {r.json()['token']}"}
+    r = client.post("/api/objects", json=indicator(1), headers=machine)
+    assert r.status_code == 403, r.text
+    taxii = "application/taxii+json;version=2.1"
+    r = client.post(
+        f"/taxii2/api/collections/{DEFAULT_COLLECTION_ID}/objects/",
+        json={"objects": [indicator(2)]},
+        headers={**machine, "Content-Type": taxii, "Accept": taxii},
+    )
+    assert r.status_code in (202, 403), r.text
+    if r.status_code == 202:
+        assert r.json()["success_count"] == 0
+    found = client.get("/api/objects?type=indicator", headers=operator.headers).json()
+    assert found["objects"] == []  # nothing the machine account sent was stored
