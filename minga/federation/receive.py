@@ -86,7 +86,7 @@ def receive(
     seen: set[tuple[str, str]] = set()
     for index, obj in enumerate(items):
         try:
-            item = _check(index, obj, key_for, node_for, me)
+            item = _check(index, obj, key_for, node_for, me, peer)
         except SignatureRejected as exc:
             out.rejected[index] = exc.message
             continue
@@ -125,7 +125,7 @@ def receive(
 
 
 def _check(
-    index: int, obj: Any, key_for: KeyFor, node_for: NodeFor, me: NodeIdentity
+    index: int, obj: Any, key_for: KeyFor, node_for: NodeFor, me: NodeIdentity, peer: PeerNode
 ) -> _Checked | None:
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
         raise SignatureRejected("each object must be a JSON object with an id")
@@ -147,6 +147,12 @@ def _check(
         sent = Reach(str(ext.get(REACH_FIELD, Reach.CONNECTED.value)))
     except ValueError:
         raise SignatureRejected(f"unknown reach {ext.get(REACH_FIELD)!r}") from None
+    if sent is Reach.CONNECTED and prov.origin_key != peer.fingerprint:
+        # The origin signed `connected`: one hop, so only the origin itself may deliver it.
+        raise SignatureRejected(
+            f"a version with reach 'connected' from {prov.origin_node!r} came through"
+            f" {peer.name!r}: it may only travel one hop"
+        )
     reach = arriving_reach(sent)
     if reach is None:
         raise SignatureRejected(f"a version with reach {sent.value!r} never leaves its node")

@@ -4,9 +4,10 @@ Push (to the peer's collection) and serving the federation collection (to the pe
 the same function: the versions past a position that `policy.may_forward` lets the peer
 receive. A version made here leaves signed by this node (hop count 0); one that arrived from
 another node keeps its origin's signature with the hop count it was stored with. Besides the
-signed provenance, the extension says the version's reach (so `connected` stops after its hop)
+signed provenance, the origin signs the version's reach (so `connected` stops after its hop)
 and, for a version shared with sharing groups, the identities of their member organisations
-(so the receiving node knows which of its organisations were named).
+(so the receiving node knows which of its organisations were named): a forwarding node cannot
+widen either.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from minga.accounts.models import GroupMember, Organisation
 from minga.federation.keys import NodeIdentity
 from minga.federation.models import Arrival, PeerNode
-from minga.federation.signing import EXTENSION_ID, provenance_of, sign, with_hop_count
+from minga.federation.signing import provenance_of, sign, with_hop_count
 from minga.intel.models import object_groups, objects
 from minga.intel.queries import CHUNK
 from minga.policy import Marking, Peer, Reach, Tlp, may_forward
@@ -113,10 +114,9 @@ def select_for_peer(
             out.scanned += 1
             out.last_us = row.added_us
             group_ids = groups.get(row.pk, frozenset())
-            sent = _outgoing(row, me, orgs, policy_peer, group_ids, held)
-            if sent is not None and group_ids:
-                refs = {orgs.identity_ref.get(o) for g in group_ids for o in members.get(g, ())}
-                sent["extensions"][EXTENSION_ID][RECIPIENTS_FIELD] = sorted(r for r in refs if r)
+            refs = {orgs.identity_ref.get(o) for g in group_ids for o in members.get(g, ())}
+            recipients = sorted(r for r in refs if r) if group_ids else None
+            sent = _outgoing(row, me, orgs, policy_peer, group_ids, held, recipients)
             if sent is not None:
                 out.objects.append(sent)
                 if len(out.objects) >= limit:
@@ -136,6 +136,7 @@ def _outgoing(
     peer: Peer,
     group_ids: frozenset[int],
     held: set[tuple[str, str]],
+    recipients: list[str] | None,
 ) -> dict[str, Any] | None:
     obj = orjson.loads(row.raw)
     try:
@@ -155,9 +156,12 @@ def _outgoing(
         held_by_peer=(row.stix_id, row.modified) in held,
     ):
         return None
-    out = with_hop_count(obj, row.hop_count) if prov else sign(obj, me, hop_count=0)
-    out["extensions"][EXTENSION_ID][REACH_FIELD] = row.reach
-    return out
+    if prov is not None:  # forwarded: the origin's signed reach and recipients travel on
+        return with_hop_count(obj, row.hop_count)
+    terms: dict[str, Any] = {REACH_FIELD: row.reach}
+    if recipients is not None:
+        terms[RECIPIENTS_FIELD] = recipients
+    return sign(obj, me, hop_count=0, terms=terms)
 
 
 def _groups(

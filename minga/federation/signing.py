@@ -4,8 +4,10 @@ Every version that leaves its origin node carries a STIX 2.1 property extension 
 `EXTENSION_ID`) holding the origin node's name, its key fingerprint, the number of hops
 travelled so far and an Ed25519 signature of the origin node over the RFC 8785 canonical JSON
 (the `rfc8785` package) of `{"object": <the object without that extension>, "origin_node": ...,
-"origin_key": ...}`, so neither the content nor who claims to have made it can change. The hop
-count is not signed: each hop raises it, and a receiver also knows the direct peer it came from.
+"origin_key": ..., "reach": ..., "recipients": [...]}` (reach and recipients when the origin gave
+them: its sharing decision), so neither the content, nor who made it, nor how far it may travel
+can change on the way. The hop count is not signed: each hop raises it; a receiver relies on
+the direct peer it came from instead (a `connected` version is only taken from its origin).
 
 `sign_document`/`verify_document` sign any other JSON document the same way (recall receipts,
 node-identity objects that vouch for another node's key).
@@ -29,6 +31,8 @@ from minga.federation.keys import NodeIdentity, fingerprint
 # Fixed id of Minga's provenance extension (its extension-definition object: `definition()`).
 EXTENSION_ID = "extension-definition--6c1b7a8e-5b0e-4d8e-9a51-4d2b8f0c7a11"
 SIGNATURE_FIELD = "signature"
+# Extension fields the origin signs besides the object: its reach and named recipients.
+SIGNED_TERMS = ("reach", "recipients")
 
 
 class SignatureRejected(InvalidInput):
@@ -118,10 +122,21 @@ def provenance_of(obj: dict[str, Any]) -> Provenance | None:
     return Provenance(node, key, hops)
 
 
-def sign(obj: dict[str, Any], node: NodeIdentity, *, hop_count: int = 0) -> dict[str, Any]:
-    """A copy of `obj` signed by this (origin) node, with `hop_count` hops so far."""
+def sign(
+    obj: dict[str, Any],
+    node: NodeIdentity,
+    *,
+    hop_count: int = 0,
+    terms: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A copy of `obj` signed by this (origin) node, with `hop_count` hops so far.
+
+    `terms` (keys in `SIGNED_TERMS`: the version's reach, its named recipients) are the origin's
+    sharing decision: they go into the extension and under the signature, so no node on the
+    way can widen them."""
     body = unsigned(obj)
-    message = _message(body, node.name, node.fingerprint)
+    extra = {k: v for k, v in (terms or {}).items() if k in SIGNED_TERMS}
+    message = _message(body, node.name, node.fingerprint, extra)
     signature = node.signing_key.sign(message).signature
     out = dict(body)  # shallow: only `extensions` is replaced (a deep copy cost a third of it)
     exts = dict(out.get("extensions") or {})
@@ -131,6 +146,7 @@ def sign(obj: dict[str, Any], node: NodeIdentity, *, hop_count: int = 0) -> dict
         "origin_key": node.fingerprint,
         "hop_count": hop_count,
         SIGNATURE_FIELD: base64.b64encode(signature).decode(),
+        **extra,
     }
     out["extensions"] = exts
     return out
@@ -159,13 +175,21 @@ def verify(obj: dict[str, Any], key_for: Callable[[str], bytes | None]) -> Prove
         raise SignatureRejected(f"the origin key {prov.origin_key[:16]}… is not known here")
     if fingerprint(key) != prov.origin_key:
         raise SignatureRejected("the origin key does not match its fingerprint")
-    sig_b64 = obj["extensions"][EXTENSION_ID].get(SIGNATURE_FIELD)
-    _check(key, _message(unsigned(obj), prov.origin_node, prov.origin_key), sig_b64)
+    ext = obj["extensions"][EXTENSION_ID]
+    extra = {k: ext[k] for k in SIGNED_TERMS if k in ext}
+    _check(
+        key,
+        _message(unsigned(obj), prov.origin_node, prov.origin_key, extra),
+        ext.get(SIGNATURE_FIELD),
+    )
     return prov
 
 
-def _message(body: dict[str, Any], origin_node: str, origin_key: str) -> bytes:
-    return canonical({"object": body, "origin_node": origin_node, "origin_key": origin_key})
+def _message(
+    body: dict[str, Any], origin_node: str, origin_key: str, terms: dict[str, Any]
+) -> bytes:
+    doc = {"object": body, "origin_node": origin_node, "origin_key": origin_key, **terms}
+    return canonical(doc)
 
 
 def sign_document(doc: dict[str, Any], key: SigningKey) -> dict[str, Any]:

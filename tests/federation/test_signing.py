@@ -139,3 +139,20 @@ def test_fingerprints_read_back_as_typed():
     assert parse_fingerprint("SHA256:" + fp.upper()) == fp
     with pytest.raises(InvalidInput, match="64 hexadecimal digits"):
         parse_fingerprint("abcd")
+
+
+def test_reach_and_recipients_are_signed_by_the_origin():
+    origin = node()
+    signed = sign(INDICATOR, origin, terms={"reach": "connected", "recipients": ["identity--x"]})
+    ext = signed["extensions"][EXTENSION_ID]
+    assert (ext["reach"], ext["recipients"]) == ("connected", ["identity--x"])
+    assert verify(with_hop_count(signed, 1), keys_of(origin)).hop_count == 1
+    for field, value in (("reach", "federation"), ("recipients", [])):
+        changed = copy.deepcopy(signed)
+        changed["extensions"][EXTENSION_ID][field] = value
+        with pytest.raises(SignatureRejected, match="does not match"):
+            verify(changed, keys_of(origin))
+    dropped = copy.deepcopy(signed)
+    del dropped["extensions"][EXTENSION_ID]["recipients"]
+    with pytest.raises(SignatureRejected, match="does not match"):
+        verify(dropped, keys_of(origin))

@@ -163,13 +163,12 @@ def test_rejected_versions_are_counted_and_nothing_is_stored(nodes: list[LocalNo
     connect(a, b)
     a.push(b)  # a's organisation identity arrives first
     before = b.count()
-    tampered = sign(indicator(1), a.identity)
+    far = {"reach": "federation"}
+    tampered = sign(indicator(1), a.identity, terms=far)
     tampered["name"] = "changed on the way"
     stranger = NodeIdentity("a", URL, SigningKey.generate())  # a's name, an unknown key
-    spoofed = sign(indicator(3, created_by_ref=b.member.identity_ref), a.identity)
+    spoofed = sign(indicator(3, created_by_ref=b.member.identity_ref), a.identity, terms=far)
     unsigned = indicator(4, created_by_ref=a.member.identity_ref)
-    for obj in (tampered, spoofed):
-        obj["extensions"][EXTENSION_ID]["reach"] = "federation"
     envelope = {"objects": [tampered, sign(indicator(2), stranger), spoofed, unsigned]}
     token = _token_of(a, "b")
     r = b.client.post(
@@ -284,3 +283,26 @@ def _now() -> Any:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def test_a_forwarding_node_cannot_widen_reach_nor_pass_on_a_connected_version(
+    trio: list[LocalNode],
+) -> None:
+    a, b, c = trio
+    connect(a, b)
+    connect(b, c)
+    one_hop = sign(indicator(1), a.identity, terms={"reach": "connected"})
+    widened = sign(indicator(2), a.identity, terms={"reach": "connected"})
+    widened["extensions"][EXTENSION_ID]["reach"] = "federation"  # b rewrites a's decision
+    token = _token_of(b, "c")
+    r = c.client.post(
+        collection_url(URL) + "objects/",
+        content=orjson.dumps({"objects": [one_hop, widened]}),
+        headers={"Content-Type": TAXII, "Accept": TAXII, "Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 202, r.text
+    reasons = [f["message"] for f in r.json()["failures"]]
+    assert len(reasons) == 2
+    assert "may only travel one hop" in reasons[0]
+    assert "does not match" in reasons[1]
+    assert stored(c, indicator(1)["id"]) == stored(c, indicator(2)["id"]) == []
