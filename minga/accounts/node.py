@@ -43,10 +43,9 @@ def token_key(session: Session) -> bytes:
     Two processes making it at once both insert-if-absent and read back the one that won."""
     row = session.get(NodeSetting, TOKEN_KEY)
     if row is None:
-        table = NodeSetting.__table__
         values = {"key": TOKEN_KEY, "value": secrets.token_hex(32)}
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(table).values(values).on_conflict_do_nothing())
+        session.execute(insert(NodeSetting).values(values).on_conflict_do_nothing())
         row = session.get(NodeSetting, TOKEN_KEY, populate_existing=True)
         assert row is not None  # inserted now, or by the process that won
     return bytes.fromhex(row.value)

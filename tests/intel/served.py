@@ -21,8 +21,9 @@ def free_port() -> int:
 class Served:
     """One `minga serve` process on `database_url`; entering yields its base URL."""
 
-    def __init__(self, database_url: str, log: Path) -> None:
+    def __init__(self, database_url: str, log: Path, workers: int = 1) -> None:
         self.database_url = database_url
+        self.workers = workers
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -50,6 +51,8 @@ class Served:
                     "127.0.0.1",
                     "--port",
                     str(self.port),
+                    "--workers",
+                    str(self.workers),
                 ],
                 env=env,
                 stdout=out,
