@@ -25,11 +25,11 @@ from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, bindparam, cast, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from minga.accounts.models import ApiToken, GroupMember, NodeSetting, Organisation, User
-from minga.accounts.node import OPERATOR_KEY, TOKEN_KEY, operator_org_id, token_key
+from minga.accounts.node import OPERATOR_KEY, TOKEN_KEY, token_key
 from minga.errors import Unauthenticated
 from minga.policy import Principal, Role
 
@@ -62,7 +62,12 @@ def split(token: str) -> tuple[str, str]:
     return parts[1], parts[2]
 
 
-_OPERATOR = select(NodeSetting.value).where(NodeSetting.key == OPERATOR_KEY).scalar_subquery()
+# The operator organisation as `operator_org_id` finds it: as recorded, else the first admin's.
+_admin = aliased(User)
+_first_admin = select(func.min(_admin.id)).where(_admin.role == "admin").scalar_subquery()
+_first_admin_org = select(_admin.org_id).where(_admin.id == _first_admin).scalar_subquery()
+_recorded = select(NodeSetting.value).where(NodeSetting.key == OPERATOR_KEY).scalar_subquery()
+_OPERATOR = func.coalesce(cast(_recorded, Integer), _first_admin_org)
 # One row per sharing group of the organisation (one row with no group if it has none).
 _LOOKUP = (
     select(
@@ -126,8 +131,6 @@ class TokenVerifier:
             upgrade_from = stored
         else:
             raise Unauthenticated("the API token is not valid")
-        operator = row.operator
-        operator_id = int(operator) if operator is not None else operator_org_id(session)
         principal = Principal(
             user_id=row.user_id,
             org_id=row.org_id,
@@ -135,7 +138,7 @@ class TokenVerifier:
             identity_ref=row.identity_ref,
             group_ids=frozenset(r.group_id for r in rows if r.group_id is not None),
             user_name=row.name,
-            operator_org=operator_id == row.org_id,
+            operator_org=row.operator == row.org_id,
         )
         return Verified(principal, row.token_id, upgrade_from)
 
