@@ -1,9 +1,13 @@
 """`minga serve --workers 2` for real on a loopback port: concurrent writes and reads through
-REST spread over both worker processes lose nothing, store nothing twice, and never answer 5xx."""
+REST spread over both worker processes lose nothing, store nothing twice, and never answer 5xx;
+the supervisor runs the ingest queue; the workers end with it when it is killed."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -11,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from minga.ingest import jobs
+from minga.ingest.pipeline import Options, Upload
 from minga.intel.models import objects
 from tests.conftest import Member, add_member
 from tests.factories import indicator
@@ -28,7 +35,9 @@ BATCH = 25
 
 @pytest.fixture
 def served(db_url: str, tmp_path: Path) -> Iterator[tuple[str, Served]]:
-    node = Served(db_url, tmp_path / "serve.log", workers=2)
+    node = Served(
+        db_url, tmp_path / "serve.log", workers=2, env={"MINGA_INGEST_WORKER_SECONDS": "1"}
+    )
     with node as url:
         yield url, node
 
@@ -46,10 +55,16 @@ def test_two_workers_serve_concurrent_writes_and_reads(
 ):
     url, node = served
     assert node.process is not None
-    assert len(_workers(node.process.pid)) == 2
+    workers = _workers(node.process.pid)
+    assert len(workers) == 2
 
     writers = [add_member(sessions, "Org A"), add_member(sessions, "Org B")]
     reader = add_member(sessions, "Org C")
+    with sessions() as s:  # queued as an upload whose server stopped before running it
+        upload = Upload(orjson.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}",
+                                      "objects": [indicator(1)]}), "lost.json")  # fmt: skip
+        job = jobs.enqueue(s, writers[0].principal, upload, Options())
+        s.commit()
     acked: list[str] = []
     statuses: Counter[int] = Counter()
     problems: list[BaseException] = []
@@ -99,6 +114,13 @@ def test_two_workers_serve_concurrent_writes_and_reads(
     for t in read_threads:
         t.join()
     assert problems == []
+    deadline = time.monotonic() + 60  # the supervisor's queue runner looks every second
+    with sessions() as s:
+        while jobs.get_job(s, writers[0].principal, job.id).status in ("queued", "running"):
+            s.rollback()
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
     assert set(statuses) <= {200, 201}, statuses  # no 5xx, and no 409/503 either
     assert statuses[201] == WRITERS * ROUNDS
 
@@ -118,4 +140,17 @@ def test_two_workers_serve_concurrent_writes_and_reads(
     assert sorted(listed) == sorted(acked)  # nothing lost, nothing twice
     with sessions() as s:
         stored = s.scalar(select(func.count()).where(objects.c.type == "indicator"))
-    assert stored == len(acked)
+    assert stored == len(acked) + 1  # and the queued upload's indicator
+
+    with sessions() as s:
+        assert jobs.get_job(s, writers[0].principal, job.id).status == "done"
+    os.kill(node.process.pid, signal.SIGKILL)
+    assert _ended(workers, deadline=time.monotonic() + 30)
+
+
+def _ended(pids: list[int], deadline: float) -> bool:
+    while any(Path(f"/proc/{pid}").exists() for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True

@@ -21,9 +21,12 @@ def free_port() -> int:
 class Served:
     """One `minga serve` process on `database_url`; entering yields its base URL."""
 
-    def __init__(self, database_url: str, log: Path, workers: int = 1) -> None:
+    def __init__(
+        self, database_url: str, log: Path, workers: int = 1, env: dict[str, str] | None = None
+    ) -> None:
         self.database_url = database_url
         self.workers = workers
+        self.env = env or {}
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -38,6 +41,7 @@ class Served:
             "MINGA_INGEST_WORKER_SECONDS": "0",
             "MINGA_SECRET_KEY": "test-only-key",
             "MINGA_LOG_LEVEL": "warning",
+            **self.env,
         }
         code = "import sys; from minga.cli import main; sys.argv[0] = 'minga'; main()"
         with self.log.open("wb") as out:
