@@ -68,7 +68,7 @@ class Served:
             self.start()
         assert self.process is not None
         url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a busy machine starts several workers slowly
         while True:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.__exit__()
