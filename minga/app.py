@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from minga import __version__
 from minga.accounts.tokens import TokenVerifier
-from minga.db import make_engine, make_sessionmaker
+from minga.db import engine_for, make_sessionmaker
 from minga.settings import Settings
 
 log = logging.getLogger("minga")
@@ -103,7 +103,7 @@ class ContainUnexpected:
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     from minga.api import errors, routes
 
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or engine_for(settings)
     node = Node(
         settings=settings,
         engine=engine,

@@ -121,26 +121,33 @@ def init(
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (MINGA_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (MINGA_PORT).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes (MINGA_WORKERS; default: one per core)."),
+    ] = None,
 ) -> None:
     """Run the node (migrates the database first)."""
-    import uvicorn
-
-    from minga.app import create_app
+    from minga import serve as serving
+    from minga.db import cores, engine_for
     from minga.migrate import upgrade
 
-    settings = Settings()
-    engine = make_engine(settings.database_url)
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic's ValidationError lists every bad variable
+        raise fail(f"bad MINGA_* setting: {exc}", 2) from None
+    count = workers or settings.workers or cores()
+    engine = engine_for(settings.model_copy(update={"workers": count}))
     try:
         upgrade(engine)
+        serving.run(
+            settings, engine, host=host or settings.host, port=port or settings.port, workers=count
+        )
+    except MingaError as exc:
+        raise fail(exc.message, 2) from None
     except OperationalError as exc:
         raise fail(f"cannot use the database {settings.database_url}: {exc.orig}", 3) from None
-    application = create_app(settings, engine=engine)
-    uvicorn.run(
-        application,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level,
-    )
+    finally:
+        engine.dispose()
 
 
 @app.command("demo-data")

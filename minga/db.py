@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+if TYPE_CHECKING:
+    from minga.settings import Settings
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -23,38 +27,91 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA cache_size=-262144")  # 256 MB: index pages of a 1M-object store stay hot
-    cur.execute("PRAGMA wal_autocheckpoint=10000")  # fewer, larger checkpoints for bulk writes
-    cur.execute("PRAGMA temp_store=MEMORY")
-    # Keep planner statistics fresh (cheaply): without them SQLite walks the wrong index for
-    # id look-ups once the store is large.
-    cur.execute("PRAGMA analysis_limit=1000")
-    cur.execute("PRAGMA optimize=0x10002")
-    cur.close()
+def _sqlite_pragmas(cache_kib: int) -> Any:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA cache_size=-{cache_kib}")  # this connection's share of the budget
+        cur.execute("PRAGMA wal_autocheckpoint=10000")  # fewer, larger checkpoints for bulk writes
+        cur.execute("PRAGMA temp_store=MEMORY")
+        # Keep planner statistics fresh (cheaply): without them SQLite walks the wrong index for
+        # id look-ups once the store is large.
+        cur.execute("PRAGMA analysis_limit=1000")
+        cur.execute("PRAGMA optimize=0x10002")
+        cur.close()
+
+    return on_connect
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`, with SQLite tuned for one writer and parallel readers."""
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def memory_mb() -> int:
+    """The machine's memory in MB (4 GB if it cannot be read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    except (AttributeError, ValueError, OSError):
+        return 4096
+
+
+def pool_size(url: str, wanted: int = 0, workers: int = 1) -> int:
+    """Connections a process keeps: `wanted`, else 4 on SQLite (one writer; reads are short),
+    else 40 shared by the workers, 2 to 10 each (PostgreSQL allows 100 by default)."""
+    if wanted:
+        return wanted
+    if url.startswith("sqlite"):
+        return 4
+    return max(2, min(10, 40 // max(1, workers)))
+
+
+def sqlite_cache_mb(wanted: int = 0) -> int:
+    """The SQLite page-cache budget of a process: `wanted`, else 1/64 of memory, 16 to 128 MB."""
+    return wanted or max(16, min(128, memory_mb() // 64))
+
+
+def make_engine(url: str, *, pool: int = 0, workers: int = 1, cache_mb: int = 0) -> Engine:
+    """An engine for `url`, with SQLite tuned for one writer and parallel readers.
+
+    A process keeps `pool_size` connections and opens as many again in a burst; on SQLite the
+    page-cache budget is shared out among all of them (each connection has its own cache)."""
+    size = pool_size(url, pool, workers)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
+        pooled: dict[str, int] = {}  # an in-memory database lives in its one connection
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-        event.listen(engine, "connect", _sqlite_pragmas)
+            pooled = {"pool_size": size, "max_overflow": size}
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 10}, **pooled
+        )
+        cache_kib = max(1024, sqlite_cache_mb(cache_mb) * 1024 // (2 * size))
+        event.listen(engine, "connect", _sqlite_pragmas(cache_kib))
         return engine
     # JIT compilation costs more than these short index queries ever take.
     return create_engine(
         url,
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=size,
+        max_overflow=size,
         connect_args={"options": "-c jit=off"},
+    )
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The engine of a node process, sized by its settings."""
+    return make_engine(
+        settings.database_url,
+        pool=settings.db_pool_size,
+        workers=settings.workers or cores(),
+        cache_mb=settings.sqlite_cache_mb,
     )
 
 

@@ -29,7 +29,8 @@ class Settings(BaseSettings):
         default=60,
         ge=0,
         le=3600,
-        description="How long a verified API token is trusted before argon2 runs again.",
+        description="How long a token still stored argon2-hashed (issued before HMAC-SHA-256)"
+        " is trusted before argon2 runs again; its hash is upgraded at its first use.",
     )
     page_size_max: int = Field(
         default=1000, ge=10, le=10000, description="Largest page a list returns."
@@ -68,6 +69,23 @@ class Settings(BaseSettings):
         default=100 * 1024 * 1024, ge=1024, description="Largest upload or file ingest accepts."
     )
     log_level: str = Field(default="info", description="uvicorn log level.")
+    workers: int = Field(
+        default=0, ge=0, le=256, description="Processes `minga serve` runs; 0: one per core."
+    )
+    db_pool_size: int = Field(
+        default=0,
+        ge=0,
+        le=200,
+        description="Database connections each worker keeps (as many again in a burst); 0: 4 on"
+        " SQLite, on PostgreSQL 40 shared by the workers (2 to 10 each).",
+    )
+    sqlite_cache_mb: int = Field(
+        default=0,
+        ge=0,
+        le=65536,
+        description="SQLite page cache of each worker in MB, shared out among its connections;"
+        " 0: 1/64 of the machine's memory, 16 to 128 MB.",
+    )
     password_min_length: int = Field(
         default=12, ge=8, le=128, description="Shortest password a person may choose."
     )

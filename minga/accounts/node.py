@@ -1,8 +1,13 @@
-"""Node settings: which organisation runs the node (its admins are the node operator)."""
+"""Node settings: which organisation runs the node (its admins are the node operator), and the
+node's key for API-token MACs."""
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from minga.accounts.models import NodeSetting, User
@@ -27,3 +32,20 @@ def set_operator_org(session: Session, org_id: int) -> None:
     else:
         row.value = str(org_id)
     session.flush()
+
+
+TOKEN_KEY = "token_hmac_key"
+
+
+def token_key(session: Session) -> bytes:
+    """The node's secret key for API-token MACs, made at first use (`minga init`, `minga serve`).
+
+    Two processes making it at once both insert-if-absent and read back the one that won."""
+    row = session.get(NodeSetting, TOKEN_KEY)
+    if row is None:
+        values = {"key": TOKEN_KEY, "value": secrets.token_hex(32)}
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(NodeSetting).values(values).on_conflict_do_nothing())
+        row = session.get(NodeSetting, TOKEN_KEY, populate_existing=True)
+        assert row is not None  # inserted now, or by the process that won
+    return bytes.fromhex(row.value)

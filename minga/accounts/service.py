@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from minga import audit
 from minga.accounts.checks import refuse_remote, require, user_target
 from minga.accounts.models import ApiToken, GroupMember, Organisation, User
-from minga.accounts.node import operator_org_id
+from minga.accounts.node import operator_org_id, token_key
 from minga.accounts.tokens import IssuedToken, new_token
 from minga.errors import Conflict, InvalidInput, NotFound
 from minga.policy import Action, Principal, Role, Target, may
@@ -214,7 +214,7 @@ def issue_token(
         raise InvalidInput("cannot issue a token to a disabled account")
     if expires_days is not None and not 1 <= expires_days <= 3650:
         raise InvalidInput("expires_days must be between 1 and 3650")
-    issued, secret_hash = new_token()
+    issued, secret_hash = new_token(token_key(session))
     now = datetime.now(UTC)
     row = ApiToken(
         public_id=issued.public_id,

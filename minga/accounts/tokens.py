@@ -1,14 +1,22 @@
-"""API tokens: random, shown once, stored argon2-hashed, revocable.
+"""API tokens: random, shown once, stored as a keyed hash, revocable.
 
-A token reads `mg_<public id>_<secret>`. The public id finds the row in one indexed lookup; argon2
-then checks the secret. argon2 costs ~50 ms by design, so a successful check is remembered in
-process (keyed by a SHA-256 of the whole token) for `token_cache_seconds`; the row itself is read
-on every request, so a revocation takes effect at once.
+A token reads `mg_<public id>_<secret>`. The public id finds the row in one indexed look-up, and
+the same query reads the user, organisation, sharing groups and operator setting the principal
+needs. The stored hash is HMAC-SHA-256 of the whole token under the node's key
+(`minga.accounts.node.token_key`): a token holds 256 random bits, so no guessing is left for a
+slow hash to slow down, and the check costs microseconds. People's passwords stay argon2.
+
+Tokens issued before the keyed hash are stored argon2-hashed; the first successful check stores
+their HMAC instead (`upgrade`). Until that is committed, an argon2 success is remembered in
+process for `token_cache_seconds`, and one check per token runs at a time: requests arriving
+while it runs take its answer instead of starting their own (no stampede when the entry expires).
+The row is read on every request, so a revocation takes effect at once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import threading
 import time
@@ -17,14 +25,16 @@ from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, bindparam, cast, func, select, update
+from sqlalchemy.orm import Session, aliased
 
-from minga.accounts.models import ApiToken, User
+from minga.accounts.models import ApiToken, GroupMember, NodeSetting, Organisation, User
+from minga.accounts.node import OPERATOR_KEY, TOKEN_KEY, token_key
 from minga.errors import Unauthenticated
+from minga.policy import Principal, Role
 
-_HASHER = PasswordHasher()
 PREFIX = "mg"
+MAC_PREFIX = "hmac-sha256$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +43,16 @@ class IssuedToken:
     public_id: str
 
 
-def new_token() -> tuple[IssuedToken, str]:
-    """A fresh token and the argon2 hash of its secret."""
+def mac(key: bytes, token: str) -> str:
+    """What is stored for `token`: its HMAC-SHA-256 under the node's key."""
+    return MAC_PREFIX + hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def new_token(key: bytes) -> tuple[IssuedToken, str]:
+    """A fresh token and the keyed hash to store for it."""
     public_id = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(32)
-    return IssuedToken(f"{PREFIX}_{public_id}_{secret}", public_id), _HASHER.hash(secret)
+    token = f"{PREFIX}_{public_id}_{secrets.token_urlsafe(32)}"
+    return IssuedToken(token, public_id), mac(key, token)
 
 
 def split(token: str) -> tuple[str, str]:
@@ -47,44 +62,138 @@ def split(token: str) -> tuple[str, str]:
     return parts[1], parts[2]
 
 
-class TokenVerifier:
-    """Checks tokens against the database, remembering recent argon2 successes."""
+# The operator organisation as `operator_org_id` finds it: as recorded, else the first admin's.
+_admin = aliased(User)
+_first_admin = select(func.min(_admin.id)).where(_admin.role == "admin").scalar_subquery()
+_first_admin_org = select(_admin.org_id).where(_admin.id == _first_admin).scalar_subquery()
+_recorded = select(NodeSetting.value).where(NodeSetting.key == OPERATOR_KEY).scalar_subquery()
+_OPERATOR = func.coalesce(cast(_recorded, Integer), _first_admin_org)
+# One row per sharing group of the organisation (one row with no group if it has none).
+_LOOKUP = (
+    select(
+        ApiToken.id.label("token_id"),
+        ApiToken.secret_hash,
+        ApiToken.revoked_at,
+        ApiToken.expires_at,
+        User.id.label("user_id"),
+        User.name,
+        User.role,
+        User.active,
+        User.org_id,
+        Organisation.identity_ref,
+        GroupMember.group_id,
+        _OPERATOR.label("operator"),
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .join(Organisation, Organisation.id == User.org_id)
+    .outerjoin(GroupMember, GroupMember.org_id == Organisation.id)
+    .where(ApiToken.public_id == bindparam("public_id"))
+)
 
-    def __init__(self, cache_seconds: int = 60) -> None:
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    principal: Principal
+    token_id: int
+    upgrade_from: str | None = None  # the argon2 hash a successful check may replace
+
+
+class TokenVerifier:
+    """Checks tokens against the database and answers the principal they act as."""
+
+    def __init__(self, cache_seconds: int = 60, hasher: PasswordHasher | None = None) -> None:
         self.cache_seconds = cache_seconds
-        self._ok: dict[str, float] = {}
+        self.hasher = hasher or PasswordHasher()
+        self._key: bytes | None = None
+        self._ok: dict[str, float] = {}  # SHA-256 of a token -> when argon2 last accepted it
+        self._flights: dict[str, tuple[threading.Lock, list[int]]] = {}
         self._lock = threading.Lock()
 
-    def verify(self, session: Session, token: str) -> User:
-        public_id, secret = split(token)
-        row = session.execute(
-            select(ApiToken, User)
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.public_id == public_id)
-        ).first()
-        if row is None:
+    def verify(self, session: Session, token: str) -> Verified:
+        public_id, _ = split(token)
+        rows = session.connection().execute(_LOOKUP, {"public_id": public_id}).all()
+        if not rows:
             raise Unauthenticated("the API token is not known to this node")
-        tok, user = row
-        if tok.revoked_at is not None:
+        row = rows[0]
+        if row.revoked_at is not None:
             raise Unauthenticated("the API token has been revoked")
-        if tok.expires_at is not None and _aware(tok.expires_at) <= datetime.now(UTC):
+        if row.expires_at is not None and _aware(row.expires_at) <= datetime.now(UTC):
             raise Unauthenticated("the API token has expired")
-        if not user.active:
+        if not row.active:
             raise Unauthenticated("the account of this API token is disabled")
+        stored: str = row.secret_hash
+        if stored.startswith(MAC_PREFIX):
+            key = self.mac_key(session)
+            if key is None or not hmac.compare_digest(mac(key, token), stored):
+                raise Unauthenticated("the API token is not valid")
+            upgrade_from = None
+        elif self._argon2_accepts(stored, token):
+            upgrade_from = stored
+        else:
+            raise Unauthenticated("the API token is not valid")
+        principal = Principal(
+            user_id=row.user_id,
+            org_id=row.org_id,
+            role=Role(row.role),
+            identity_ref=row.identity_ref,
+            group_ids=frozenset(r.group_id for r in rows if r.group_id is not None),
+            user_name=row.name,
+            operator_org=row.operator == row.org_id,
+        )
+        return Verified(principal, row.token_id, upgrade_from)
+
+    def upgrade(self, session: Session, verified: Verified, token: str) -> None:
+        """Store the keyed hash of a token still stored argon2-hashed (the caller commits)."""
+        if verified.upgrade_from is None:
+            return
+        key = self.mac_key(session) or token_key(session)
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == verified.token_id, ApiToken.secret_hash == verified.upgrade_from)
+            .values(secret_hash=mac(key, token))
+        )
+
+    def mac_key(self, session: Session) -> bytes | None:
+        """The node's token key, kept once read (it never changes); None if not made yet."""
+        if self._key is None:
+            row = session.get(NodeSetting, TOKEN_KEY)
+            if row is not None:
+                self._key = bytes.fromhex(row.value)
+        return self._key
+
+    def _argon2_accepts(self, stored: str, token: str) -> bool:
+        _, secret = split(token)
         key = hashlib.sha256(token.encode()).hexdigest()
-        now = time.monotonic()
+        asked = time.monotonic()
+        if self._fresh(key, asked, asked):
+            return True
+        with self._lock:
+            lock, waiting = self._flights.setdefault(key, (threading.Lock(), [0]))
+            waiting[0] += 1
+        try:
+            with lock:  # one argon2 per token at a time; the others wait for its answer
+                if self._fresh(key, asked, time.monotonic()):
+                    return True
+                try:
+                    self.hasher.verify(stored, secret)
+                except (VerificationError, InvalidHashError):
+                    return False
+                with self._lock:
+                    if len(self._ok) > 10_000:
+                        self._ok.clear()
+                    self._ok[key] = time.monotonic()
+                return True
+        finally:
+            with self._lock:
+                waiting[0] -= 1
+                if waiting[0] == 0:
+                    del self._flights[key]
+
+    def _fresh(self, key: str, asked: float, now: float) -> bool:
+        """Accepted by argon2 within the cache time, or since this request asked."""
         with self._lock:
             seen = self._ok.get(key)
-        if seen is None or now - seen > self.cache_seconds:
-            try:
-                _HASHER.verify(tok.secret_hash, secret)
-            except (VerificationError, InvalidHashError):
-                raise Unauthenticated("the API token is not valid") from None
-            with self._lock:
-                if len(self._ok) > 10_000:
-                    self._ok.clear()
-                self._ok[key] = now
-        return user
+        return seen is not None and (seen >= asked or now - seen <= self.cache_seconds)
 
 
 def _aware(value: datetime) -> datetime:

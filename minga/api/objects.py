@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minga.accounts.models import Organisation
@@ -27,8 +28,12 @@ def _json(body: bytes, status: int = 200) -> Response:
     return Response(content=body, status_code=status, media_type=JSON)
 
 
-def _org_names(session: Session) -> dict[int, str]:
-    return {oid: name for oid, name in session.query(Organisation.id, Organisation.name)}
+def _org_names(session: Session, only: int | None = None) -> dict[int, str]:
+    """Organisation names by id: all of them, or `only` that one."""
+    query = select(Organisation.id, Organisation.name)
+    if only is not None:
+        query = query.where(Organisation.id == only)
+    return {oid: name for oid, name in session.execute(query)}
 
 
 def envelope(item: StoredObject, orgs: dict[int, str], **extra: Any) -> bytes:
@@ -234,7 +239,7 @@ def get_object(
     if found.origin_node is None:
         held = receipt_tally.summary(session, stix_id)
         tally = {"received": held.received, "recalled": held.recalled}
-    return _json(envelope(found, _org_names(session), receipts=tally))
+    return _json(envelope(found, _org_names(session, found.owner_org_id), receipts=tally))
 
 
 @router.get("/{stix_id}/versions", summary="Every version of an object you may see, oldest first")

@@ -40,8 +40,8 @@ MAX_AGE = 30 * 86400  # the cookie's own bound; the session row decides when it 
 def signing_key(settings: Settings) -> bytes:
     """MINGA_SECRET_KEY if set; else a random key kept in a file next to the SQLite database.
 
-    Without either (PostgreSQL or an in-memory database) the key lives only in this process:
-    web sessions end when the node restarts, and several workers need MINGA_SECRET_KEY.
+    Without either (PostgreSQL or an in-memory database) the key lives only in this run: web
+    sessions end when the node restarts (`minga serve --workers` makes one for all its workers).
     """
     if settings.secret_key:
         return hashlib.sha256(b"minga-web-session|" + settings.secret_key.encode()).digest()

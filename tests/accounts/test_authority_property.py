@@ -13,26 +13,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from minga.accounts import tokens
 from minga.policy import Action, Marking, Principal, Reach, Role, Target, Tlp, may, may_see
 from tests.accounts.authority_routes import ROUTES, blank, unknown_like, web_session
 from tests.accounts.authority_world import Call, Model, build, snapshot
-
-
-@pytest.fixture(autouse=True)
-def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tokens stay argon2-hashed and verified, with the smallest parameters: each world issues
-    ~15 tokens and argon2's deliberate cost is not what this test measures."""
-    monkeypatch.setattr(
-        tokens, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
 
 
 @st.composite

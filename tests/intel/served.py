@@ -21,8 +21,12 @@ def free_port() -> int:
 class Served:
     """One `minga serve` process on `database_url`; entering yields its base URL."""
 
-    def __init__(self, database_url: str, log: Path) -> None:
+    def __init__(
+        self, database_url: str, log: Path, workers: int = 1, env: dict[str, str] | None = None
+    ) -> None:
         self.database_url = database_url
+        self.workers = workers
+        self.env = env or {}
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -37,6 +41,7 @@ class Served:
             "MINGA_INGEST_WORKER_SECONDS": "0",
             "MINGA_SECRET_KEY": "test-only-key",
             "MINGA_LOG_LEVEL": "warning",
+            **self.env,
         }
         code = "import sys; from minga.cli import main; sys.argv[0] = 'minga'; main()"
         with self.log.open("wb") as out:
@@ -50,6 +55,8 @@ class Served:
                     "127.0.0.1",
                     "--port",
                     str(self.port),
+                    "--workers",
+                    str(self.workers),
                 ],
                 env=env,
                 stdout=out,
@@ -61,7 +68,7 @@ class Served:
             self.start()
         assert self.process is not None
         url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a busy machine starts several workers slowly
         while True:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.__exit__()

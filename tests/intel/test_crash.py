@@ -68,7 +68,7 @@ def serving(db_url: str, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], s
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # several workers start slowly on a busy machine
         while True:
             if server.poll() is not None:
                 raise AssertionError(f"minga serve ended: {log.read_text()[-2000:]}")
@@ -78,7 +78,7 @@ def serving(db_url: str, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], s
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError("minga serve did not answer within 60 s")
+                raise AssertionError("minga serve did not answer within 180 s")
             time.sleep(0.05)
         yield server, url
     finally:

@@ -1,0 +1,99 @@
+"""`minga serve`: the node in one process, or in `--workers N` processes sharing one port.
+
+Several workers run under uvicorn's supervisor, which restarts a worker that dies; each worker
+builds its app from the `MINGA_*` environment (`worker_app`). Work that must run once per node,
+not once per worker (the ingest queue, scheduled TAXII pulls), runs in the supervising process,
+and the workers are told to leave it alone. A worker ends with its supervisor, even a killed one.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import secrets
+import signal
+import sys
+from contextlib import ExitStack
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from minga.accounts.node import token_key
+from minga.app import create_app
+from minga.db import make_sessionmaker, unit_of_work
+from minga.errors import MingaError
+from minga.settings import Settings
+
+log = logging.getLogger("minga")
+
+PARENT_ENV = "_MINGA_SERVE_PARENT"  # the supervisor's pid, as the workers see it
+PR_SET_PDEATHSIG = 1
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (uvicorn calls it in each worker)."""
+    _end_with_parent()
+    return create_app(Settings())
+
+
+def _end_with_parent() -> None:
+    parent = os.environ.get(PARENT_ENV)
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != int(parent):  # the supervisor died before the line above took effect
+        os._exit(1)
+
+
+def run(settings: Settings, engine: Engine, *, host: str, port: int, workers: int) -> None:
+    """Serve until stopped; `engine` is on the migrated database."""
+    sessions = make_sessionmaker(engine)
+    with unit_of_work(sessions) as session:
+        token_key(session)  # made once here, not raced for by the workers' first requests
+    if workers <= 1:
+        application = create_app(settings, engine=engine)
+        uvicorn.run(application, host=host, port=port, log_level=settings.log_level)
+        return
+    if settings.is_sqlite and settings.sqlite_path() is None:
+        raise MingaError("several workers need a database file or PostgreSQL, not :memory:")
+    env = {
+        PARENT_ENV: str(os.getpid()),
+        "MINGA_WORKERS": str(workers),
+        "MINGA_INGEST_WORKER_SECONDS": "0",
+        "MINGA_TAXII_PULL_CHECK_SECONDS": "0",
+    }
+    if not settings.secret_key:
+        if settings.sqlite_path() is None:
+            log.warning("MINGA_SECRET_KEY is empty: web sessions end when the node restarts")
+            env["MINGA_SECRET_KEY"] = secrets.token_hex(32)  # one key for all the workers
+        else:
+            from minga.web.auth import signing_key
+
+            signing_key(settings)  # its key file is written before the workers read it
+    os.environ.update(env)
+    with ExitStack() as background:
+        _start_background(background, settings, engine)
+        uvicorn.run(
+            "minga.serve:worker_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level=settings.log_level,
+            # A worker's first answer waits for its imports, seconds on a busy machine.
+            timeout_worker_healthcheck=60,
+        )
+
+
+def _start_background(stack: ExitStack, settings: Settings, engine: Engine) -> None:
+    from minga.ingest import jobs
+    from minga.taxii import puller
+
+    sessions = make_sessionmaker(engine)
+    if settings.ingest_worker_seconds > 0:
+        stack.enter_context(jobs.worker(sessions, settings.ingest_worker_seconds))
+    if settings.taxii_pull_check_seconds > 0:
+        stack.enter_context(puller.scheduler(sessions, settings.taxii_pull_check_seconds))
