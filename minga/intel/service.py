@@ -12,7 +12,6 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    true,
     update,
 )
 from sqlalchemy.orm import Session
@@ -22,7 +21,7 @@ from minga.accounts.models import GroupMember, Organisation
 from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
 from minga.intel import copies, positions
 from minga.intel.copies import Held
-from minga.intel.models import object_groups, objects
+from minga.intel.models import latest_flag, object_groups, objects
 
 # The read API lives in `queries`; it is re-exported so callers use `intel.service` alone.
 from minga.intel.queries import (
@@ -354,7 +353,7 @@ def _retire(
                 .where(
                     objects.c.stix_id.in_(chunk),
                     objects.c.owner_org_id == principal.org_id,
-                    objects.c.is_latest == true(),
+                    latest_flag(objects),
                 )
                 .values(is_latest=False)
             )
