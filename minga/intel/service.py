@@ -194,7 +194,7 @@ def create_objects(
         obj = item.obj
         held = current.get(stix_id) or Held()
         own = held.own
-        obj_tlp = tlp_of(obj) or Tlp.CLEAR
+        obj_tlp = item.tlp
         if mod_us in _known(held):
             same = stored.get((stix_id, mod_us))
             if mod_us and same is not None and not same_content(same, obj, item.sent):
@@ -277,6 +277,7 @@ class _Item:
     index: int
     obj: dict[str, Any]
     sent: Sent
+    tlp: Tlp  # as marked for storing
 
 
 def _problem(item: _Item, message: str) -> dict[str, Any]:
@@ -293,14 +294,15 @@ def _prepare(
     for index, obj in enumerate(items):
         problems = check_object(obj)
         sent = as_sent(obj) if not problems else Sent(False)
+        level = Tlp.CLEAR
         if not problems:
-            problems = _apply_markings(obj, principal, tlp, enforce_creator)
+            problems, level = _apply_markings(obj, principal, tlp, enforce_creator)
         if problems:
             invalid.append({"index": index, "id": _id_or_none(obj), "problems": problems})
             continue
         version = version_of(obj)
         key = (obj["id"], ts_to_us(version) if version else 0)
-        item = _Item(index, obj, sent)
+        item = _Item(index, obj, sent, level)
         first = prepared.setdefault(key, item)
         if first is not item and key[1] and not same_content(first.obj, obj, sent):
             conflicts.append(_problem(item, CONFLICT))
@@ -313,25 +315,28 @@ def _id_or_none(obj: Any) -> str | None:
 
 def _apply_markings(
     obj: dict[str, Any], principal: Principal, tlp: Tlp | None, enforce_creator: bool
-) -> list[str]:
+) -> tuple[list[str], Tlp]:
+    """Problems of the object's creator and TLP; the TLP it is stored with (marked so)."""
     own = tlp_of(obj)
     if own is not None and tlp is not None and own is not tlp:
         return [
             f"the object is marked TLP:{own.value.upper()} but TLP:{tlp.value.upper()} was asked"
-        ]
+        ], own
     if obj["type"] in SCO_TYPES:
-        return []
+        return [], own or Tlp.CLEAR
     creator = obj.get("created_by_ref")
     if enforce_creator:
         if creator is None:
             obj["created_by_ref"] = principal.identity_ref
         elif creator != principal.identity_ref:
-            return [f"created_by_ref must be your organisation's identity {principal.identity_ref}"]
+            identity = principal.identity_ref
+            return [f"created_by_ref must be your organisation's identity {identity}"], Tlp.CLEAR
     if own is None and obj["type"] != "marking-definition":
+        own = tlp or Tlp.AMBER
         refs = list(obj.get("object_marking_refs") or [])
-        refs.append(TLP2_MARKING_ID[tlp or Tlp.AMBER])
+        refs.append(TLP2_MARKING_ID[own])
         obj["object_marking_refs"] = refs
-    return []
+    return [], own or Tlp.CLEAR
 
 
 def _known(held: Held | None) -> set[int]:
