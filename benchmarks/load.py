@@ -270,10 +270,23 @@ class MemorySampler:
         self._thread.join()
 
 
+def warm(base: str, scenario: Scenario) -> None:
+    """One untimed request first: the token check (argon2 until it is cached) and cold caches
+    are not what a run of a few seconds should measure."""
+    headers = dict(scenario.headers)
+    path = scenario.path.replace("{id}", ID_FORMAT % 1)
+    with httpx.Client(base_url=base, headers=headers, timeout=300) as c:
+        if scenario.kind == "post":
+            c.post(path, content=post_body(random.Random()), headers={"Content-Type": TAXII})
+        else:
+            c.get(path)
+
+
 def measure(
     base: str, scenario: Scenario, clients: int, seconds: float, pid: int | None, wrk: bool
 ) -> Figures:
     run = run_wrk if wrk else run_httpx
+    warm(base, scenario)
     if pid is None:
         return run(base, scenario, clients, seconds)
     with MemorySampler(pid) as sampler:
