@@ -354,10 +354,11 @@ def main() -> None:
         minga = title.startswith("minga")
         report(title, results, peer if minga else None, args.clients, minga)
     print("\nRSS/worker: peak resident memory of the largest worker process during the run.")
-    print(
-        "x medallion: requests/s against medallion's at the same clients "
-        f"({args.medallion_size:,} objects there)."
-    )
+    if args.medallion_size:
+        print(
+            "x medallion: requests/s against medallion's at the same clients "
+            f"({args.medallion_size:,} objects there)."
+        )
 
 
 def med_version() -> str:
