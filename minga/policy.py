@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, literal_column, or_, select, true
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -300,7 +300,8 @@ def audit_filter(
     visible_object = exists(
         select(objects.c.pk).where(
             objects.c.stix_id == entries.c.target_id,
-            objects.c.is_latest == true(),
+            # The bare flag, as `minga.intel.models.latest_flag` writes it: the id index serves.
+            literal_column(f"{objects.name}.is_latest"),
             visible_filter(principal, objects, object_groups),
         )
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -14,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    literal_column,
     text,
 )
 
@@ -64,6 +67,19 @@ objects = Table(
         postgresql_where=text("is_latest"),
     ),
 )
+
+
+def latest_flag(table: Any) -> Any:
+    """`is_latest` of `table` (or a named alias) as a bare flag, the very predicate of the
+    partial index `uq_stix_objects_latest`, so an id look-up may use that index.
+
+    SQLAlchemy writes `is_latest == true()` as `is_latest = 1` on SQLite: an equality that lets
+    the planner walk `ix_stix_objects_latest_added` in date order instead, testing every latest
+    row for the id (617 ms at 1M objects). Only for look-ups by id: a page of latest objects
+    wants that equality and that date-ordered walk.
+    """
+    return literal_column(f"{table.name}.is_latest")
+
 
 # One row: the last position (date_added, µs) given to a stored version. Every object write
 # updates it first and holds that row lock (on SQLite: the database write lock) until it commits,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -19,6 +20,7 @@ ROW_KEYS = (
     "owner_org_id", "tlp", "reach", "has_groups", "origin_node", "hop_count", "source",
     "revoked", "is_latest", "has_copies", "search_text", "raw",
 )  # fmt: skip
+row_values = itemgetter(*ROW_KEYS)  # a row's values in ROW_KEYS order, at C speed
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +104,11 @@ def insert_many(session: Session, rows: list[dict[str, Any]]) -> None:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(f"COPY {objects.name} ({', '.join(ROW_KEYS)}) FROM STDIN") as copy:
             for r in rows:
-                copy.write_row(tuple(r[k] for k in ROW_KEYS))
+                copy.write_row(row_values(r))
         return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"INSERT INTO {objects.name} ({', '.join(ROW_KEYS)}) "
         f"VALUES ({', '.join([mark] * len(ROW_KEYS))})"
     )
-    conn.exec_driver_sql(sql, [tuple(r[k] for k in ROW_KEYS) for r in rows])
+    conn.exec_driver_sql(sql, [row_values(r) for r in rows])

@@ -12,7 +12,6 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    true,
     update,
 )
 from sqlalchemy.orm import Session
@@ -22,7 +21,8 @@ from minga.accounts.models import GroupMember, Organisation
 from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
 from minga.intel import copies, positions
 from minga.intel.copies import Held
-from minga.intel.models import object_groups, objects
+from minga.intel.models import latest_flag, object_groups, objects
+from minga.intel.prepare import CONFLICT, NOT_OWNER, prepare, problem
 
 # The read API lives in `queries`; it is re-exported so callers use `intel.service` alone.
 from minga.intel.queries import (
@@ -70,13 +70,11 @@ from minga.intel.queries import (
 from minga.intel.queries import (
     versions as versions,
 )
-from minga.intel.rows import ROW_CHUNK, Sent, as_sent, build_row, insert_many, same_content
+from minga.intel.rows import ROW_CHUNK, build_row, insert_many, same_content
 from minga.intel.stix import (
     SCO_TYPES,
     TLP2_MARKING_ID,
-    check_object,
     now_ts,
-    tlp_of,
     ts_to_us,
     us_to_ts,
     version_of,
@@ -177,7 +175,7 @@ def create_objects(
     if not may(principal, Action.PUBLISH):
         raise Forbidden(f"the role {principal.role.value!r} may not publish objects")
     groups = _resolve_groups(session, principal, group_ids)
-    prepared, invalid, refused = _prepare(items, principal, tlp, enforce_creator)
+    prepared, invalid, refused = prepare(items, principal, tlp, enforce_creator)
     if invalid:
         raise InvalidInput(f"{len(invalid)} of {len(items)} objects are invalid", details=invalid)
     result = WriteResult()
@@ -195,25 +193,25 @@ def create_objects(
         obj = item.obj
         held = current.get(stix_id) or Held()
         own = held.own
-        obj_tlp = tlp_of(obj) or Tlp.CLEAR
+        obj_tlp = item.tlp
         if mod_us in _known(held):
             same = stored.get((stix_id, mod_us))
             if mod_us and same is not None and not same_content(same, obj, item.sent):
-                refused.append(_problem(item, CONFLICT))
+                refused.append(problem(item, CONFLICT))
             else:
                 # Already stored (by anyone): two members importing the same feed is no
                 # error, and it changes nothing, so no markings or content of it move.
                 result.existing.append((stix_id, version_of(obj)))
             continue
         if own is None and held.seen:
-            refused.append(_problem(item, NOT_OWNER))
+            refused.append(problem(item, NOT_OWNER))
             continue
         if (
             own is not None
             and mod_us > own.latest_us
             and not may_change_tlp(own.latest_tlp, obj_tlp, is_owner=True)
         ):
-            refused.append(_problem(item, "TLP may not be lowered"))
+            refused.append(problem(item, "TLP may not be lowered"))
             continue
         # No copy the writer may see, or its own: stored as for an id nobody holds.
         if own is None or mod_us > own.latest_us:
@@ -269,72 +267,6 @@ def create_objects(
     return result
 
 
-NOT_OWNER = "only the organisation that created it may version it"
-CONFLICT = "a different object with this id and modified is already stored or sent"
-
-
-@dataclass(frozen=True, slots=True)
-class _Item:
-    index: int
-    obj: dict[str, Any]
-    sent: Sent
-
-
-def _problem(item: _Item, message: str) -> dict[str, Any]:
-    return {"index": item.index, "id": item.obj["id"], "problems": [message]}
-
-
-def _prepare(
-    items: Sequence[Any], principal: Principal, tlp: Tlp | None, enforce_creator: bool
-) -> tuple[dict[tuple[str, int], _Item], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Checked, marked items by (id, version µs); the invalid ones; in-request conflicts."""
-    invalid: list[dict[str, Any]] = []
-    conflicts: list[dict[str, Any]] = []
-    prepared: dict[tuple[str, int], _Item] = {}
-    for index, obj in enumerate(items):
-        problems = check_object(obj)
-        sent = as_sent(obj) if not problems else Sent(False)
-        if not problems:
-            problems = _apply_markings(obj, principal, tlp, enforce_creator)
-        if problems:
-            invalid.append({"index": index, "id": _id_or_none(obj), "problems": problems})
-            continue
-        version = version_of(obj)
-        key = (obj["id"], ts_to_us(version) if version else 0)
-        item = _Item(index, obj, sent)
-        first = prepared.setdefault(key, item)
-        if first is not item and key[1] and not same_content(first.obj, obj, sent):
-            conflicts.append(_problem(item, CONFLICT))
-    return prepared, invalid, conflicts
-
-
-def _id_or_none(obj: Any) -> str | None:
-    return obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else None
-
-
-def _apply_markings(
-    obj: dict[str, Any], principal: Principal, tlp: Tlp | None, enforce_creator: bool
-) -> list[str]:
-    own = tlp_of(obj)
-    if own is not None and tlp is not None and own is not tlp:
-        return [
-            f"the object is marked TLP:{own.value.upper()} but TLP:{tlp.value.upper()} was asked"
-        ]
-    if obj["type"] in SCO_TYPES:
-        return []
-    creator = obj.get("created_by_ref")
-    if enforce_creator:
-        if creator is None:
-            obj["created_by_ref"] = principal.identity_ref
-        elif creator != principal.identity_ref:
-            return [f"created_by_ref must be your organisation's identity {principal.identity_ref}"]
-    if own is None and obj["type"] != "marking-definition":
-        refs = list(obj.get("object_marking_refs") or [])
-        refs.append(TLP2_MARKING_ID[tlp or Tlp.AMBER])
-        obj["object_marking_refs"] = refs
-    return []
-
-
 def _known(held: Held | None) -> set[int]:
     """The stored versions of an id the writer knows of: its own copy's, else those it sees."""
     if held is None:
@@ -354,7 +286,7 @@ def _retire(
                 .where(
                     objects.c.stix_id.in_(chunk),
                     objects.c.owner_org_id == principal.org_id,
-                    objects.c.is_latest == true(),
+                    latest_flag(objects),
                 )
                 .values(is_latest=False)
             )
