@@ -2,7 +2,9 @@
 
 `POST /api/ingest` takes a multipart upload (field `file`) or a raw body, with options as form
 fields or query parameters: format, tlp, reach, group (repeat), csv_preset, map (repeat,
-column=field) and wait (default true: the answer is the finished job; false: 202, queued).
+column=field), wait (default true: the answer is the finished job; false: 202, queued) and
+strict (default true: one invalid object refuses the file; false: every object that can be is
+stored and the job result lists each refused one with its reason under `refused`).
 The body is counted while it streams in and refused with 413 past the limit.
 """
 
@@ -94,6 +96,7 @@ def _options(values: dict[str, list[str]]) -> tuple[str, Options, bool]:
         reach=parse_reach(one("reach")),
         group_ids=groups,
         csv=CsvMapping.parse(values.get("map", []), one("csv_preset")),
+        strict=(one("strict") or "true").lower() not in ("false", "0", "no"),
     )
     wait = (one("wait") or "true").lower() not in ("false", "0", "no")
     return one("format") or "auto", options, wait
@@ -150,6 +153,10 @@ async def ingest(
         list[str] | None, Query(alias="map", description="CSV column=field (repeat)")
     ] = None,
     wait_q: Annotated[str | None, Query(alias="wait", description="false: 202 at once")] = None,
+    strict_q: Annotated[
+        str | None,
+        Query(alias="strict", description="false: store the valid objects, list the refused"),
+    ] = None,
     filename: Annotated[str | None, Query(description="name of a raw-body upload")] = None,
 ) -> Response:
     # Refused before the body is read or a job row is written: a reader may not import.
