@@ -22,6 +22,7 @@ from minga.accounts.node import set_operator_org
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
 from minga.ingest.command import ingest_command, worker_command
+from minga.knowledge.cli import knowledge_app
 from minga.settings import Settings
 from minga.taxii.cli import taxii_app
 
@@ -40,6 +41,7 @@ add_signin_commands(user_app)  # set-password, reset-totp, link-oidc (minga/acco
 app.command("ingest")(ingest_command)
 app.command("ingest-worker")(worker_command)
 app.add_typer(taxii_app, name="taxii")
+app.add_typer(knowledge_app, name="knowledge")
 
 out = Console()
 err = Console(stderr=True)

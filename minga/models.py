@@ -7,6 +7,7 @@ from minga.accounts import models as accounts_models  # noqa: F401
 from minga.db import Base
 from minga.ingest import models as ingest_models  # noqa: F401
 from minga.intel import models as intel_models  # noqa: F401
+from minga.knowledge import models as knowledge_models  # noqa: F401
 from minga.taxii import models as taxii_models  # noqa: F401
 
 metadata = Base.metadata
