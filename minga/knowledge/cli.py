@@ -74,7 +74,9 @@ def status_command() -> None:
     if not rows:
         out.print("No reference knowledge loaded yet: run `minga knowledge update`.")
         return
-    table = Table("source", "release", "loaded", "entries", "from")
-    for row in rows:
-        table.add_row(*row)
-    out.print(table)
+    for source, release, loaded, entries, location in rows:
+        out.print(
+            f"{source}: {escape(release)} ({entries} entries, loaded {loaded} from "
+            f"{escape(location)})",
+            soft_wrap=True,
+        )
