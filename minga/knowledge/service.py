@@ -4,8 +4,6 @@ exploited vulnerabilities, the ATT&CK coverage of what a principal may see."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -15,6 +13,9 @@ from sqlalchemy.orm import Session
 from minga.errors import InvalidInput
 from minga.intel.service import ObjectQuery, query_statement
 from minga.knowledge import attack, documents, kev, misp
+from minga.knowledge.lookup import Technique, by_stix_id, technique_of
+from minga.knowledge.lookup import known_exploited as known_exploited
+from minga.knowledge.lookup import techniques as techniques
 from minga.knowledge.models import Entry, Release
 from minga.knowledge.store import Loaded
 from minga.policy import Principal
@@ -23,27 +24,6 @@ SOURCES = ("attack", "kev", "misp-taxonomies", "all")
 MITRE_IDENTITY = "identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5"
 SCANNED_TYPES = ("relationship", "report", "grouping", "incident", "note", "opinion")
 MAX_SCANNED = 100_000  # objects read to compute a coverage
-
-
-@dataclass(frozen=True, slots=True)
-class Technique:
-    id: str  # T1566.002
-    name: str
-    stix_id: str | None
-    tactics: tuple[str, ...]  # tactic names
-    domain: str
-    url: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class KnownExploited:
-    cve: str
-    stix_id: str | None
-    date_added: str
-    vendor_project: str
-    product: str
-    name: str
-    ransomware: str
 
 
 def _locations(session: Session, source: str) -> list[str]:
@@ -95,52 +75,6 @@ def releases(session: Session) -> list[Release]:
     return list(session.scalars(select(Release).order_by(Release.source)))
 
 
-def _entries(session: Session, kind: str, keys: Iterable[str]) -> list[Entry]:
-    wanted = sorted(set(keys))
-    out: list[Entry] = []
-    for start in range(0, len(wanted), 500):
-        stmt = select(Entry).where(Entry.kind == kind, Entry.key.in_(wanted[start : start + 500]))
-        out.extend(session.scalars(stmt))
-    return out
-
-
-def _technique(entry: Entry) -> Technique:
-    data = orjson.loads(entry.data)
-    return Technique(
-        entry.key, entry.name, entry.stix_id,
-        tuple(str(t.get("name")) for t in data.get("tactics", ())),
-        str(data.get("domain", "")), data.get("url"),
-    )  # fmt: skip
-
-
-def techniques(session: Session, ids: Iterable[str]) -> dict[str, Technique]:
-    """Name, tactics and STIX id of each known ATT&CK technique id (T1566.002) asked for."""
-    return {e.key: _technique(e) for e in _entries(session, "technique", ids)}
-
-
-def known_exploited(session: Session, cves: Iterable[str]) -> dict[str, KnownExploited]:
-    """The KEV facts of each CVE asked for that is in the catalogue."""
-    out: dict[str, KnownExploited] = {}
-    for e in _entries(session, "kev", (c.upper() for c in cves)):
-        fact = orjson.loads(e.data).get("kev", {})
-        out[e.key] = KnownExploited(
-            e.key, e.stix_id, str(fact.get("date_added", "")),
-            str(fact.get("vendor_project", "")).strip(), str(fact.get("product", "")).strip(),
-            e.name, str(fact.get("known_ransomware_campaign_use", "")),
-        )  # fmt: skip
-    return out
-
-
-def by_stix_id(session: Session, stix_ids: Iterable[str]) -> dict[str, Entry]:
-    """Entries (technique, tactic, kev) for stored objects, by STIX id."""
-    wanted = sorted(set(stix_ids))
-    out: dict[str, Entry] = {}
-    for start in range(0, len(wanted), 500):
-        stmt = select(Entry).where(Entry.stix_id.in_(wanted[start : start + 500]))
-        out.update({e.stix_id: e for e in session.scalars(stmt) if e.stix_id})
-    return out
-
-
 def _refs(obj: dict[str, Any], scope: str | None) -> list[str]:
     if obj.get("created_by_ref") == MITRE_IDENTITY:
         return []  # ATT&CK's own relationships describe ATT&CK, not this node's intelligence
@@ -190,7 +124,7 @@ def matrix(session: Session, domain: str = "enterprise-attack") -> list[dict[str
             continue
         for tactic in data.get("tactics", ()):
             if tactic.get("shortname") in by_short:
-                by_short[tactic["shortname"]].append(_technique(e))
+                by_short[tactic["shortname"]].append(technique_of(e))
     return [
         {"id": e.key, "name": e.name, "shortname": d["shortname"],
          "techniques": sorted(by_short[d["shortname"]], key=lambda t: t.id)}
