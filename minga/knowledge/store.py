@@ -16,7 +16,6 @@ from minga.accounts.node import operator_org_id
 from minga.errors import InvalidInput
 from minga.intel import quirks
 from minga.intel.service import Provenance
-from minga.intel.stix import check_object
 from minga.intel.tolerant import store_tolerant
 from minga.knowledge.models import Entry, Release
 from minga.policy import Principal, Reach, Role, Tlp
@@ -65,16 +64,13 @@ def node_principal(session: Session) -> Principal:
 def store_objects(
     session: Session, objs: list[dict[str, Any]], outcome: Loaded, source_label: str
 ) -> None:
-    """Repair, check and store what can be stored; the others are counted and listed."""
+    """Repair known quirks and store what can be stored (the store checks each object once);
+    the others are counted and listed with their reason."""
     kept: list[dict[str, Any]] = []
     for obj in objs:
         fixed, notes = quirks.repair(obj)
         outcome.repaired += 1 if notes else 0
-        problems = check_object(fixed)
-        if problems:
-            _refuse(outcome, fixed, "; ".join(problems))
-        else:
-            kept.append(fixed)
+        kept.append(fixed)
     if not kept:
         return
     result, failures = store_tolerant(
