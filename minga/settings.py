@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How often `minga serve` looks for due TAXII pulls; 0 turns them off.",
     )
+    knowledge_update_hours: int = Field(
+        default=24,
+        ge=0,
+        description="How often `minga serve` loads reference knowledge (ATT&CK, KEV, MISP) again"
+        " from the URL it was last loaded from; 0 turns it off. Files are never re-read.",
+    )
     ingest_max_bytes: int = Field(
         default=100 * 1024 * 1024, ge=1024, description="Largest upload or file ingest accepts."
     )

@@ -3,17 +3,28 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import HTMLResponse, Response
 
 from minga.knowledge import layers, service
 from minga.knowledge.attack import DOMAINS
+from minga.knowledge.schedule import scheduler
 from minga.web.render import Page, PageRoute, render
 
-router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+@asynccontextmanager
+async def scheduled_updates(app: FastAPI) -> AsyncIterator[None]:
+    hours = app.state.node.settings.knowledge_update_hours
+    with scheduler(app.state.node.sessions, hours) if hours > 0 else nullcontext():
+        yield
+
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False, lifespan=scheduled_updates)
 DomainQ = Annotated[str, Query(description="enterprise-attack, ics-attack or mobile-attack")]
 ScopeQ = Annotated[str | None, Query(description="a report, grouping, campaign, intrusion set")]
 
