@@ -89,3 +89,20 @@ def test_matrix_page_and_navigator_layer(client: TestClient, sessions: sessionma
     assert other.json()["techniques"] == []
     bad = client.get("/attack", params={"domain": "pre-attack"})
     assert bad.status_code == 422
+
+
+def test_rest_draft_items_carry_the_knowledge(client: TestClient, sessions: sessionmaker[Session]):
+    add_member(sessions, "Node operator", role="admin")
+    analyst = add_member(sessions, "CSIRT CR")
+    _load(sessions)
+    r = client.post("/api/ingest?filename=report.txt", content=REPORT, headers=analyst.headers)
+    assert r.status_code == 201, r.text
+    draft_id = r.json()["result"]["draft_id"]
+    items = client.get(f"/api/drafts/{draft_id}", headers=analyst.headers).json()["items"]
+    notes = {i["value"]: i["knowledge"] for i in items}
+    assert notes["T1566.002"] == {
+        "kind": "technique", "id": "T1566.002", "name": "Spearphishing Link",
+        "tactics": ["Initial Access"], "stix_id": LINK,
+    }  # fmt: skip
+    assert notes["CVE-2024-53704"]["date_added"] == "2025-02-18"
+    assert notes["45.9.148.100"] is None
