@@ -40,3 +40,13 @@ def test_bad_input_exits_2_with_a_sentence(sessions: sessionmaker[Session], oper
     r = runner.invoke(app, ["knowledge", "update", "kev", "--from", str(FIXTURES / "nope.json")])
     assert r.exit_code == 2
     assert "no such file or directory" in r.output and "Traceback" not in r.output
+
+
+def test_minga_ingest_takes_an_attack_bundle_with_the_v18_quirk(operator: Member):
+    r = runner.invoke(
+        app,
+        ["ingest", str(FIXTURES / "enterprise-attack-newer.json"), "--user", "node-operator-admin"],
+    )
+    assert r.exit_code == 0, r.output  # repaired, not refused
+    said = " ".join(r.output.split())
+    assert "│ done │ 6 │" in said and "1 objects repaired" in said
