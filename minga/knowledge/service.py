@@ -56,9 +56,13 @@ def update(
                 continue
             loads = [(found, str(location))]
         else:
-            loads = [
-                (list(documents.read(url, max_bytes)), url) for url in _locations(session, source)
-            ]
+            try:
+                urls = _locations(session, source)
+            except InvalidInput:
+                if what == "all":  # `all` loads what has a URL; the others need --from
+                    continue
+                raise
+            loads = [(list(documents.read(url, max_bytes)), url) for url in urls]
         for docs, where in loads:
             if source == "attack":
                 done.append(attack.load_attack(session, docs, where))

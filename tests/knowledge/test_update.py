@@ -183,3 +183,14 @@ def test_a_node_without_an_operator_is_told_to_init(sessions: sessionmaker[Sessi
     with sessions() as s, pytest.raises(InvalidInput) as caught:
         service.update(s, "kev", str(FIXTURES / "kev.json"))
     assert "run `minga init` first" in caught.value.message
+
+
+def test_all_without_from_reloads_each_url_and_skips_what_needs_a_file(
+    sessions: sessionmaker[Session], operator: Member, served: str
+):
+    update(sessions, "attack", f"{served}/enterprise-attack-newer.json")
+    update(sessions, "kev", f"{served}/kev.json")
+    update(sessions, "misp-taxonomies", FIXTURES / "misp-taxonomies")
+    with sessions() as s:
+        done = service.update(s, "all")  # no --from: the recorded URLs, never the internet here
+    assert [(d.source, d.created) for d in done] == [("attack", 0), ("kev", 0)]
