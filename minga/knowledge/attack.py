@@ -54,14 +54,12 @@ def read_objects(documents: Iterable[Document]) -> tuple[list[dict[str, Any]], d
             hints[f"{found.group(1)}-attack"] = found.group(2)
         items, version = stixfile.objects_of(doc.content)
         for obj in items:
-            upgraded = (
-                stixfile.upgrade_object(obj)
-                if isinstance(obj, dict) and stixfile.is_stix20(obj, version)
-                else [obj]
-            )
+            if not isinstance(obj, dict):
+                raise InvalidInput(f"{doc.name} holds an object that is not a JSON object")
+            upgraded = stixfile.upgrade_object(obj) if stixfile.is_stix20(obj, version) else [obj]
             for each in upgraded:
                 key = (str(each.get("id")), str(each.get("modified")))
-                if isinstance(each, dict) and key not in seen:
+                if key not in seen:
                     seen.add(key)
                     out.append(each)
     return out, hints

@@ -194,3 +194,12 @@ def test_all_without_from_reloads_each_url_and_skips_what_needs_a_file(
     with sessions() as s:
         done = service.update(s, "all")  # no --from: the recorded URLs, never the internet here
     assert [(d.source, d.created) for d in done] == [("attack", 0), ("kev", 0)]
+
+
+def test_a_bundle_holding_a_non_object_is_refused_with_a_sentence(
+    sessions: sessionmaker[Session], operator: Member, tmp_path: Path
+):
+    (tmp_path / "broken.json").write_bytes(orjson.dumps({"type": "bundle", "objects": ["x"]}))
+    with sessions() as s, pytest.raises(InvalidInput) as caught:
+        service.update(s, "attack", str(tmp_path / "broken.json"))
+    assert "holds an object that is not a JSON object" in caught.value.message
