@@ -25,6 +25,7 @@ from minga.federation.cli import node_app, peer_app
 from minga.federation.keys import ensure_key
 from minga.federation.remote import remote_label
 from minga.ingest.command import ingest_command, worker_command
+from minga.knowledge.cli import knowledge_app
 from minga.settings import Settings
 from minga.taxii.cli import taxii_app
 
@@ -45,6 +46,7 @@ app.command("ingest-worker")(worker_command)
 app.add_typer(taxii_app, name="taxii")
 app.add_typer(node_app, name="node")
 app.add_typer(peer_app, name="peer")
+app.add_typer(knowledge_app, name="knowledge")
 
 out = Console()
 err = Console(stderr=True)

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         ge=1,
         description="How often the sync loop pulls from pull peers (also at start, to catch up).",
     )
+    knowledge_update_hours: int = Field(
+        default=24,
+        ge=0,
+        description="How often `minga serve` loads reference knowledge (ATT&CK, KEV, MISP) again"
+        " from the URL it was last loaded from; 0 turns it off. Files are never re-read.",
+    )
     ingest_max_bytes: int = Field(
         default=100 * 1024 * 1024, ge=1024, description="Largest upload or file ingest accepts."
     )

@@ -2,7 +2,9 @@
 
 `POST /api/ingest` takes a multipart upload (field `file`) or a raw body, with options as form
 fields or query parameters: format, tlp, reach, group (repeat), csv_preset, map (repeat,
-column=field) and wait (default true: the answer is the finished job; false: 202, queued).
+column=field), wait (default true: the answer is the finished job; false: 202, queued) and
+strict (default true: one invalid object refuses the file; false: every object that can be is
+stored and the job result lists each refused one with its reason under `refused`).
 The body is counted while it streams in and refused with 413 past the limit.
 """
 
@@ -27,6 +29,7 @@ from minga.ingest import drafts, jobs
 from minga.ingest.csvfeed import CsvMapping
 from minga.ingest.pipeline import Options, Upload
 from minga.intel.service import parse_reach, parse_tlp
+from minga.knowledge.annotate import Note, notes_for
 from minga.policy import Action, Tlp
 
 
@@ -94,6 +97,7 @@ def _options(values: dict[str, list[str]]) -> tuple[str, Options, bool]:
         reach=parse_reach(one("reach")),
         group_ids=groups,
         csv=CsvMapping.parse(values.get("map", []), one("csv_preset")),
+        strict=(one("strict") or "true").lower() not in ("false", "0", "no"),
     )
     wait = (one("wait") or "true").lower() not in ("false", "0", "no")
     return one("format") or "auto", options, wait
@@ -150,6 +154,10 @@ async def ingest(
         list[str] | None, Query(alias="map", description="CSV column=field (repeat)")
     ] = None,
     wait_q: Annotated[str | None, Query(alias="wait", description="false: 202 at once")] = None,
+    strict_q: Annotated[
+        str | None,
+        Query(alias="strict", description="false: store the valid objects, list the refused"),
+    ] = None,
     filename: Annotated[str | None, Query(description="name of a raw-body upload")] = None,
 ) -> Response:
     # Refused before the body is read or a job row is written: a reader may not import.
@@ -210,7 +218,7 @@ def get_job(job_id: DbId, session: SessionDep, principal: CurrentPrincipal) -> d
     return jobs.get_job(session, principal, job_id).as_dict()
 
 
-def _draft(d: drafts.Draft, *, items: bool) -> dict[str, Any]:
+def _draft(d: drafts.Draft, *, items: bool, notes: dict[str, Note] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": d.id,
         "name": d.name,
@@ -233,6 +241,8 @@ def _draft(d: drafts.Draft, *, items: bool) -> dict[str, Any]:
                 "index": i.index, "type": i.type, "value": i.value, "raw": i.raw,
                 "sentence": i.sentence, "start": i.start, "end": i.end, "benign": i.benign,
                 "selected": i.selected,
+                # what the node's reference knowledge says: technique name and tactics, KEV
+                "knowledge": _note(notes.get(i.value)) if notes else None,
             }
             for i in d.items
         ]  # fmt: skip
@@ -253,9 +263,21 @@ def list_drafts(session: SessionDep, principal: CurrentPrincipal) -> list[dict[s
     return [_draft(d, items=False) for d in drafts.list_drafts(session, principal)]
 
 
+def _note(note: Note | None) -> dict[str, Any] | None:
+    if note is None:
+        return None
+    if note.kind == "technique":
+        return {"kind": "technique", "id": note.key, "name": note.name,
+                "tactics": list(note.tactics), "stix_id": note.stix_id}  # fmt: skip
+    return {"kind": "kev", "cve": note.key, "name": note.name, "date_added": note.date_added,
+            "vendor_project": note.vendor, "product": note.product,
+            "stix_id": note.stix_id}  # fmt: skip
+
+
 @router.get("/drafts/{draft_id}", summary="A draft with its candidate indicators")
 def get_draft(draft_id: DbId, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
-    return _draft(drafts.get_draft(session, principal, draft_id), items=True)
+    draft = drafts.get_draft(session, principal, draft_id)
+    return _draft(draft, items=True, notes=notes_for(session, [i.value for i in draft.items]))
 
 
 @router.post("/drafts/{draft_id}/publish", status_code=201, summary="Publish chosen items")

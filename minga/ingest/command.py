@@ -37,7 +37,9 @@ out = Console()
 err = Console(stderr=True)
 DRAFT_COMMANDS = ("publish", "discard", "drafts")
 # Exit code per job outcome: bad input 2, the database unusable 3 (as every command), else 1.
-EXIT = {"done": 0, "failed": 2, "dead": 3, "unavailable": 3}
+# "partial": stored, but some objects were refused (each listed with its reason).
+EXIT = {"done": 0, "partial": 1, "failed": 2, "dead": 3, "unavailable": 3}
+SHOWN_REFUSED = 20  # refused objects listed after the table (the job result keeps 1000)
 
 
 class BadInput(Exception):
@@ -123,9 +125,14 @@ def ingest_command(
     select_: Annotated[
         str | None, typer.Option("--select", help="publish: item numbers, e.g. 0,2,5")
     ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="All or nothing: one invalid object refuses a file.")
+    ] = False,
 ) -> None:
     """Import STIX, MISP (events or feeds), CSV feeds and reports (PDF, HTML, Markdown, text).
 
+    Every object that passes the structural check is stored; the others are listed with
+    their reason (exit code 1). With --strict, one invalid object refuses the whole file.
     Reports become drafts: review them, then `minga ingest publish DRAFT_ID`
     (or `minga ingest discard DRAFT_ID`; `minga ingest drafts` lists them).
     """
@@ -144,6 +151,7 @@ def ingest_command(
                 reach=parse_reach(reach),
                 group_ids=tuple(group or ()),
                 csv=CsvMapping.parse(map or [], csv_preset),
+                strict=strict,
             )
             code = _ingest(sessions, principal, source, format, options)
     except (MingaError, BadInput) as exc:
@@ -166,38 +174,49 @@ def _ingest(
         table = Table("source", "status", "created", "existing", "notes")
         worst = 0
         problems: list[str] = []
+        refused: list[str] = []
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, TimeElapsedColumn(), console=err) as progress:
             task = progress.add_task("ingesting", total=len(pending))
             for item in pending:
                 progress.update(task, description=item.name[:40])
-                status, created, existing, notes = _one(sessions, principal, item, options)
+                status, created, existing, notes, left = _one(sessions, principal, item, options)
                 table.add_row(item.name, status, str(created), str(existing), notes)
                 worst = max(worst, EXIT.get(status, 1))
-                if status != "done":
+                refused.extend(f"{item.name}: {line}" for line in left)
+                if status not in ("done", "partial"):
                     problems.append(f"{item.name}: {notes}")
                 progress.advance(task)
     out.print(table)
+    for line in refused[:SHOWN_REFUSED]:
+        err.print(f"[bold yellow]refused:[/] {escape(line)}", soft_wrap=True)
+    if len(refused) > SHOWN_REFUSED:
+        more = len(refused) - SHOWN_REFUSED
+        err.print(f"[bold yellow]refused:[/] {more} more (the job result lists them)")
     for problem in problems:
         err.print(f"[bold red]error:[/] {escape(problem)}", soft_wrap=True)
-    if worst:
+    if problems:
         err.print("[bold red]error:[/] some sources were not imported.")
+    elif refused:
+        err.print("[bold yellow]warning:[/] some objects were refused (listed above).")
     return worst
 
 
 def _one(
     sessions: sessionmaker[Session], principal: Principal, item: sources.Pending, options: Options
-) -> tuple[str, int, int, str]:
+) -> tuple[str, int, int, str, list[str]]:
+    """(status, created, existing, notes, a line per refused object) of one source."""
     try:
         upload = item.load()
         with unit_of_work(sessions) as session:
             job = jobs.enqueue(session, principal, upload, options)
     except MingaError as exc:
-        return "failed", 0, 0, exc.message
+        return "failed", 0, 0, exc.message, []
     try:
         job = jobs.run_job(sessions, job.id)
     except OperationalError as exc:  # the outcome could not be recorded: the lease re-runs it
-        return "unavailable", 0, 0, f"the database is unavailable ({exc.orig}); the job runs later"
+        said = f"the database is unavailable ({exc.orig}); the job runs later"
+        return "unavailable", 0, 0, said, []
     result = job.result or {}
     notes = job.error or ""
     if "draft_id" in result:
@@ -214,7 +233,17 @@ def _one(
     if skipped:
         said = _first([s["problem"] for s in skipped], 5)
         notes = f"{notes} misp-stix reported {len(skipped)} problem(s): {said}".strip()
-    return job.status, result.get("created", 0), result.get("existing", 0), notes
+    status = job.status
+    left = [f"{r.get('id') or 'object ' + str(r.get('index'))}: {'; '.join(r['problems'])}"
+            for r in result.get("refused") or []]  # fmt: skip
+    if result.get("refused_count"):
+        status = "partial"
+        notes = f"{notes} {result['refused_count']} objects refused".strip()
+    if result.get("repaired_count"):
+        notes = f"{notes} {result['repaired_count']} objects repaired (known quirks)".strip()
+    if result.get("revoked_by_source_count"):
+        notes = f"{notes} {result['revoked_by_source_count']} revoked by their source".strip()
+    return status, result.get("created", 0), result.get("existing", 0), notes, left
 
 
 def _first(problems: list[str], shown: int) -> str:

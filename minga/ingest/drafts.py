@@ -23,9 +23,11 @@ from minga.ingest import build, report
 from minga.ingest.models import drafts
 from minga.intel.service import Provenance, WriteResult, create_objects
 from minga.intel.stix import now_ts
+from minga.knowledge.annotate import notes_for
 from minga.policy import Action, Principal, Reach, Tlp, may
 
 DRAFT, PUBLISHED = "draft", "published"
+LINKED_TYPES = (IocType.CVE.value, IocType.ATTACK_TECHNIQUE.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +156,15 @@ def publish_draft(
     chosen = _chosen(draft, selected)
     ts = now_ts()
     parts: list[dict[str, Any]] = []
+    # Technique ids and CVEs the node's reference knowledge holds link to its objects
+    # (ATT&CK attack patterns, KEV vulnerabilities) instead of becoming bare copies.
+    reference = notes_for(session, [i.value for i in chosen if i.type in LINKED_TYPES])
+    linked: list[str] = []
     for item in chosen:
+        known = reference.get(item.value) if item.type in LINKED_TYPES else None
+        if known is not None and known.stix_id:
+            linked.append(known.stix_id)
+            continue
         ioc = Ioc(IocType(item.type), item.value, item.raw, item.start, item.end, item.sentence)
         obj = build.objects_for(ioc, ts=ts, description=item.sentence or None)
         if obj is not None:
@@ -170,7 +180,7 @@ def publish_draft(
         "published": ts,
         "report_types": ["threat-report"],
         "description": f"Indicators reviewed from the report file {source!r}.",
-        "object_refs": [o["id"] for o in parts],
+        "object_refs": [o["id"] for o in parts] + list(dict.fromkeys(linked)),
     }
     if draft.language:
         summary["lang"] = draft.language

@@ -87,6 +87,7 @@ def _options_json(options: Options) -> str:
             "tlp": options.tlp.value if options.tlp else None,
             "reach": options.reach.value,
             "groups": list(options.group_ids),
+            "strict": options.strict,
             "csv": {
                 "columns": options.csv.columns,
                 "delimiter": options.csv.delimiter,
@@ -102,6 +103,7 @@ def _options(raw: str) -> Options:
         tlp=Tlp(data["tlp"]) if data.get("tlp") else None,
         reach=Reach(data["reach"]),
         group_ids=tuple(data.get("groups", ())),
+        strict=data.get("strict", True),
         csv=CsvMapping(**data.get("csv", {})),
     )
 

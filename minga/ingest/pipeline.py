@@ -18,11 +18,14 @@ from sqlalchemy.orm import Session
 
 from minga.errors import InvalidInput
 from minga.ingest import csvfeed, drafts, misp, stixfile
+from minga.intel import quirks
 from minga.intel.service import Provenance, create_objects
 from minga.intel.stix import SCO_TYPES, TLP2_MARKING_ID, TLP_MARKINGS, check_object, tlp_of
+from minga.intel.tolerant import store_tolerant
 from minga.policy import TLP_RANK, Principal, Reach, Tlp
 
 FORMATS = ("auto", "stix", "misp", "misp-feed", "csv", "report")
+MAX_LISTED = 1000  # refused objects listed in a job result (all are counted)
 REPORT_SUFFIXES = (".pdf", ".html", ".htm", ".xhtml", ".md", ".markdown", ".txt", ".text")
 
 
@@ -32,6 +35,8 @@ class Options:
     reach: Reach = Reach.COMMUNITY
     group_ids: tuple[int, ...] = ()
     csv: csvfeed.CsvMapping = field(default_factory=csvfeed.CsvMapping)
+    # All or nothing (True); False stores every object that can be stored and reports the rest.
+    strict: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +184,11 @@ def _default_tlp(batch: Batch, options: Options) -> Tlp:
 
 @stage(Batch, Batch)
 def normalise(batch: Batch, ctx: Context) -> list[Batch]:
-    """Drop standard TLP definitions, check every object and mark the unmarked ones.
+    """Drop standard TLP definitions, repair known harmless quirks, check every object and
+    mark the unmarked ones.
 
+    With `strict` options one invalid object refuses the batch; otherwise the invalid ones are
+    left out and listed in the job's notes (`refused`), unless none is left to store.
     An unmarked object gets the batch's default TLP; an unmarked observable gets the most
     restrictive TLP of the objects referring to it (MISP puts an attribute's TLP on the
     observed-data, not on the address inside it), so no value leaks below its source's TLP.
@@ -188,19 +196,27 @@ def normalise(batch: Batch, ctx: Context) -> list[Batch]:
     default = _default_tlp(batch, ctx.options)
     kept: list[dict[str, Any]] = []
     problems: list[dict[str, Any]] = []
-    for index, obj in enumerate(batch.objects):
-        if isinstance(obj, dict) and _id_of(obj) in TLP_MARKINGS:
+    repaired: list[dict[str, Any]] = []
+    for index, original in enumerate(batch.objects):
+        if isinstance(original, dict) and _id_of(original) in TLP_MARKINGS:
             continue
+        obj, fixes = quirks.repair(original)
+        if fixes:
+            repaired.append({"index": index, "id": _id_of(obj), "notes": fixes})
         found = check_object(obj)
         if found:
             problems.append({"index": index, "id": _id_of(obj), "problems": found})
         else:
             kept.append(obj)
-    if problems:
+    if problems and (ctx.options.strict or not kept):
         raise InvalidInput(
             f"{len(problems)} of {len(batch.objects)} objects in {batch.label} are invalid",
-            details=problems[:1000],
+            details=problems[:MAX_LISTED],
         )
+    if repaired:
+        _note(ctx, "repaired", batch.label, repaired)
+    if problems:
+        _note(ctx, "refused", batch.label, problems)
     levels = _levels(kept, default)
     out = [
         obj
@@ -210,6 +226,13 @@ def normalise(batch: Batch, ctx: Context) -> list[Batch]:
         for obj in kept
     ]  # fmt: skip
     return [replace(batch, objects=out)]
+
+
+def _note(ctx: Context, key: str, label: str, items: list[dict[str, Any]]) -> None:
+    """Count every item under `{key}_count` and list the first MAX_LISTED under `key`."""
+    listed: list[dict[str, Any]] = ctx.notes.setdefault(key, [])
+    listed.extend({**item, "source": label} for item in items[: MAX_LISTED - len(listed)])
+    ctx.notes[f"{key}_count"] = ctx.notes.get(f"{key}_count", 0) + len(items)
 
 
 def _refs(obj: dict[str, Any]) -> list[str]:
@@ -244,17 +267,34 @@ def _id_of(obj: Any) -> str | None:
 
 @stage(Batch, Stored)
 def store(batch: Batch, ctx: Context) -> list[Stored]:
+    """Store the batch: all or nothing with `strict` options, else every object that can be
+    (the others, with their reason, go to the `refused` notes)."""
     if not batch.objects:
         return [Stored(batch.label, 0, 0)]
-    result = create_objects(
-        ctx.session,
-        ctx.principal,
-        batch.objects,
-        reach=batch.reach or ctx.options.reach,
-        group_ids=ctx.options.group_ids,
-        provenance=Provenance(source=batch.label[:200]),
-        enforce_creator=not batch.third_party,
-    )
+    options: dict[str, Any] = {
+        "reach": batch.reach or ctx.options.reach,
+        "group_ids": ctx.options.group_ids,
+        "provenance": Provenance(source=batch.label[:200]),
+        "enforce_creator": not batch.third_party,
+    }
+    if ctx.options.strict:
+        result = create_objects(ctx.session, ctx.principal, batch.objects, **options)
+    else:
+        result, failures = store_tolerant(ctx.session, ctx.principal, batch.objects, **options)
+        if failures:
+            refused = [
+                {"id": _id_of(batch.objects[i]), "problems": [reason]}
+                for i, reason in sorted(failures.items())
+            ]
+            _note(ctx, "refused", batch.label, refused)
+    created = set(result.created)
+    # A source may revoke its own objects; say so rather than let it happen silently.
+    revoked = [
+        o["id"] for o in batch.objects
+        if o.get("revoked") is True and (o["id"], str(o.get("modified", ""))) in created
+    ]  # fmt: skip
+    if revoked:
+        _note(ctx, "revoked_by_source", batch.label, [{"id": i} for i in revoked])
     done = Stored(batch.label, len(result.created), len(result.existing))
     if ctx.on_batch is not None:
         ctx.on_batch(done)

@@ -10,7 +10,6 @@ embedded `objects` dictionary becomes top-level cyber observables with ids and `
 
 from __future__ import annotations
 
-import copy
 import uuid
 from typing import Any
 
@@ -71,8 +70,9 @@ def is_stix20(obj: dict[str, Any], bundle_version: str | None) -> bool:
 
 
 def upgrade_object(obj: dict[str, Any]) -> list[dict[str, Any]]:
-    """The STIX 2.1 form of one 2.0 object, plus the observables it embedded (returns copies)."""
-    new = copy.deepcopy(obj)
+    """The STIX 2.1 form of one 2.0 object, plus the observables it embedded (new objects; the
+    upgrade changes only top-level properties, so nested values are shared with `obj`)."""
+    new = dict(obj)
     otype = new.get("type")
     new["spec_version"] = "2.1"
     target = LABELS_TO_TYPES.get(str(otype))

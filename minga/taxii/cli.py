@@ -94,8 +94,8 @@ def _run_pull(feed_id: int, *, token: str | None, limit: int, from_start: bool) 
             raise _fail(exc.message, 2) from None
         progress.update(task, total=1, completed=1, description="done")
     out.print(f"Pulled {result.summary()}. Next pull resumes after {result.cursor or 'the start'}.")
-    for problem in result.problems:
-        out.print(f"  skipped: {problem}", style="yellow")
+    for refused in result.refused:
+        out.print(f"  refused: {refused['id']}: {refused['reason']}", style="yellow")
 
 
 @taxii_app.command("pull")

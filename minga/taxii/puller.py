@@ -23,6 +23,7 @@ from minga.accounts import service as accounts
 from minga.background import Periodic
 from minga.db import unit_of_work
 from minga.errors import InvalidInput, MingaError, NotFound
+from minga.intel import quirks
 from minga.intel.service import Provenance, parse_reach
 from minga.policy import Action, may
 from minga.taxii.client import RemoteError, TaxiiClient
@@ -30,6 +31,7 @@ from minga.taxii.models import Feed
 from minga.taxii.service import store_tolerant
 
 log = logging.getLogger("minga.taxii")
+MAX_LISTED = 1000  # refused objects a pull keeps with their reason (all are counted)
 
 
 @dataclass(slots=True)
@@ -40,14 +42,22 @@ class PullResult:
     stored: int = 0
     existing: int = 0
     skipped: int = 0
+    repaired: int = 0  # objects stored after a known harmless quirk was repaired
     cursor: str | None = None
     problems: list[str] = field(default_factory=list)  # the first few reasons items were skipped
+    refused: list[dict[str, str]] = field(default_factory=list)  # id and reason, first MAX_LISTED
 
     def summary(self) -> str:
-        return (
+        said = (
             f"{self.received} objects in {self.pages} pages: {self.stored} new, "
             f"{self.existing} already here, {self.skipped} skipped"
         )
+        return said + (f", {self.repaired} repaired" if self.repaired else "")
+
+    def report(self) -> str:
+        """The summary and each refused object with its reason (kept as the feed's last result)."""
+        refused = "; ".join(f"{r['id']}: {r['reason']}" for r in self.refused)
+        return self.summary() + (f". Refused: {refused}" if refused else "")
 
 
 # -- feeds ---------------------------------------------------------------------------------
@@ -154,12 +164,14 @@ def pull_feed(
                 hop_count=1,
             )
             for page in client.pages(root, collection_id, added_after=result.cursor, limit=limit):
+                repaired = [quirks.repair(obj) for obj in page.objects]
+                objs = [obj for obj, _ in repaired]
                 with unit_of_work(sessions) as s:
                     principal = accounts.principal_for(s, accounts.get_user(s, user_id))
                     stored, failures = store_tolerant(
                         s,
                         principal,
-                        page.objects,
+                        objs,
                         reach=reach,
                         provenance=provenance,
                         enforce_creator=False,
@@ -174,13 +186,17 @@ def pull_feed(
                 result.stored += len(stored.created)
                 result.existing += len(stored.existing)
                 result.skipped += len(failures)
+                result.repaired += sum(1 for _, notes in repaired if notes)
+                for i, reason in sorted(failures.items())[: MAX_LISTED - len(result.refused)]:
+                    oid = objs[i].get("id") if isinstance(objs[i], dict) else None
+                    result.refused.append({"id": str(oid or f"object {i}"), "reason": reason})
                 result.problems.extend(list(failures.values())[: max(0, 5 - len(result.problems))])
                 if on_page is not None:
                     on_page(result)
     except (RemoteError, MingaError) as exc:
         _record(sessions, feed_id, str(exc) if isinstance(exc, RemoteError) else exc.message, 0)
         raise
-    _record(sessions, feed_id, result.summary(), result.stored)
+    _record(sessions, feed_id, result.report(), result.stored)
     return result
 
 

@@ -17,10 +17,11 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from minga import audit
-from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
+from minga.errors import Forbidden, InvalidInput, NotFound
 from minga.intel import service as intel
-from minga.intel.service import ObjectQuery, Page, StoredObject, WriteResult
+from minga.intel.service import ObjectQuery, Page, StoredObject
 from minga.intel.stix import SCO_TYPES, TYPE_RE, tlp_of, ts_to_us, us_to_ts, version_of
+from minga.intel.tolerant import store_tolerant as store_tolerant
 from minga.policy import Action, Principal, Tlp, may
 from minga.taxii.models import AddStatus, Collection
 from minga.taxii.params import Params
@@ -239,42 +240,6 @@ def _detail(obj: Any, fallback_version: str, message: str | None = None) -> dict
     if message:
         out["message"] = message
     return out
-
-
-def store_tolerant(
-    session: Session,
-    principal: Principal,
-    items: Sequence[Any],
-    failures: dict[int, str] | None = None,
-    **options: Any,
-) -> tuple[WriteResult, dict[int, str]]:
-    """Store what can be stored: `create_objects` is all or nothing, so each failed round drops
-    the items it names (invalid ones, then ones another organisation owns or that conflict with a
-    stored version) and tries again. Returns the result and the reason for every item left out,
-    by index."""
-    failures = dict(failures or {})
-    result = WriteResult()
-    for _ in range(4):
-        remaining = [i for i in range(len(items)) if i not in failures]
-        if not remaining:
-            break
-        try:
-            # Copies: a failed round must not leave the creator or TLP it filled in behind.
-            batch = [dict(items[i]) if isinstance(items[i], dict) else items[i] for i in remaining]
-            result = intel.create_objects(session, principal, batch, **options)
-            break
-        except (InvalidInput, Forbidden, Conflict) as exc:
-            if not isinstance(exc.details, list):
-                raise
-            for d in exc.details:
-                message = "; ".join(d.get("problems") or [exc.message])
-                if "index" in d:
-                    failures[remaining[d["index"]]] = message
-                else:
-                    for i in remaining:
-                        if _detail(items[i], "")["id"] == d.get("id"):
-                            failures[i] = message
-    return result, failures
 
 
 def add_objects(

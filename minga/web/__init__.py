@@ -28,5 +28,8 @@ def install(app: FastAPI) -> None:
     from minga.federation import pages as federation_pages
 
     app.include_router(federation_pages.router)
+    from minga.knowledge import pages as knowledge_pages
+
+    app.include_router(knowledge_pages.router)
     static = resources.files("minga.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

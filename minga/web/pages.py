@@ -15,6 +15,7 @@ from minga.federation import receipt_tally
 from minga.intel import service as intel
 from minga.intel import stats
 from minga.intel.service import ObjectQuery
+from minga.knowledge.annotate import notes_for_object
 from minga.policy import Reach, Tlp
 from minga.web import charts, markings, views
 from minga.web.render import Page, PageRoute, render
@@ -200,6 +201,7 @@ def object_detail(ctx: Page, stix_id: str, version: str = "", published: str = "
         audience=markings.audience(item.tlp, item.reach, marking.group_ids),
         relations=rel_rows,
         refs=[(r, names.get(r)) for r in refs],
+        knowledge=notes_for_object(session, obj, [*refs, *(i for i in related_ids if i)]),
         properties=_properties(obj),
         raw=orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode(),
         published=published == "1",

@@ -15,6 +15,7 @@ from minga.accounts.service import require
 from minga.errors import MingaError
 from minga.extract import ReportError
 from minga.ingest import drafts
+from minga.knowledge.annotate import notes_for
 from minga.policy import Action
 from minga.web.publish import choices, marking_context
 from minga.web.render import Ctx, Page, PageRoute, redirect, render
@@ -71,6 +72,7 @@ def _review_page(
         "draft.html",
         status,
         draft=draft,
+        knowledge=notes_for(ctx.session, [i.value for i in draft.items]),
         v=values,
         errors=errors or [],
         **marking_context(ctx),

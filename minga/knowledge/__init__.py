@@ -1,0 +1,1 @@
+"""Reference knowledge the node loads for everyone: MITRE ATT&CK, CISA KEV, MISP taxonomies."""
