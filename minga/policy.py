@@ -11,6 +11,10 @@ Rule for a principal P (a user of organisation `P.org_id`) and an object version
 4. Otherwise every organisation of the node sees it, unless its TLP is AMBER+STRICT or RED: those
    travel only to named recipients (a sharing group), never to the community at large.
 No role bypasses this: a node admin manages accounts, not other organisations' intelligence.
+An account of a remote organisation (another node's: a peer's machine account) sees through
+these paths only what its own organisation holds here; what its node may receive reaches it
+through the federation collection alone, as `may_node_receive` decides (so `organisation` and
+`community` never leave the node, whoever asks).
 
 Authority (`may(principal, action, target)`) is decided here too, scoped to the organisation the
 target belongs to (a sharing group or a TAXII collection belongs to its owner):
@@ -235,7 +239,7 @@ def _may_on(p: Principal, action: Action, t: Target) -> bool:
 def may_see(principal: Principal, marking: Marking) -> bool:
     if marking.owner_org_id == principal.org_id:
         return True
-    if marking.reach is Reach.ORGANISATION:
+    if principal.remote or marking.reach is Reach.ORGANISATION:
         return False
     if marking.group_ids:
         return not marking.group_ids.isdisjoint(principal.group_ids)
@@ -264,6 +268,8 @@ def may_change_tlp(old: Tlp, new: Tlp, *, is_owner: bool) -> bool:
 
 def visible_filter(principal: Principal, objects: Table | Any, object_groups: Table | Any) -> Any:
     """SQL WHERE clause equal to `may_see` for rows of `objects` (an intel objects table)."""
+    if principal.remote:
+        return objects.c.owner_org_id == principal.org_id
     in_my_groups: ColumnElement[bool]
     if principal.group_ids:
         in_my_groups = exists(

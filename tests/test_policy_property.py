@@ -282,18 +282,21 @@ def test_no_read_path_returns_what_the_policy_denies(
     groups=st.frozensets(st.integers(1, 4), max_size=3),
     mine=st.frozensets(st.integers(1, 4), max_size=3),
     own=st.booleans(),
+    remote=st.booleans(),
 )
 def test_policy_rules_in_plain_words(
-    tlp: Tlp, reach: Reach, groups: frozenset[int], mine: frozenset[int], own: bool
+    tlp: Tlp, reach: Reach, groups: frozenset[int], mine: frozenset[int], own: bool, remote: bool
 ) -> None:
     from minga.policy import Principal, Role
 
-    p = Principal(user_id=1, org_id=1, role=Role.READER, identity_ref="x", group_ids=mine)
+    p = Principal(
+        user_id=1, org_id=1, role=Role.READER, identity_ref="x", group_ids=mine, remote=remote
+    )
     m = Marking(owner_org_id=1 if own else 2, tlp=tlp, reach=reach, group_ids=groups)
     seen = may_see(p, m)
     if own:
         assert seen
-    elif reach is Reach.ORGANISATION:
+    elif remote or reach is Reach.ORGANISATION:  # remote: its node receives by federation only
         assert not seen
     elif groups:
         assert seen == bool(groups & mine)

@@ -81,6 +81,7 @@ _LOOKUP = (
         User.active,
         User.org_id,
         Organisation.identity_ref,
+        Organisation.remote_node,
         GroupMember.group_id,
         _OPERATOR.label("operator"),
     )
@@ -139,6 +140,7 @@ class TokenVerifier:
             group_ids=frozenset(r.group_id for r in rows if r.group_id is not None),
             user_name=row.name,
             operator_org=row.operator == row.org_id,
+            remote=row.remote_node is not None,
         )
         return Verified(principal, row.token_id, upgrade_from)
 

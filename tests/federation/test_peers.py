@@ -21,7 +21,9 @@ from minga.federation import peers
 from minga.federation.keys import display_fingerprint, fingerprint
 from minga.federation.models import KnownKey, PeerNode
 from minga.federation.signing import SignatureRejected, sign_document, verify_document
+from minga.taxii.models import DEFAULT_COLLECTION_ID
 from tests.conftest import Member, add_member
+from tests.factories import malware
 from tests.federation.peerkit import OtherNode, init_node, other_node
 
 
@@ -406,3 +408,31 @@ def test_public_url_defaults_to_host_and_port():
     assert Settings(public_url="https://minga.csirt.gt/").public_url == "https://minga.csirt.gt"
     with pytest.raises(ValidationError, match="MINGA_PUBLIC_URL"):
         Settings(public_url="minga.csirt.gt")
+
+
+def test_a_peer_account_reads_only_its_own_organisations_objects(client, sessions, operator, gt):
+    """`community` (and everything else) reaches a peer only through the federation collection,
+    as `may_node_receive` decides: the ordinary read paths show a peer account nothing of ours."""
+    with sessions() as s:
+        added = add(s, gt)
+        s.commit()
+    peer_headers = {"Authorization": f"Bearer {added.token.token}"}
+    member = add_member(sessions, "Local member")
+    ids = []
+    for n, (tlp, reach) in enumerate(
+        [("green", "community"), ("clear", "federation"), ("green", "connected")]
+    ):
+        obj = malware(900 + n, name="peer-probe")
+        r = client.post(f"/api/objects?tlp={tlp}&reach={reach}", json=obj, headers=member.headers)
+        assert r.status_code in (200, 201), r.text
+        ids.append(obj["id"])
+    assert client.get("/api/objects?q=peer-probe", headers=member.headers).json()["objects"]
+    assert client.get("/api/objects?q=peer-probe", headers=peer_headers).json()["objects"] == []
+    for stix_id in ids:
+        assert client.get(f"/api/objects/{stix_id}", headers=peer_headers).status_code == 404
+    taxii = client.get(
+        f"/taxii2/api/collections/{DEFAULT_COLLECTION_ID}/objects/?match[type]=malware",
+        headers={**peer_headers, "Accept": "application/taxii+json;version=2.1"},
+    )
+    assert taxii.status_code == 200, taxii.text
+    assert not set(ids) & {o["id"] for o in taxii.json().get("objects", [])}
