@@ -161,9 +161,9 @@ class Node:
 
     # The command line, as the node's operator runs it.
 
-    def cli(self, *args: str, timeout: float = 60, check: bool = True) -> str:
-        """Run `minga ARGS` for this node; its stdout (NodeError with stderr on failure)."""
-        done = subprocess.run(
+    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run `minga ARGS` for this node, as its operator does on the node's machine."""
+        return subprocess.run(
             [*MINGA, *args],
             env=self.env(),
             cwd=self.workdir,  # no stray .env file is read
@@ -171,12 +171,16 @@ class Node:
             text=True,
             timeout=timeout,
         )
-        if check and done.returncode != 0:
+
+    def cli(self, *args: str, timeout: float = 60) -> str:
+        """`minga ARGS`; its stdout (NodeError with both outputs when it fails)."""
+        done = self.run(*args, timeout=timeout)
+        if done.returncode != 0:
             raise NodeError(
                 f"{self.name}: minga {' '.join(args)} exited {done.returncode}:\n"
                 f"{done.stdout}{done.stderr}"
             )
-        return done.stdout + (done.stderr if not check else "")
+        return done.stdout
 
     def init(self) -> str:
         """`minga init` for this node's operator organisation; keeps the admin token."""
@@ -355,7 +359,8 @@ class Network:
         the token the other printed into the variable its `--token-env` names."""
         pairs = [(a, b) for a, b in links] + [(b, a) for a, b in links]
         with ThreadPoolExecutor(4) as pool:  # each command is a Python start-up: overlap them
-            list(pool.map(lambda n: n.fingerprint(), self.nodes.values()))
+            involved = {name for pair in links for name in pair}
+            list(pool.map(Node.fingerprint, [self.nodes[name] for name in sorted(involved)]))
             tokens = pool.map(
                 lambda p: self.nodes[p[0]].add_peer(self.nodes[p[1]], direction=direction), pairs
             )

@@ -146,6 +146,10 @@ def sync_counters(net: Network) -> dict[str, list[tuple[str, int, int, int]]]:
     }
 
 
+def neighbours(name: str) -> set[str]:
+    return {b for a, b in LINKS if a == name} | {a for a, b in LINKS if b == name}
+
+
 def expected_holders(tlp: str, reach: str, grouped: bool) -> set[str]:
     """Where an object published at the ISAC may go (`policy.may_node_receive`, hop by hop).
 
@@ -172,14 +176,30 @@ def test_each_node_shows_its_signed_identity_and_its_peers(net: Network) -> None
         assert verify_document(doc, key)["name"] == name
         assert doc["fingerprint"] == fingerprint(key) == node.fingerprint()
         assert doc["url"].rstrip("/") == node.url
-        listed = node.cli("peer", "list")
-        expected = {b for a, b in LINKS if a == name} | {a for a, b in LINKS if b == name}
-        for peer in expected:
-            assert peer in listed
-            assert peer in node.cli("peer", "status", peer)
+        with node.client() as c:
+            answer = c.get("/api/peers")
+        assert answer.status_code == 200, answer.text
+        assert {p["name"] for p in answer.json()} == neighbours(name)
+    # The command line says the same (one node each: every command is a Python start-up).
+    listed = net["gt"].cli("peer", "list")
+    assert all(peer in listed for peer in neighbours("gt"))
+    assert "cr" in net["hub"].cli("peer", "status", "cr")
     # The hub vouches for the keys of the nodes pinned to it (how CR verifies the ISAC).
     vouched = {v["name"]: v["fingerprint"] for v in node_document(net["hub"])["vouches"]}
     assert vouched == {"gt": net["gt"].fingerprint(), "cr": net["cr"].fingerprint()}
+
+
+def test_a_peer_whose_key_does_not_match_its_fingerprint_is_refused(net: Network) -> None:
+    hub, cr = net["hub"], net["cr"]
+    done = hub.run(
+        "peer", "add", "impostor", cr.url, "--fingerprint", net["isac"].fingerprint(),
+        "--direction", "both", "--token-env", "MINGA_PEER_TOKEN_IMPOSTOR",
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "fingerprint" in done.stderr.lower()
+    assert "Traceback" not in done.stdout + done.stderr
+    assert hub.scalar("select count(*) from federation_peers where name = 'impostor'") == 0
+    assert hub.scalar("select count(*) from users where name = 'peer-impostor'") == 0
 
 
 def test_every_tlp_reach_and_group_case_arrives_exactly_where_the_policy_says(
