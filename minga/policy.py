@@ -84,6 +84,7 @@ class Action(StrEnum):
     SHARE_WITH_GROUP = "share-with-group"
     MANAGE_COLLECTIONS = "manage-collections"
     READ_AUDIT = "read-audit"
+    MANAGE_PEERS = "manage-peers"  # add, list, inspect and remove federation peers
 
 
 ALLOWED: dict[Role, frozenset[Action]] = {
@@ -127,7 +128,7 @@ ALLOWED: dict[Role, frozenset[Action]] = {
     ),
 }
 # Actions that only the node operator (an admin of the operator organisation) takes.
-OPERATOR_ONLY = frozenset({Action.MANAGE_ORGS})
+OPERATOR_ONLY = frozenset({Action.MANAGE_ORGS, Action.MANAGE_PEERS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,3 +304,27 @@ def audit_filter(
         and_(object_event, or_(entries.c.org_id == principal.org_id, visible_object)),
         and_(~object_event, or_(ours, node_local)),
     )
+
+
+# -- federation: which versions travel between nodes, and how they arrive ------------------
+
+
+def may_forward(
+    peer: Peer, marking: Marking, *, origin_node: str | None, hop_count: int, held_by_peer: bool
+) -> bool:
+    """`may_node_receive` plus the loop rule: never to a node known to hold the version
+    (it arrived here from that node). Push and serving to peers both ask this."""
+    if held_by_peer:
+        return False
+    return may_node_receive(peer, marking, origin_node=origin_node, hop_count=hop_count)
+
+
+def arriving_reach(sent: Reach) -> Reach | None:
+    """The reach a version travelling with reach `sent` gets on the node it arrives at:
+    `connected` went its one hop and stays there (`community`); `federation` travels on.
+    None: that reach never leaves its node, so such a version is refused."""
+    if sent is Reach.CONNECTED:
+        return Reach.COMMUNITY
+    if sent is Reach.FEDERATION:
+        return Reach.FEDERATION
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     node_name: str = Field(default="minga-node", description="Name this node shows to peers.")
     host: str = Field(default="127.0.0.1", description="Address `minga serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `minga serve` binds to.")
+    public_url: str = Field(
+        default="",
+        description="URL peers reach this node at (its identity document names it); empty:"
+        " http://{host}:{port}.",
+    )
     token_cache_seconds: int = Field(
         default=60,
         ge=0,
@@ -47,6 +52,17 @@ class Settings(BaseSettings):
         default=60,
         ge=0,
         description="How often `minga serve` looks for due TAXII pulls; 0 turns them off.",
+    )
+    federation_sync_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        description="How often the federation sync loop looks for versions other processes"
+        " committed (a commit in this process wakes it at once); 0 turns federation sync off.",
+    )
+    federation_pull_seconds: int = Field(
+        default=60,
+        ge=1,
+        description="How often the sync loop pulls from pull peers (also at start, to catch up).",
     )
     ingest_max_bytes: int = Field(
         default=100 * 1024 * 1024, ge=1024, description="Largest upload or file ingest accepts."
@@ -86,6 +102,12 @@ class Settings(BaseSettings):
         description="Callback URL registered at the provider; empty: built from the request.",
     )
     oidc_label: str = Field(default="", description="Name of the provider on the sign-in page.")
+    federation_receipts_seconds: float = Field(
+        default=2,
+        ge=0,
+        description="How often `minga serve` sends queued recall receipts towards their origin"
+        " node; 0 turns it off.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -95,6 +117,20 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("MINGA_PUBLIC_URL must be an http:// or https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Settings:
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.port}"
+        return self
 
     @property
     def is_sqlite(self) -> bool:

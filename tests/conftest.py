@@ -170,7 +170,12 @@ def refresh(sessions: sessionmaker[Session], member: Member) -> Member:
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     # No in-process ingest worker: tests run jobs themselves (one test turns it on).
-    return Settings(database_url=db_url, token_cache_seconds=60, ingest_worker_seconds=0)
+    return Settings(
+        database_url=db_url,
+        token_cache_seconds=60,
+        ingest_worker_seconds=0,
+        federation_receipts_seconds=0,
+    )
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from minga.accounts.models import User
+from minga.accounts.models import Organisation, User
 from minga.errors import Forbidden
 from minga.policy import Action, Principal, Role, Target, may
 
@@ -34,3 +34,12 @@ _REFUSALS = {
 
 def user_target(user: User) -> Target:
     return Target(org_id=user.org_id, user_id=user.id, role=Role(user.role))
+
+
+def refuse_remote(org: Organisation, what: str) -> None:
+    """Organisations of other nodes are read-only here: their people live on their own node."""
+    if org.remote_node is not None:
+        raise Forbidden(
+            f"{org.name!r} is a remote organisation (node {org.remote_node}): {what} on its"
+            " own node; only `minga peer add` makes the peer's machine account here"
+        )

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from minga import audit
-from minga.accounts.checks import require
+from minga.accounts.checks import refuse_remote, require
 from minga.accounts.models import Invitation, User
 from minga.accounts.service import create_user, get_organisation
 from minga.errors import InvalidInput, NotFound
@@ -68,7 +68,7 @@ def create_invitation(
     ttl_hours: int = 72,
 ) -> tuple[Invitation, str]:
     """A new invitation and its secret (returned once); `actor` None is the node-local CLI."""
-    get_organisation(session, org_id)
+    refuse_remote(get_organisation(session, org_id), "people are invited")
     role_value = _role(role)
     if actor is not None:
         require(actor, Action.INVITE, Target(org_id=org_id, role=role_value))

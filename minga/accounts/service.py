@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minga import audit
-from minga.accounts.checks import require, user_target
+from minga.accounts.checks import refuse_remote, require, user_target
 from minga.accounts.models import ApiToken, GroupMember, Organisation, User
 from minga.accounts.node import operator_org_id
 from minga.accounts.tokens import IssuedToken, new_token
@@ -109,9 +109,18 @@ def get_organisation(session: Session, org_id: int) -> Organisation:
 
 
 def create_user(
-    session: Session, actor: Principal | None, *, org_id: int, name: str, role: str
+    session: Session,
+    actor: Principal | None,
+    *,
+    org_id: int,
+    name: str,
+    role: str,
+    allow_remote: bool = False,
 ) -> User:
-    get_organisation(session, org_id)
+    """An account; in a remote organisation only the peer machine account (`allow_remote`)."""
+    org = get_organisation(session, org_id)
+    if not allow_remote:
+        refuse_remote(org, "its accounts are created")
     if actor is not None:
         require(actor, Action.MANAGE_USERS, Target(org_id=org_id))
     if not NAME_RE.match(name):
@@ -175,6 +184,8 @@ def set_user_active(session: Session, actor: Principal | None, user_id: int, act
     if actor is not None:
         action = Action.MANAGE_USERS if active else Action.DISABLE_USER
         require(actor, action, user_target(user))
+    if active:  # a removed peer's machine account comes back only with `minga peer add`
+        refuse_remote(get_organisation(session, user.org_id), "its accounts are enabled")
     user.active = active
     audit.record(
         session, actor, "user.update", "user", user.id, subject_org_id=user.org_id, active=active

@@ -13,6 +13,7 @@ from minga.accounts.models import Organisation
 from minga.api.deps import DB_ID_MAX, CurrentPrincipal, DbId, NodeDep, SessionDep
 from minga.api.errors import error_body
 from minga.errors import InvalidInput
+from minga.federation import receipts
 from minga.intel import service
 from minga.intel.service import ObjectQuery, StoredObject
 from minga.intel.stix import ts_to_us
@@ -30,7 +31,7 @@ def _org_names(session: Session) -> dict[int, str]:
     return {oid: name for oid, name in session.query(Organisation.id, Organisation.name)}
 
 
-def envelope(item: StoredObject, orgs: dict[int, str]) -> bytes:
+def envelope(item: StoredObject, orgs: dict[int, str], **extra: Any) -> bytes:
     """`{"object": <raw STIX>, "meta": {...}}` without decoding the stored JSON again."""
     meta = {
         "version": item.version,
@@ -42,6 +43,7 @@ def envelope(item: StoredObject, orgs: dict[int, str]) -> bytes:
         "latest": item.is_latest,
         "source": item.source,
         "origin_node": item.origin_node,
+        **extra,
     }
     return b'{"object":' + item.raw.encode() + b',"meta":' + orjson.dumps(meta) + b"}"
 
@@ -227,7 +229,12 @@ def get_object(
     stix_id: str, session: SessionDep, principal: CurrentPrincipal, version: str | None = None
 ) -> Response:
     found = service.get_object(session, principal, stix_id, version)
-    return _json(envelope(found, _org_names(session)))
+    # Receipts are kept at the origin: "received by N nodes, recalled at M of N".
+    tally = None
+    if found.origin_node is None:
+        held = receipts.summary(session, stix_id)
+        tally = {"received": held.received, "recalled": held.recalled}
+    return _json(envelope(found, _org_names(session), receipts=tally))
 
 
 @router.get("/{stix_id}/versions", summary="Every version of an object you may see, oldest first")

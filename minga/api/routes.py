@@ -10,6 +10,9 @@ from fastapi import FastAPI
 from minga import __version__, web
 from minga.api import accounts, ingest, objects
 from minga.api.errors import ErrorOut
+from minga.federation import receipt_views
+from minga.federation import sync as federation_sync
+from minga.federation import views as federation_views
 from minga.taxii import routes as taxii_routes
 
 # Any operation may answer these (validation, authentication, policy, a stored-data conflict,
@@ -50,6 +53,9 @@ def install(app: FastAPI) -> None:
     app.include_router(accounts.router)
     app.include_router(ingest.router)
     app.include_router(taxii_routes.router)
+    app.include_router(federation_sync.router)
+    app.include_router(federation_views.router)
+    app.include_router(receipt_views.router)
     web.install(app)
 
     @app.get("/api/health", tags=["node"])

@@ -290,7 +290,6 @@ def add_objects(
         raise InvalidInput('send a TAXII envelope: {"objects": [ ...STIX objects... ]}')
     items: list[Any] = envelope["objects"]
     now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
-    request_ts = us_to_ts(now_us)
     failures: dict[int, str] = {}
     for i, obj in enumerate(items):
         reason = _fits(flt, obj)
@@ -298,11 +297,27 @@ def add_objects(
             failures[i] = reason
     result, failures = store_tolerant(session, principal, items, failures)
     stored = {(i, v) for i, v in result.created + result.existing}
-    successes = [
-        _detail(items[i], request_ts)
+    succeeded = [
+        i
         for i in range(len(items))
         if i not in failures and (_detail(items[i], "")["id"], version_of(items[i])) in stored
     ]
+    return record_status(session, principal, items, succeeded, failures, now_us)
+
+
+def record_status(
+    session: Session,
+    principal: Principal,
+    items: Sequence[Any],
+    succeeded: Sequence[int],
+    failures: Mapping[int, str],
+    now_us: int | None = None,
+) -> AddStatus:
+    """The status resource of an add-objects request: which items were kept, which not (why)."""
+    if now_us is None:
+        now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
+    request_ts = us_to_ts(now_us)
+    successes = [_detail(items[i], request_ts) for i in sorted(succeeded)]
     failed = [_detail(items[i], request_ts, failures[i]) for i in sorted(failures)]
     status = AddStatus(
         id=str(uuid.uuid4()),

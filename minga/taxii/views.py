@@ -20,8 +20,9 @@ from starlette.routing import Match
 
 from minga.api.deps import CurrentPrincipal, NodeDep, SessionDep
 from minga.errors import Conflict, Forbidden, InvalidInput, MingaError, NotFound, Unauthenticated
+from minga.federation import exchange
 from minga.intel.service import Page, StoredObject
-from minga.intel.stix import MAX_DEPTH, too_deep
+from minga.intel.stix import MAX_DEPTH, too_deep, us_to_ts
 from minga.policy import Principal
 from minga.taxii import service
 from minga.taxii.models import Collection
@@ -252,7 +253,23 @@ def get_objects(
 ) -> Response:
     found = _readable(session, collection_id)
     params = _params(request, node)
+    peer = exchange.peer_reading(session, principal, found)
+    if peer is not None:  # a peer node pulling: what the policy lets that node receive
+        served = exchange.serve_page(
+            session, node.settings, peer, after_us=params.added_after_us, limit=params.limit
+        )
+        return _served(served)
     return _paged(service.page(session, principal, found, params), b"objects", _raw)
+
+
+def _served(served: exchange.ServedPage) -> Response:
+    """A page for a peer node; Date-Added-Last is the position it covers (versions the peer
+    may not receive were passed over), so the peer resumes after it."""
+    headers = {"X-TAXII-Date-Added-Last": us_to_ts(served.last_us)} if served.last_us else {}
+    if not served.objects and not served.more:
+        return taxii_response(b"{}", headers=headers)
+    body = {"more": served.more, "objects": served.objects}
+    return taxii_response(orjson.dumps(body), headers=headers)
 
 
 @router.post(
@@ -290,7 +307,11 @@ async def add_objects(
 
     def store() -> bytes:
         found = _readable(session, collection_id)
-        added = service.add_objects(session, principal, found, envelope)
+        peer = exchange.peer_reading(session, principal, found)
+        if peer is not None:  # a peer node pushing: verified, stored with their provenance
+            added, _ = exchange.receive_envelope(session, node.settings, peer, principal, envelope)
+        else:
+            added = service.add_objects(session, principal, found, envelope)
         session.commit()
         return orjson.dumps(service.status_json(added))
 

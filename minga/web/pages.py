@@ -11,10 +11,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from minga.accounts import service as accounts
 from minga.errors import InvalidInput
+from minga.federation import receipts
 from minga.intel import service as intel
 from minga.intel import stats
 from minga.intel.service import ObjectQuery
-from minga.policy import Tlp
+from minga.policy import Reach, Tlp
 from minga.web import charts, markings, views
 from minga.web.render import Page, PageRoute, render
 
@@ -22,6 +23,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 50
 NEW_DAYS = 7
 NEW_CAP = 1_000
+FEDERATED = (Reach.CONNECTED, Reach.FEDERATION)
 
 
 def _country_bars(ctx: Page, summary: stats.Summary) -> list[charts.Bar]:
@@ -178,6 +180,13 @@ def object_detail(ctx: Page, stix_id: str, version: str = "", published: str = "
             }
         )
     owner = orgs.get(item.owner_org_id)
+    # Receipts are kept at the origin node: only there does the tally mean anything, and only
+    # for an object that may leave the node.
+    tally = None
+    if item.origin_node is None:
+        held = receipts.summary(session, item.stix_id)
+        if held.received or item.reach in FEDERATED or marking.group_ids:
+            tally = held
     return render(
         ctx,
         "object.html",
@@ -195,4 +204,5 @@ def object_detail(ctx: Page, stix_id: str, version: str = "", published: str = "
         raw=orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode(),
         published=published == "1",
         relationship_scan=stats.RELATIONSHIP_SCAN,
+        receipts=tally,
     )

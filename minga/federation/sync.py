@@ -1,0 +1,203 @@
+"""The federation sync loop that runs while the node serves: push to push peers as soon as a
+version commits, pull from pull peers at start and every `federation_pull_seconds`, and
+refresh each peer's signed node identity (its key, the keys it vouches for).
+
+One loop per node, whatever the number of processes: it works only while it holds the
+node lease (`minga.federation.lease`). A commit in this process wakes it at once (a SQLAlchemy
+`after_commit` hook on the node's sessions); versions committed by other processes are seen
+by a short poll (`federation_sync_seconds`). A peer that fails is retried with exponential
+backoff (1 s doubling to `MAX_BACKOFF`), its error recorded for `minga peer status`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import orjson
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from minga.db import unit_of_work
+from minga.errors import MingaError
+from minga.federation import peers
+from minga.federation.collection import collection_url, ensure_collection
+from minga.federation.keys import ensure_key
+from minga.federation.lease import NodeLease
+from minga.federation.models import PeerNode
+from minga.federation.pull import pull_peer
+from minga.federation.push import SyncError, push_peer
+from minga.settings import Settings
+
+log = logging.getLogger("minga.federation")
+
+QUIET: dict[str, object] = {
+    "federation_sync": True
+}  # commits of the loop's own bookkeeping wake nobody
+MAX_BACKOFF = 60.0
+IDENTITY_EVERY = 300.0  # seconds between fetches of a peer's node identity
+LEASE = timedelta(seconds=20)
+
+
+@dataclass(slots=True)
+class _PeerState:
+    collection_url: str | None = None
+    identity_at: float = 0.0
+    retry_at: float = 0.0
+    delay: float = 0.0
+
+
+def fetch_identity(session: Session, peer: PeerNode, client: httpx.Client) -> str | None:
+    """Fetch the peer's signed node identity: pin its key at first contact, store the keys it
+    vouches for. The URL of its federation collection, when it says."""
+    url = f"{peer.url.rstrip('/')}/federation/node"
+    try:
+        response = client.get(url)
+    except httpx.HTTPError as exc:
+        raise SyncError(f"cannot reach {url}: {exc}") from None
+    if response.status_code != 200:
+        raise SyncError(f"{url} answered {response.status_code}")
+    try:
+        doc = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        raise SyncError(f"{url} answered something that is not JSON") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("public_key"), str):
+        raise SyncError(f"{url} answered no node identity")
+    if peer.public_key is None:
+        peers.pin_key(session, peer, doc["public_key"])
+    peers.refresh_identity(session, peer, doc)
+    found = doc.get("taxii_collection")
+    return found if isinstance(found, str) and found.startswith(("http://", "https://")) else None
+
+
+class SyncLoop:
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
+        self.sessions, self.settings = sessions, settings
+        self.wake = threading.Event()
+        self._stop = threading.Event()
+        self.lease = NodeLease(sessions, "federation-sync", LEASE, info=QUIET)
+        self.state: dict[int, _PeerState] = {}
+        self.next_pull = 0.0
+        self.ready = False
+        self.client = httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0))
+        self._thread = threading.Thread(target=self._run, name="minga-federation", daemon=True)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def on_commit(self, session: Session) -> None:
+        if not session.info.get("federation_sync"):
+            self.wake.set()
+
+    def start(self) -> None:
+        event.listen(self.sessions, "after_commit", self.on_commit)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        event.remove(self.sessions, "after_commit", self.on_commit)
+        self._stop.set()
+        self.wake.set()
+        self._thread.join(timeout)
+        try:
+            self.lease.release()
+        except Exception:  # the database may be gone at shutdown; the lease expires anyway
+            log.debug("federation lease not released", exc_info=True)
+        self.client.close()
+
+    def _run(self) -> None:
+        poll = self.settings.federation_sync_seconds
+        while not self._stop.is_set():
+            self.wake.wait(poll)
+            self.wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.round()
+            except Exception:  # the loop must survive a bad database moment
+                log.exception("federation sync round failed")
+
+    # -- one round -------------------------------------------------------------------------
+
+    def round(self) -> None:
+        with self.sessions() as s:
+            found = s.execute(select(PeerNode.id, PeerNode.direction)).all()
+        if not found or not self.lease.hold():
+            return  # a node without peers does nothing (and writes nothing)
+        if not self.ready:
+            with unit_of_work(self.sessions) as s:
+                s.info.update(QUIET)
+                ensure_key(s)
+                ensure_collection(s)
+            self.ready = True
+        now = time.monotonic()
+        pull_due = now >= self.next_pull
+        if pull_due:
+            self.next_pull = now + max(1, self.settings.federation_pull_seconds)
+        for peer_id, direction in found:
+            state = self.state.setdefault(peer_id, _PeerState())
+            if time.monotonic() < state.retry_at:
+                continue
+            try:
+                self._sync_peer(peer_id, direction, state, pull_due)
+                state.delay = 0.0
+            except (SyncError, MingaError) as exc:
+                message = exc.message if isinstance(exc, MingaError) else str(exc)
+                state.delay = min(MAX_BACKOFF, state.delay * 2 or 1.0)
+                state.retry_at = time.monotonic() + state.delay
+                state.identity_at = 0.0  # after a failure, ask who it is again
+                log.warning(
+                    "federation: peer %s: %s (retry in %.0f s)", peer_id, message, state.delay
+                )
+                self._record_error(peer_id, message)
+
+    def _sync_peer(self, peer_id: int, direction: str, state: _PeerState, pull_due: bool) -> None:
+        if state.collection_url is None or time.monotonic() - state.identity_at > IDENTITY_EVERY:
+            with unit_of_work(self.sessions) as s:
+                s.info.update(QUIET)
+                peer = s.get(PeerNode, peer_id)
+                if peer is None:
+                    return
+                url = fetch_identity(s, peer, self.client) or collection_url(peer.url)
+            state.collection_url, state.identity_at = url, time.monotonic()
+        url = state.collection_url
+        assert url is not None
+        if direction in ("push", "both"):
+            self.lease.hold()
+            push_peer(self.sessions, self.settings, peer_id, self.client, url, info=QUIET)
+        if direction in ("pull", "both") and (pull_due or state.delay):
+            pull_peer(self.sessions, self.settings, peer_id, self.client, url)
+
+    def _record_error(self, peer_id: int, message: str) -> None:
+        try:
+            with unit_of_work(self.sessions) as s:
+                s.info.update(QUIET)
+                peer = s.get(PeerNode, peer_id)
+                if peer is not None:
+                    peers.record_contact(s, peer, error=message[:2000])
+        except Exception:
+            log.debug("federation: error of peer %s not recorded", peer_id, exc_info=True)
+
+
+@asynccontextmanager
+async def federation_sync(app: FastAPI) -> AsyncIterator[None]:
+    """While the node serves: the sync loop (unless `federation_sync_seconds` is 0)."""
+    node: Any = app.state.node
+    if node.settings.federation_sync_seconds <= 0:
+        yield
+        return
+    loop = SyncLoop(node.sessions, node.settings)
+    loop.start()
+    try:
+        yield
+    finally:
+        loop.stop()
+
+
+router = APIRouter(lifespan=federation_sync)
