@@ -338,6 +338,7 @@ class Network:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.nodes: dict[str, Node] = {}
+        self.links: list[tuple[str, str]] = []
 
     def __getitem__(self, name: str) -> Node:
         return self.nodes[name]
@@ -366,6 +367,10 @@ class Network:
             )
             for (a, b), token in zip(pairs, tokens, strict=True):
                 self.nodes[b].env_extra[token_env(a)] = token  # b presents it to a
+        self.links.extend(links)
+
+    def neighbours(self, name: str) -> set[str]:
+        return {b for a, b in self.links if a == name} | {a for a, b in self.links if b == name}
 
     def start(self, names: list[str] | None = None) -> None:
         chosen = [self.nodes[n] for n in names or list(self.nodes)]
@@ -399,9 +404,16 @@ def network(
             net.add(spec, **env)
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(Node.init, net.nodes.values()))
-        net.start()  # `peer add` fetches each peer's signed identity from its running node
+        # `peer add` fetches each peer's signed identity from its running node; sync stays off
+        # until the nodes have the peer tokens (`minga serve` reads them from its environment).
+        for node in net.nodes.values():
+            node.env_extra["MINGA_FEDERATION_SYNC_SECONDS"] = "0"
+        net.start()
         net.link(links)
-        net.restart()  # `minga serve` reads the peer tokens from its environment at start
+        for node in net.nodes.values():
+            node.env_extra.pop("MINGA_FEDERATION_SYNC_SECONDS")
+            node.env_extra.update(env)
+        net.restart()
         yield net
     finally:
         net.close()
