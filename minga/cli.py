@@ -21,7 +21,9 @@ from minga.accounts.models import Organisation, User
 from minga.accounts.node import set_operator_org
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
+from minga.federation.cli import node_app, peer_app
 from minga.federation.keys import ensure_key
+from minga.federation.remote import remote_label
 from minga.ingest.command import ingest_command, worker_command
 from minga.settings import Settings
 from minga.taxii.cli import taxii_app
@@ -41,6 +43,8 @@ add_signin_commands(user_app)  # set-password, reset-totp, link-oidc (minga/acco
 app.command("ingest")(ingest_command)
 app.command("ingest-worker")(worker_command)
 app.add_typer(taxii_app, name="taxii")
+app.add_typer(node_app, name="node")
+app.add_typer(peer_app, name="peer")
 
 out = Console()
 err = Console(stderr=True)
@@ -170,9 +174,11 @@ def demo_data() -> None:
 @org_app.command("list")
 def org_list() -> None:
     with session_scope() as session:
-        table = Table("id", "name", "country", "sector", "kind", "identity")
+        table = Table("id", "name", "country", "sector", "kind", "identity", "remote")
         for o in accounts.list_organisations(session):
-            table.add_row(str(o.id), o.name, o.country, o.sector, o.kind, o.identity_ref)
+            table.add_row(
+                str(o.id), o.name, o.country, o.sector, o.kind, o.identity_ref, remote_label(o)
+            )
     out.print(table)
 
 

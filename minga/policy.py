@@ -22,6 +22,9 @@ target belongs to (a sharing group or a TAXII collection belongs to its owner):
 - Nobody obtains another person's credential: a token is issued to the user who holds it, or by an
   organisation admin to a machine account of its own organisation. Nobody disables themselves.
 - A member organisation may leave a group it does not own; sharing into a group needs membership.
+- An account of a remote organisation (another node's; in practice a peer's machine account)
+  publishes nothing through the ordinary paths: versions from other nodes arrive only signed,
+  through federation, never as if they had been made on this node.
 """
 
 from __future__ import annotations
@@ -129,6 +132,9 @@ ALLOWED: dict[Role, frozenset[Action]] = {
 }
 # Actions that only the node operator (an admin of the operator organisation) takes.
 OPERATOR_ONLY = frozenset({Action.MANAGE_ORGS, Action.MANAGE_PEERS})
+# Actions an account of a remote organisation never takes here (its versions come signed,
+# through federation).
+LOCAL_ONLY = frozenset({Action.PUBLISH, Action.SHARE_WITH_GROUP})
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +149,8 @@ class Principal:
     user_name: str = ""
     # True when the principal's organisation runs the node (see `is_node_operator`).
     operator_org: bool = False
+    # True when the principal's organisation belongs to another node (`remote_node` is set).
+    remote: bool = False
 
 
 def is_node_operator(principal: Principal) -> bool:
@@ -184,6 +192,8 @@ class Peer:
 def may(principal: Principal, action: Action, target: Target | None = None) -> bool:
     """May `principal` take `action` on `target`? Without a target: may its role ever take it."""
     if action not in ALLOWED[principal.role]:
+        return False
+    if principal.remote and action in LOCAL_ONLY:
         return False
     if action in OPERATOR_ONLY:
         return is_node_operator(principal)

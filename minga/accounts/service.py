@@ -36,6 +36,7 @@ def principal_for(session: Session, user: User) -> Principal:
         group_ids=frozenset(groups),
         user_name=user.name,
         operator_org=operator_org_id(session) == org.id,
+        remote=org.remote_node is not None,
     )
 
 

@@ -41,6 +41,9 @@ class OrganisationOut(BaseModel):
     kind: str
     identity_ref: str
     description: str
+    remote_node: str | None = Field(
+        default=None, description="set for a read-only organisation of another node"
+    )
 
 
 class UserIn(BaseModel):

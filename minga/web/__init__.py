@@ -25,5 +25,8 @@ def install(app: FastAPI) -> None:
     app.include_router(publish.router)
     app.include_router(admin.router)
     app.include_router(upload.router)
+    from minga.federation import pages as federation_pages
+
+    app.include_router(federation_pages.router)
     static = resources.files("minga.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -187,6 +187,7 @@ def render(ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLRes
         can_manage_users=principal is not None and may(principal, Action.MANAGE_USERS),
         can_manage_orgs=principal is not None and may(principal, Action.MANAGE_ORGS),
         can_manage_groups=principal is not None and may(principal, Action.MANAGE_GROUPS),
+        can_manage_peers=principal is not None and may(principal, Action.MANAGE_PEERS),
         url_with=lambda **kw: _url_with(ctx.request, **kw),
         **values,
     )

@@ -223,3 +223,28 @@ def upload(client: TestClient, m: Model, a: Person, c: Call) -> Outcome:
         malware_obj(oid, "upload")]})  # fmt: skip
     r = client.post("/api/ingest?filename=b.json", content=bundle, headers=a.headers)
     return answer(r, may(m.principal(a), Action.PUBLISH))
+
+
+def add_peer(client: TestClient, m: Model, a: Person, c: Call) -> Outcome:
+    """A peer at an address nothing answers on: stored unpinned when the operator adds it."""
+    import secrets
+
+    body = {
+        "name": m.fresh("peer"),
+        "url": "http://127.0.0.1:9",
+        "fingerprint": secrets.token_hex(32),
+        "direction": "both",
+        "token_env": "PEER_TOKEN",
+    }
+    r = client.post("/api/peers", json=body, headers=a.headers)
+    return answer(r, may(m.principal(a), Action.MANAGE_PEERS))
+
+
+def remove_peer(client: TestClient, m: Model, a: Person, c: Call) -> Outcome:
+    from minga.federation.peers import list_peers
+
+    with client.app.state.node.sessions() as s:  # type: ignore[attr-defined]
+        names = [p.name for p in list_peers(s)]
+    name = names[c.target % len(names)] if names else "no-such-peer"
+    r = client.delete(f"/api/peers/{name}", headers=a.headers)
+    return answer(r, bool(names) and may(m.principal(a), Action.MANAGE_PEERS))

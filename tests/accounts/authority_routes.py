@@ -133,6 +133,8 @@ ROUTES: dict[str, Route] = {
     "POST /api/taxii/collections": rest.create_collection,
     "DELETE /api/taxii/collections/{id}": rest.delete_collection,
     "GET /api/audit": rest.read_audit,
+    "POST /api/peers": rest.add_peer,
+    "DELETE /api/peers/{name}": rest.remove_peer,
     "web POST /admin/organisations": web_create_org,
     "web POST /admin/users": web_create_user,
     "web POST /admin/users/{id}/active": web_set_active,

@@ -147,6 +147,12 @@ def test_authority_rules_in_plain_words(
     account = Target(org_id=target_org, user_id=target_user, role=target_role)
     group = Target(org_id=target_org, member_org_ids=members)
     assert may(p, Action.MANAGE_ORGS) == operator
+    assert may(p, Action.MANAGE_PEERS) == operator
+    assert may(p, Action.MANAGE_PEERS, Target(org_id=None)) == operator
+    # An account of another node's organisation publishes nothing through ordinary paths.
+    remote = Principal(user_id=1, org_id=my_org, role=role, identity_ref="x", remote=True)
+    assert not may(remote, Action.PUBLISH) and not may(remote, Action.SHARE_WITH_GROUP, group)
+    assert may(remote, Action.READ) == may(p, Action.READ)  # reading is not widened or cut
     assert may(p, Action.MANAGE_USERS, account) == (role is Role.ADMIN and own)
     assert may(p, Action.DISABLE_USER, account) == (role is Role.ADMIN and own and target_user != 1)
     assert may(p, Action.ISSUE_TOKEN, account) == (

@@ -338,3 +338,60 @@ def test_a_spoofed_identity_is_refused(sessions, operator, gt):
 def _gt_signing_key(gt: OtherNode) -> SigningKey:
     with gt.sessions() as g:
         return peers.ensure_key(g)
+
+
+def test_status_counts_the_backlog_the_policy_lets_through(sessions, operator, gt):
+    from minga.federation.status import statuses
+    from minga.intel.models import objects
+    from minga.intel.service import Provenance, create_objects
+    from minga.policy import Reach, Tlp
+    from tests.factories import indicator
+
+    with sessions() as s:
+        peer = add(s, gt).peer
+        s.commit()
+        gt_and_us = accounts.create_group(
+            s, None, name="with GT", owner_org_id=operator.org_id, member_org_ids=[peer.org_id]
+        ).id
+        only_us = accounts.create_group(
+            s, None, name="alone", owner_org_id=operator.org_id, member_org_ids=[]
+        ).id
+        me = operator.principal
+
+        def publish(n: int, tlp: Tlp, reach: Reach, groups=(), **prov) -> None:
+            create_objects(
+                s,
+                me,
+                [indicator(n)],
+                tlp=tlp,
+                reach=reach,
+                group_ids=groups,
+                provenance=Provenance(**prov),
+                enforce_creator=False,
+            )
+
+        # Before: only the operator's own identity (federation, CLEAR) is owed.
+        assert statuses(s, None, "csirt-gt")[0].backlog == 1
+        publish(1, Tlp.GREEN, Reach.FEDERATION)  # owed
+        publish(2, Tlp.GREEN, Reach.CONNECTED)  # owed: one hop
+        publish(3, Tlp.GREEN, Reach.COMMUNITY)  # stays here
+        publish(4, Tlp.RED, Reach.FEDERATION)  # RED only to named recipients
+        publish(5, Tlp.AMBER, Reach.FEDERATION, [gt_and_us])  # owed: GT is in the group
+        publish(6, Tlp.AMBER, Reach.FEDERATION, [only_us])  # GT is not
+        publish(7, Tlp.GREEN, Reach.FEDERATION, origin_node="csirt-gt", hop_count=1)  # its own
+        publish(8, Tlp.GREEN, Reach.CONNECTED, origin_node="csirt-sv", hop_count=1)  # past reach
+        s.commit()
+        st = statuses(s, None, "csirt-gt")[0]
+        assert (st.backlog, st.pinned, st.organisation) == (4, True, "CSIRT GT")
+        peer.push_position = s.scalar(
+            select(objects.c.added_us).order_by(objects.c.added_us.desc())
+        )
+        peer.direction = "both"
+        s.commit()
+        assert statuses(s, None)[0].backlog == 0
+        peer.direction = "pull"
+        assert statuses(s, None)[0].backlog is None
+        s.rollback()
+    member = add_member(sessions, "Banco", role="admin")
+    with sessions() as s, pytest.raises(Forbidden):
+        statuses(s, member.principal)
