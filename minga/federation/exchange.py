@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from minga.errors import InvalidInput
-from minga.federation import peers
+from minga.federation import contact, peers
 from minga.federation.collection import is_federation_collection
 from minga.federation.keys import NodeIdentity, node_identity
 from minga.federation.models import PeerNode
@@ -39,7 +39,16 @@ def receive_envelope(
     if not isinstance(envelope, dict) or not isinstance(envelope.get("objects"), list):
         raise InvalidInput('send a TAXII envelope: {"objects": [ ...STIX objects... ]}')
     items: list[Any] = envelope["objects"]
-    result = receive(session, peer, items, key_for=peers.key_for(session), me=me(session, settings))
+    contact.seen(peer)
+    contact.refresh_for(session, peer, items)
+    result = receive(
+        session,
+        peer,
+        items,
+        key_for=peers.key_for(session),
+        node_for=peers.node_for_key(session),
+        me=me(session, settings),
+    )
     peers.record_contact(session, peer)
     succeeded = result.stored + result.existing
     return record_status(session, principal, items, succeeded, result.rejected), result
@@ -56,6 +65,7 @@ def serve_page(
     session: Session, settings: Settings, peer: PeerNode, *, after_us: int | None, limit: int
 ) -> ServedPage:
     """The next versions the peer may receive, past `after_us`, oldest first."""
+    contact.seen(peer)
     found: Outgoing = select_for_peer(
         session, peer, me(session, settings), after_us=after_us or 0, limit=limit
     )

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from minga.accounts.models import NodeSetting, Organisation
 from minga.accounts.node import operator_org_id
 from minga.federation.keys import node_identity
-from minga.federation.models import PeerNode
+from minga.federation.models import KnownKey, PeerNode
 from minga.federation.signing import sign_document
 
 DOCUMENT_TYPE = "minga-node-identity"
@@ -48,6 +48,14 @@ def identity_document(session: Session, *, name: str, url: str) -> dict[str, Any
         for p in session.scalars(
             select(PeerNode).where(PeerNode.public_key.is_not(None)).order_by(PeerNode.name)
         )
+    ]
+    # Keys this node learnt from its peers' vouches travel on, so versions verify however
+    # many hops their origin is away (ISAC → national CSIRT → hub → another national CSIRT).
+    listed = {v["fingerprint"] for v in vouches}
+    vouches += [
+        {"name": k.node_name, "public_key": k.public_key, "fingerprint": k.fingerprint}
+        for k in session.scalars(select(KnownKey).order_by(KnownKey.node_name))
+        if k.fingerprint not in listed and k.fingerprint != node.fingerprint
     ]
     doc: dict[str, Any] = {
         "type": DOCUMENT_TYPE,

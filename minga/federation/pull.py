@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.db import unit_of_work
-from minga.federation import peers
+from minga.federation import contact, peers
 from minga.federation.keys import node_identity
 from minga.federation.models import PeerNode
 from minga.federation.push import TAXII, SyncError, token_of
@@ -89,7 +89,15 @@ def pull_peer(
             if peer is None:
                 return result
             me = node_identity(s, name=settings.node_name, url="")
-            got = receive(s, peer, objects, key_for=peers.key_for(s), me=me)
+            contact.refresh_for(s, peer, objects)
+            got = receive(
+                s,
+                peer,
+                objects,
+                key_for=peers.key_for(s),
+                node_for=peers.node_for_key(s),
+                me=me,
+            )
             if last is not None:
                 peer.pull_cursor = last
             peers.record_contact(s, peer)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from minga.accounts.models import GroupMember, Organisation, SharingGroup
@@ -29,6 +29,7 @@ from minga.accounts.node import operator_org_id
 from minga.errors import InvalidInput
 from minga.federation.keys import NodeIdentity
 from minga.federation.models import Arrival, PeerNode
+from minga.federation.remote import ensure_remote_organisation
 from minga.federation.serve import REACH_FIELD, RECIPIENTS_FIELD
 from minga.federation.signing import EXTENSION_ID, Provenance, SignatureRejected, verify
 from minga.intel.models import objects
@@ -41,6 +42,7 @@ from minga.taxii.service import store_tolerant
 log = logging.getLogger("minga.federation")
 
 KeyFor = Callable[[str], bytes | None]
+NodeFor = Callable[[str], str | None]
 
 
 @dataclass(slots=True)
@@ -67,15 +69,24 @@ class _Checked:
 
 
 def receive(
-    session: Session, peer: PeerNode, items: list[Any], *, key_for: KeyFor, me: NodeIdentity
+    session: Session,
+    peer: PeerNode,
+    items: list[Any],
+    *,
+    key_for: KeyFor,
+    node_for: NodeFor,
+    me: NodeIdentity,
 ) -> Received:
-    """Verify and store a batch of versions that `peer` sent (pushed, or answered a pull)."""
+    """Verify and store a batch of versions that `peer` sent (pushed, or answered a pull).
+
+    `key_for(fingerprint)` is a trusted key; `node_for(fingerprint)` the node it is pinned or
+    vouched for, the only origin a version signed with it may claim."""
     out = Received()
     checked: list[_Checked] = []
     seen: set[tuple[str, str]] = set()
     for index, obj in enumerate(items):
         try:
-            item = _check(index, obj, key_for, me)
+            item = _check(index, obj, key_for, node_for, me)
         except SignatureRejected as exc:
             out.rejected[index] = exc.message
             continue
@@ -113,7 +124,9 @@ def receive(
     return out
 
 
-def _check(index: int, obj: Any, key_for: KeyFor, me: NodeIdentity) -> _Checked | None:
+def _check(
+    index: int, obj: Any, key_for: KeyFor, node_for: NodeFor, me: NodeIdentity
+) -> _Checked | None:
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
         raise SignatureRejected("each object must be a JSON object with an id")
     try:
@@ -122,8 +135,13 @@ def _check(index: int, obj: Any, key_for: KeyFor, me: NodeIdentity) -> _Checked 
         raise
     except InvalidInput as exc:  # not canonicalisable: cannot have been signed
         raise SignatureRejected(exc.message) from None
-    if prov.origin_node == me.name or prov.origin_key == me.fingerprint:
+    if prov.origin_key == me.fingerprint:
         return None
+    if node_for(prov.origin_key) != prov.origin_node:
+        raise SignatureRejected(
+            f"the key of node {node_for(prov.origin_key)!r} signed a version claiming to come"
+            f" from {prov.origin_node!r}"
+        )
     ext = obj["extensions"][EXTENSION_ID]
     try:
         sent = Reach(str(ext.get(REACH_FIELD, Reach.CONNECTED.value)))
@@ -207,20 +225,21 @@ def _flush(
             elif (c.obj["id"], version_of(c.obj)) in created:
                 out.stored.append(c.index)
                 arrivals.append(
-                    Arrival(
-                        stix_id=c.obj["id"],
-                        modified=version_of(c.obj),
-                        revoked=bool(c.obj.get("revoked", False)),
-                        origin_node=origin,
-                        origin_key=c.prov.origin_key,
-                        hop_count=hops + 1,
-                        from_peer_id=peer.id,
-                        arrived_at=now,
-                    )
+                    {
+                        "stix_id": c.obj["id"],
+                        "modified": version_of(c.obj),
+                        "revoked": bool(c.obj.get("revoked", False)),
+                        "origin_node": origin,
+                        "origin_key": c.prov.origin_key,
+                        "hop_count": hops + 1,
+                        "from_peer_id": peer.id,
+                        "arrived_at": now,
+                    }
                 )
             else:
                 out.existing.append(c.index)
-        session.add_all(arrivals)
+        if arrivals:  # one executemany, not an ORM object per version
+            session.execute(insert(Arrival), arrivals)
     batches.clear()
     session.flush()
 
@@ -298,31 +317,15 @@ class _Orgs:
         return int(org_id)
 
     def _make(self, identity: dict[str, Any], origin: str) -> Organisation:
-        name = str(identity.get("name") or identity["id"])[:150].strip() or identity["id"]
-        taken = set(
-            self.session.scalars(
-                select(Organisation.name).where(Organisation.name.like(f"{name[:100]}%"))
-            )
-        )
-        candidate, n = name, 1
-        while candidate in taken:
-            n += 1
-            candidate = f"{name} ({origin})" if n == 2 else f"{name} ({origin} {n})"
-        country = str(identity.get("x_minga_country") or "").upper()
         sectors = identity.get("sectors")
-        sector = str(sectors[0]) if isinstance(sectors, list) and sectors else "unknown"
-        org = Organisation(
-            name=candidate[:200],
-            country=country if len(country) == 2 and country.isalpha() else "ZZ",
-            sector=sector[:64].lower(),
-            kind="government",
+        org = ensure_remote_organisation(
+            self.session,
+            node=origin,
             identity_ref=identity["id"],
-            description=f"Organisation of the node {origin}",
-            created_at=datetime.now(UTC),
-            remote_node=origin,
+            name=str(identity.get("name") or identity["id"])[:200],
+            country=str(identity.get("x_minga_country") or ""),
+            sector=str(sectors[0]) if isinstance(sectors, list) and sectors else None,
         )
-        self.session.add(org)
-        self.session.flush()
         self.by_ref[org.identity_ref] = org
         self.by_id[org.id] = org
         return org

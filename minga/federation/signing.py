@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,8 +45,47 @@ class Provenance:
     hop_count: int
 
 
+_I_JSON_INT = 2**53  # RFC 8785 numbers are IEEE doubles: integers beyond this are refused
+
+
+def _plain(doc: Any) -> bool:
+    """Whether RFC 8785 writes `doc` exactly as Python's C JSON encoder does with sorted keys
+    and no spaces: ASCII keys (so code-point order is UTF-16 order), no floats (ECMAScript
+    number formatting differs), integers a double holds; strings escape the same way."""
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is str or kind is bool or value is None:
+            continue
+        if kind is int:
+            if -_I_JSON_INT < value < _I_JSON_INT:
+                continue
+            return False
+        if kind is dict:
+            for key, item in value.items():
+                if type(key) is not str or not key.isascii():
+                    return False
+                stack.append(item)
+            continue
+        if kind is list:
+            stack.extend(value)
+            continue
+        return False
+    return True
+
+
 def canonical(doc: Any) -> bytes:
-    """RFC 8785 canonical JSON; a value it cannot represent is bad input, not a crash."""
+    """RFC 8785 canonical JSON; a value it cannot represent is bad input, not a crash.
+
+    STIX objects are nearly always plain (see `_plain`): those take the C encoder, the same
+    bytes several times faster; anything else goes through the `rfc8785` package."""
+    if _plain(doc):
+        try:
+            text = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+            return text.encode()
+        except UnicodeEncodeError:  # a lone surrogate: let rfc8785 say what it makes of it
+            pass
     try:
         return rfc8785.dumps(doc)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:

@@ -21,14 +21,13 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import orjson
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.db import unit_of_work
 from minga.errors import MingaError
-from minga.federation import peers
+from minga.federation import contact, peers
 from minga.federation.collection import collection_url, ensure_collection
 from minga.federation.keys import ensure_key
 from minga.federation.lease import NodeLease
@@ -52,30 +51,8 @@ class _PeerState:
     collection_url: str | None = None
     identity_at: float = 0.0
     retry_at: float = 0.0
+    failed_at: float = 0.0
     delay: float = 0.0
-
-
-def fetch_identity(session: Session, peer: PeerNode, client: httpx.Client) -> str | None:
-    """Fetch the peer's signed node identity: pin its key at first contact, store the keys it
-    vouches for. The URL of its federation collection, when it says."""
-    url = f"{peer.url.rstrip('/')}/federation/node"
-    try:
-        response = client.get(url)
-    except httpx.HTTPError as exc:
-        raise SyncError(f"cannot reach {url}: {exc}") from None
-    if response.status_code != 200:
-        raise SyncError(f"{url} answered {response.status_code}")
-    try:
-        doc = orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        raise SyncError(f"{url} answered something that is not JSON") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("public_key"), str):
-        raise SyncError(f"{url} answered no node identity")
-    if peer.public_key is None:
-        peers.pin_key(session, peer, doc["public_key"])
-    peers.refresh_identity(session, peer, doc)
-    found = doc.get("taxii_collection")
-    return found if isinstance(found, str) and found.startswith(("http://", "https://")) else None
 
 
 class SyncLoop:
@@ -127,7 +104,7 @@ class SyncLoop:
 
     def round(self) -> None:
         with self.sessions() as s:
-            found = s.execute(select(PeerNode.id, PeerNode.direction)).all()
+            found = s.execute(select(PeerNode.id, PeerNode.direction, PeerNode.fingerprint)).all()
         if not found or not self.lease.hold():
             return  # a node without peers does nothing (and writes nothing)
         if not self.ready:
@@ -140,9 +117,10 @@ class SyncLoop:
         pull_due = now >= self.next_pull
         if pull_due:
             self.next_pull = now + max(1, self.settings.federation_pull_seconds)
-        for peer_id, direction in found:
+        for peer_id, direction, fp in found:
             state = self.state.setdefault(peer_id, _PeerState())
-            if time.monotonic() < state.retry_at:
+            back = contact.last_seen(fp) > state.failed_at  # it called since: it is up again
+            if time.monotonic() < state.retry_at and not back:
                 continue
             try:
                 self._sync_peer(peer_id, direction, state, pull_due)
@@ -150,7 +128,8 @@ class SyncLoop:
             except (SyncError, MingaError) as exc:
                 message = exc.message if isinstance(exc, MingaError) else str(exc)
                 state.delay = min(MAX_BACKOFF, state.delay * 2 or 1.0)
-                state.retry_at = time.monotonic() + state.delay
+                state.failed_at = time.monotonic()
+                state.retry_at = state.failed_at + state.delay
                 state.identity_at = 0.0  # after a failure, ask who it is again
                 log.warning(
                     "federation: peer %s: %s (retry in %.0f s)", peer_id, message, state.delay
@@ -164,7 +143,7 @@ class SyncLoop:
                 peer = s.get(PeerNode, peer_id)
                 if peer is None:
                     return
-                url = fetch_identity(s, peer, self.client) or collection_url(peer.url)
+                url = contact.refresh(s, peer) or collection_url(peer.url)
             state.collection_url, state.identity_at = url, time.monotonic()
         url = state.collection_url
         assert url is not None

@@ -10,7 +10,6 @@ import shutil
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,14 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.accounts import service as accounts
-from minga.accounts.models import Organisation
 from minga.accounts.node import set_operator_org
 from minga.app import create_app
 from minga.db import make_engine, make_sessionmaker
+from minga.federation import peers
 from minga.federation.collection import collection_url, ensure_collection
+from minga.federation.identity import identity_document
 from minga.federation.keys import NodeIdentity, node_identity
-from minga.federation.models import KnownKey, PeerNode
+from minga.federation.models import PeerNode
 from minga.federation.pull import PullResult, pull_peer
 from minga.federation.push import PushResult, push_peer
 from minga.intel import service as intel
@@ -121,74 +121,41 @@ def sqlite_copy(template: Path, directory: Path) -> str:
 
 
 def connect(a: LocalNode, b: LocalNode, a_to_b: str = "both", b_to_a: str = "both") -> None:
-    """Make `a` and `b` peers of each other: on each, the other's organisation, its machine
-    account, and a peer row whose token variable holds the token the other node issued."""
-    token_on_b, token_on_a = _account_on(b, a), _account_on(a, b)
-    _peer_row(a, b, a_to_b, token_on_b)
-    _peer_row(b, a, b_to_a, token_on_a)
+    """Make `a` and `b` peers of each other with `peers.add_peer` (the identity document is
+    handed over instead of fetched); each keeps the token the other issued in the
+    environment variable its peer row names."""
+    issued_on_a = _add(a, b, a_to_b)
+    issued_on_b = _add(b, a, b_to_a)
+    os.environ[a.peer(b.name).token_env] = issued_on_b
+    os.environ[b.peer(a.name).token_env] = issued_on_a
 
 
-def _peer_row(host: LocalNode, other: LocalNode, direction: str, token: str) -> None:
-    env = f"MINGA_TEST_TOKEN_{uuid.uuid4().hex[:8].upper()}"
-    os.environ[env] = token
+def identity_of(node: LocalNode) -> dict[str, Any]:
+    with node.sessions() as s:
+        return identity_document(s, name=node.name, url=URL)
+
+
+def _add(host: LocalNode, other: LocalNode, direction: str) -> str:
+    document = identity_of(other)
     with host.sessions() as s:
-        org = s.scalar(select(Organisation).where(Organisation.remote_node == other.name))
-        assert org is not None
-        s.add(
-            PeerNode(
-                name=other.name,
-                url=URL,
-                fingerprint=other.identity.fingerprint,
-                public_key=other.identity.public_key_b64,
-                direction=direction,
-                token_env=env,
-                org_id=org.id,
-                created_at=datetime.now(UTC),
-                push_position=0,
-                sent=0,
-                received=0,
-                rejected=0,
-            )
+        added = peers.add_peer(
+            s,
+            None,
+            name=other.name,
+            url=URL,
+            fingerprint_text=other.identity.fingerprint,
+            direction=direction,
+            token_env=f"MINGA_TEST_TOKEN_{uuid.uuid4().hex[:8].upper()}",
+            fetch=lambda _url: document,
         )
         s.commit()
+        return added.token.token
 
 
-def _account_on(host: LocalNode, guest: LocalNode) -> str:
-    """On `host`: the organisation standing for node `guest` and its machine account."""
+def refresh_identity(host: LocalNode, peer: LocalNode) -> None:
+    """`host` takes in `peer`'s current identity document (its vouches), as sync does."""
+    document = identity_of(peer)
     with host.sessions() as s:
-        org = s.scalar(select(Organisation).where(Organisation.remote_node == guest.name))
-        if org is None:
-            org = Organisation(
-                name=f"node {guest.name}",
-                country="ZZ",
-                sector="government",
-                kind="csirt",
-                identity_ref=guest.member.identity_ref,  # the guest's operator organisation
-                created_at=datetime.now(UTC),
-                remote_node=guest.name,
-            )
-            s.add(org)
-            s.flush()
-        user = accounts.create_user(
-            s, None, org_id=org.id, name=f"peer-{guest.name}", role="machine"
-        )
-        _, issued = accounts.issue_token(s, None, user_id=user.id)
-        s.commit()
-        return issued.token
-
-
-def vouch(host: LocalNode, via: LocalNode, origin: LocalNode) -> None:
-    """On `host`: `via` (a pinned peer) vouches for `origin`'s key, as its signed node identity
-    does, so versions made at `origin` verify on `host` although it is not a direct peer."""
-    peer = host.peer(via.name)
-    with host.sessions() as s:
-        s.add(
-            KnownKey(
-                fingerprint=origin.identity.fingerprint,
-                node_name=origin.name,
-                public_key=origin.identity.public_key_b64,
-                vouched_by_peer_id=peer.id,
-                updated_at=datetime.now(UTC),
-            )
-        )
+        found = peers.get_peer(s, peer.name)
+        peers.refresh_identity(s, found, document)
         s.commit()
