@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from minga.background import Periodic
 from minga.db import unit_of_work
-from minga.federation import loop_lease, peers
+from minga.federation import peers
 from minga.federation.keys import node_identity
+from minga.federation.lease import NodeLease
 from minga.federation.models import PeerNode
 from minga.federation.receipt_models import QUEUED, REJECTED, SENT, OutgoingReceipt
 from minga.federation.receipts import has_unanswered_arrivals, queue_from_arrivals
@@ -31,7 +32,7 @@ from minga.federation.receipts import has_unanswered_arrivals, queue_from_arriva
 log = logging.getLogger("minga.federation")
 
 LEASE = "federation-receipts"
-LEASE_SECONDS = 30.0
+LEASE_TTL = timedelta(seconds=30)
 BATCH = 500
 MAX_BATCHES = 20  # per peer and round: other peers get their turn
 BACKOFF_FIRST = 2.0
@@ -56,7 +57,10 @@ class Drain:
     sessions: sessionmaker[Session]
     node_name: str
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=TIMEOUT))
-    holder: str = field(default_factory=loop_lease.new_holder)
+    lease: NodeLease = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lease = NodeLease(self.sessions, LEASE, LEASE_TTL)
 
     def round(self) -> int:
         """One round; how many receipts a peer took (stored, forwarded or already held)."""
@@ -65,8 +69,8 @@ class Drain:
             due = session.scalar(select(OutgoingReceipt.id).where(*_due(now)).limit(1))
             if due is None and not has_unanswered_arrivals(session):
                 return 0  # the usual case: reads only, so an idle node takes no write lock
-            if not loop_lease.acquire(session, LEASE, self.holder, LEASE_SECONDS):
-                return 0
+        if not self.lease.hold():
+            return 0
         with unit_of_work(self.sessions) as session:
             node = node_identity(session, name=self.node_name, url="")
             queue_from_arrivals(session, node)
@@ -79,8 +83,7 @@ class Drain:
         return sum(self._send_to(peer_id) for peer_id in peer_ids)
 
     def stop(self) -> None:
-        with unit_of_work(self.sessions) as session:
-            loop_lease.release(session, LEASE, self.holder)
+        self.lease.release()
         self.http.close()
 
     def _send_to(self, peer_id: int) -> int:

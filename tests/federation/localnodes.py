@@ -10,6 +10,7 @@ import shutil
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from minga.federation import peers
 from minga.federation.collection import collection_url, ensure_collection
 from minga.federation.identity import identity_document
 from minga.federation.keys import NodeIdentity, node_identity
-from minga.federation.models import PeerNode
+from minga.federation.models import KnownKey, PeerNode
 from minga.federation.pull import PullResult, pull_peer
 from minga.federation.push import PushResult, push_peer
 from minga.intel import service as intel
@@ -158,4 +159,21 @@ def refresh_identity(host: LocalNode, peer: LocalNode) -> None:
     with host.sessions() as s:
         found = peers.get_peer(s, peer.name)
         peers.refresh_identity(s, found, document)
+        s.commit()
+
+
+def vouch(host: LocalNode, via: LocalNode, origin: LocalNode) -> None:
+    """On `host`: `via` (a pinned peer) vouches for `origin`'s key, as its signed node identity
+    does, so versions made at `origin` verify on `host` although it is not a direct peer."""
+    peer = host.peer(via.name)
+    with host.sessions() as s:
+        s.add(
+            KnownKey(
+                fingerprint=origin.identity.fingerprint,
+                node_name=origin.name,
+                public_key=origin.identity.public_key_b64,
+                vouched_by_peer_id=peer.id,
+                updated_at=datetime.now(UTC),
+            )
+        )
         s.commit()
