@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import os
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
