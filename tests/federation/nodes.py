@@ -273,6 +273,13 @@ class Node:
         self.stop()
         self.start()
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the serve process used so far (Linux /proc)."""
+        if self.process is None:
+            return 0.0
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 
