@@ -161,7 +161,7 @@ class Node:
 
     # The command line, as the node's operator runs it.
 
-    def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         """Run `minga ARGS` for this node, as its operator does on the node's machine."""
         return subprocess.run(
             [*MINGA, *args],
@@ -172,7 +172,7 @@ class Node:
             timeout=timeout,
         )
 
-    def cli(self, *args: str, timeout: float = 60) -> str:
+    def cli(self, *args: str, timeout: float = 180) -> str:
         """`minga ARGS`; its stdout (NodeError with both outputs when it fails)."""
         done = self.run(*args, timeout=timeout)
         if done.returncode != 0:
@@ -232,7 +232,7 @@ class Node:
         if wait:
             self.wait_ready()
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2) as client:
             while True:
