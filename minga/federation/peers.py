@@ -26,6 +26,7 @@ from minga.accounts.checks import require
 from minga.accounts.models import ApiToken, Organisation, User
 from minga.accounts.tokens import IssuedToken
 from minga.errors import Conflict, InvalidInput, NotFound
+from minga.federation.collection import ensure_collection
 from minga.federation.identity import DOCUMENT_TYPE, fetch_identity
 from minga.federation.keys import decode_public_key, ensure_key, fingerprint, parse_fingerprint
 from minga.federation.models import DIRECTIONS, KnownKey, PeerNode
@@ -293,6 +294,7 @@ def add_peer(
     )
     session.add(peer)
     session.flush()
+    ensure_collection(session)  # where this peer will push and pull
     if document is not None:
         refresh_identity(session, peer, document)
         if country or sector:  # what the operator typed wins over the document

@@ -5,6 +5,7 @@ page stored (and stores nothing twice: receiving is idempotent anyway)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from minga.federation import contact, peers
 from minga.federation.keys import node_identity
 from minga.federation.models import PeerNode
 from minga.federation.push import TAXII, SyncError, token_of
-from minga.federation.receive import receive
+from minga.federation.receive import Received, receive
 from minga.intel.stix import ts_to_us
 from minga.settings import Settings
 
@@ -75,36 +76,60 @@ def pull_peer(
     *,
     limit: int = PAGE,
 ) -> PullResult:
-    """Pull every page past the peer's cursor; raises SyncError when the peer fails."""
+    """Pull every page past the peer's cursor; raises SyncError when the peer fails.
+
+    The next page is fetched while this one is verified and stored (its cursor is known from
+    this page's Date-Added-Last), so the peer's serving and this node's storing overlap."""
     result = PullResult()
-    while True:
-        with sessions() as s:
-            peer = s.get(PeerNode, peer_id)
-            if peer is None:
-                return result
-            token, cursor = token_of(peer), peer.pull_cursor
-        objects, more, last = get_page(client, collection_url, token, cursor, limit)
-        with unit_of_work(sessions) as s:  # its commit wakes the push: forward what arrived
-            peer = s.get(PeerNode, peer_id)
-            if peer is None:
-                return result
-            me = node_identity(s, name=settings.node_name, url="")
-            contact.refresh_for(s, peer, objects)
-            got = receive(
-                s,
-                peer,
-                objects,
-                key_for=peers.key_for(s),
-                node_for=peers.node_for_key(s),
-                me=me,
-            )
-            if last is not None:
-                peer.pull_cursor = last
-            peers.record_contact(s, peer)
-        result.pages += 1
-        result.received += len(objects)
-        result.stored += len(got.stored)
-        result.existing += len(got.existing)
-        result.rejected += len(got.rejected)
-        if not more or last is None or last == cursor:
+    with sessions() as s:
+        peer = s.get(PeerNode, peer_id)
+        if peer is None:
             return result
+        token, cursor = token_of(peer), peer.pull_cursor
+    with ThreadPoolExecutor(1, thread_name_prefix="minga-pull") as ahead:
+        page = ahead.submit(get_page, client, collection_url, token, cursor, limit)
+        while True:
+            objects, more, last = page.result()
+            follows = more and last is not None and last != cursor
+            if follows:
+                page = ahead.submit(get_page, client, collection_url, token, last, limit)
+            got = _store_page(sessions, settings, peer_id, objects, last)
+            if got is None:
+                return result
+            result.pages += 1
+            result.received += len(objects)
+            result.stored += len(got.stored)
+            result.existing += len(got.existing)
+            result.rejected += len(got.rejected)
+            if not follows:
+                return result
+            cursor = last
+
+
+def _store_page(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    peer_id: int,
+    objects: list[Any],
+    last: str | None,
+) -> Received | None:
+    """Receive one page and move the cursor past it, in one transaction (whose commit wakes
+    the push loop: what arrived is forwarded at once)."""
+    with unit_of_work(sessions) as s:
+        peer = s.get(PeerNode, peer_id)
+        if peer is None:
+            return None
+        me = node_identity(s, name=settings.node_name, url="")
+        contact.refresh_for(s, peer, objects)
+        got = receive(
+            s,
+            peer,
+            objects,
+            key_for=peers.key_for(s),
+            node_for=peers.node_for_key(s),
+            me=me,
+        )
+        if last is not None:
+            peer.pull_cursor = last
+        peers.record_contact(s, peer)
+    return got

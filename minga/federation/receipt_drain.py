@@ -27,7 +27,11 @@ from minga.federation.keys import node_identity
 from minga.federation.lease import NodeLease
 from minga.federation.models import PeerNode
 from minga.federation.receipt_models import QUEUED, REJECTED, SENT, OutgoingReceipt
-from minga.federation.receipts import has_unanswered_arrivals, queue_from_arrivals
+from minga.federation.receipts import (
+    has_new_arrivals,
+    has_unanswered_arrivals,
+    queue_from_arrivals,
+)
 
 log = logging.getLogger("minga.federation")
 
@@ -35,6 +39,8 @@ LEASE = "federation-receipts"
 LEASE_TTL = timedelta(seconds=30)
 BATCH = 500
 MAX_BATCHES = 20  # per peer and round: other peers get their turn
+QUEUE_BATCH = 1000
+LOOK_EVERY = 30  # rounds between looks for arrivals that committed late
 BACKOFF_FIRST = 2.0
 BACKOFF_MAX = 300.0
 TIMEOUT = 10.0
@@ -58,6 +64,7 @@ class Drain:
     node_name: str
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=TIMEOUT))
     lease: NodeLease = field(init=False)
+    rounds: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.lease = NodeLease(self.sessions, LEASE, LEASE_TTL)
@@ -65,15 +72,23 @@ class Drain:
     def round(self) -> int:
         """One round; how many receipts a peer took (stored, forwarded or already held)."""
         now = datetime.now(UTC)
-        with unit_of_work(self.sessions) as session:
-            due = session.scalar(select(OutgoingReceipt.id).where(*_due(now)).limit(1))
-            if due is None and not has_unanswered_arrivals(session):
-                return 0  # the usual case: reads only, so an idle node takes no write lock
+        look = self.rounds % LOOK_EVERY == 0
+        self.rounds += 1
+        with self.sessions() as session:
+            work = (
+                session.scalar(select(OutgoingReceipt.id).where(*_due(now)).limit(1)) is not None
+                or has_new_arrivals(session)
+                or (look and has_unanswered_arrivals(session))
+            )
+        if not work:
+            return 0  # the usual case: reads only, so an idle node takes no write lock
         if not self.lease.hold():
             return 0
-        with unit_of_work(self.sessions) as session:
-            node = node_identity(session, name=self.node_name, url="")
-            queue_from_arrivals(session, node)
+        for _ in range(MAX_BATCHES):
+            with unit_of_work(self.sessions) as session:
+                node = node_identity(session, name=self.node_name, url="")
+                if not queue_from_arrivals(session, node, limit=QUEUE_BATCH):
+                    break
         with self.sessions() as session:
             peer_ids = session.scalars(
                 select(OutgoingReceipt.to_peer_id)

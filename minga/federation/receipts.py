@@ -46,6 +46,7 @@ MAX_PER_REQUEST = 1000
 # still seen.
 SETTLED = timedelta(minutes=10)
 CURSOR_KEY = "federation_receipts_arrival_cursor"
+FIELDS = {"type", "object", "modified", "state", "node", "fingerprint", "at", "signature"}
 _STIX_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}--[0-9a-fA-F-]{36}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -120,12 +121,23 @@ def queue_from_arrivals(session: Session, node: NodeIdentity, *, limit: int = 10
     return queued
 
 
+def has_new_arrivals(session: Session) -> bool:
+    """An arrival newer than the newest one answered (two index look-ups: every round)."""
+    newest = session.scalar(select(func.max(OutgoingReceipt.arrival_id)))
+    after = max(int(newest or 0), _cursor(session))
+    return session.scalar(select(Arrival.id).where(Arrival.id > after).limit(1)) is not None
+
+
 def has_unanswered_arrivals(session: Session) -> bool:
+    """Any arrival past the cursor without this node's receipt (one that committed late), or
+    settled arrivals the cursor could move over: a look over the window, now and then."""
+    cursor = _cursor(session)
     answered = exists().where(OutgoingReceipt.arrival_id == Arrival.id)
-    found = session.scalar(
-        select(Arrival.id).where(Arrival.id > _cursor(session), ~answered).limit(1)
-    )
-    return found is not None
+    found = session.scalar(select(Arrival.id).where(Arrival.id > cursor, ~answered).limit(1))
+    if found is not None:
+        return True
+    settled = select(Arrival.id).where(Arrival.id > cursor, Arrival.arrived_at < _now() - SETTLED)
+    return session.scalar(settled.limit(1)) is not None
 
 
 def _queued(
@@ -213,6 +225,8 @@ def _checked(item: Any) -> tuple[dict[str, Any], str | None]:
     if doc.get("type") != RECEIPT_TYPE:
         raise InvalidInput(f"the document is not a {RECEIPT_TYPE}")
     problems = []
+    if extra := sorted(set(doc) - FIELDS):
+        problems.append(f"unexpected fields: {', '.join(extra)[:200]}")
     if not isinstance(doc.get("object"), str) or not _STIX_ID.match(doc["object"]):
         problems.append("object must be a STIX id")
     for name in ("modified", "at"):

@@ -203,6 +203,8 @@ def _flush(
 ) -> None:
     now = datetime.now(UTC)
     for (owner, reach, group, origin, hops), batch in batches.items():
+        # Sync itself writes as the owning remote organisation (no account of it does: its
+        # versions arrive only here, signed; `policy.LOCAL_ONLY` stops its accounts).
         principal = Principal(
             user_id=0, org_id=owner, role=Role.MACHINE, identity_ref=orgs.ref_of(owner)
         )

@@ -14,7 +14,6 @@ node-identity objects that vouch for another node's key).
 from __future__ import annotations
 
 import base64
-import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -124,7 +123,7 @@ def sign(obj: dict[str, Any], node: NodeIdentity, *, hop_count: int = 0) -> dict
     body = unsigned(obj)
     message = _message(body, node.name, node.fingerprint)
     signature = node.signing_key.sign(message).signature
-    out = copy.deepcopy(body)
+    out = dict(body)  # shallow: only `extensions` is replaced (a deep copy cost a third of it)
     exts = dict(out.get("extensions") or {})
     exts[EXTENSION_ID] = {
         "extension_type": "property-extension",

@@ -163,17 +163,18 @@ def refresh_identity(host: LocalNode, peer: LocalNode) -> None:
 
 
 def vouch(host: LocalNode, via: LocalNode, origin: LocalNode) -> None:
-    """On `host`: `via` (a pinned peer) vouches for `origin`'s key, as its signed node identity
-    does, so versions made at `origin` verify on `host` although it is not a direct peer."""
-    peer = host.peer(via.name)
+    """On `host`: `via` (a pinned peer) vouches for `origin`'s key. Its node identity says so
+    once it is `origin`'s peer (taken in here); otherwise the vouch is written directly."""
+    refresh_identity(host, via)
     with host.sessions() as s:
-        s.add(
-            KnownKey(
-                fingerprint=origin.identity.fingerprint,
-                node_name=origin.name,
-                public_key=origin.identity.public_key_b64,
-                vouched_by_peer_id=peer.id,
-                updated_at=datetime.now(UTC),
+        if s.get(KnownKey, origin.identity.fingerprint) is None:
+            s.add(
+                KnownKey(
+                    fingerprint=origin.identity.fingerprint,
+                    node_name=origin.name,
+                    public_key=origin.identity.public_key_b64,
+                    vouched_by_peer_id=peers.get_peer(s, via.name).id,
+                    updated_at=datetime.now(UTC),
+                )
             )
-        )
         s.commit()

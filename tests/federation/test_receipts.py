@@ -114,10 +114,10 @@ def test_each_arrival_gets_one_signed_receipt_towards_the_peer_it_came_from(
         peer = add_peer(s, origin)
         first = remote_object(s, peer, 1)
         recalled = remote_object(s, peer, 2, revoked=True)
-        assert receipts.has_unanswered_arrivals(s)
+        assert receipts.has_new_arrivals(s) and receipts.has_unanswered_arrivals(s)
         assert receipts.queue_from_arrivals(s, here) == 2
         assert receipts.queue_from_arrivals(s, here) == 0
-        assert not receipts.has_unanswered_arrivals(s)
+        assert not receipts.has_new_arrivals(s) and not receipts.has_unanswered_arrivals(s)
         queued = s.scalars(select(OutgoingReceipt).order_by(OutgoingReceipt.id)).all()
         s.commit()
     assert [(q.stix_id, q.state, q.to_peer_id) for q in queued] == [
@@ -143,10 +143,12 @@ def test_the_arrival_cursor_moves_only_over_settled_arrivals(
         old = arrive(s, peer, indicator(1)["id"], indicator(1)["modified"])
         old.arrived_at = datetime.now(UTC) - timedelta(hours=1)
         fresh = arrive(s, peer, indicator(2)["id"], indicator(2)["modified"])
+        assert receipts.has_unanswered_arrivals(s)  # and the cursor may move over the old one
         receipts.queue_from_arrivals(s, here)
         s.commit()
         assert receipts._cursor(s) == old.id  # the fresh one may still have a slow neighbour
         assert fresh.id > old.id
+        assert not receipts.has_unanswered_arrivals(s)
 
 
 def test_the_origin_keeps_verified_receipts_and_counts_distinct_nodes(
@@ -216,6 +218,7 @@ def test_bad_receipts_are_rejected_with_their_reason_and_nothing_kept(
             {"receipt": unknown, "public_key": "not base64!"},
             item(mine, here),
             item(no_object),
+            item({**good, "padding": "x" * 10_000}),
         ]
         done = receipts.accept(s, peer, bad, node=here, key_for=keys_of(gt))
         s.commit()
@@ -233,6 +236,7 @@ def test_bad_receipts_are_rejected_with_their_reason_and_nothing_kept(
     assert "not a base64 Ed25519 key" in reasons[8]
     assert "this node's own" in reasons[9]
     assert "holds no object" in reasons[10]
+    assert "unexpected fields: padding" in reasons[11]
     assert done.results[0].object == obj["id"] and done.results[0].state == "recalled"
 
 
