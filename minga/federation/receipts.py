@@ -41,6 +41,7 @@ log = logging.getLogger("minga.federation")
 
 RECEIPT_TYPE = "minga-receipt"
 MAX_PER_REQUEST = 1000
+CHUNK = 500  # ids per IN (...) look-up
 # Arrivals are read past a cursor; it only moves over arrivals older than this, so a version
 # whose transaction took long to commit (an id given out earlier than its neighbours') is
 # still seen.
@@ -97,18 +98,21 @@ def queue_from_arrivals(session: Session, node: NodeIdentity, *, limit: int = 10
         select(Arrival).where(Arrival.id > cursor, ~answered).order_by(Arrival.id).limit(limit)
     ).all()
     now = _now()
-    queued = 0
+    held = _queued_keys(session, {a.stix_id for a in pending}, node.fingerprint)
+    rows = []
     for arrival in pending:
         state = state_of(arrival.revoked)
-        key = (arrival.from_peer_id, arrival.stix_id, arrival.modified, state, node.fingerprint)
-        if _queued(session, *key):  # the same version arrived twice (a re-sent copy)
+        key = (arrival.from_peer_id, arrival.stix_id, arrival.modified, state)
+        if key in held:  # the same version arrived twice (a re-sent copy)
             continue
+        held.add(key)
         doc = receipt_document(node, arrival.stix_id, arrival.modified, state, now)
-        session.add(
+        rows.append(
             _outgoing(arrival.from_peer_id, doc, node.public_key_b64, now, arrival_id=arrival.id)
         )
-        session.flush()
-        queued += 1
+    session.add_all(rows)
+    session.flush()
+    queued = len(rows)
     settled = session.scalar(
         select(func.max(Arrival.id)).where(Arrival.id > cursor, Arrival.arrived_at < now - SETTLED)
     )
@@ -140,19 +144,24 @@ def has_unanswered_arrivals(session: Session) -> bool:
     return session.scalar(settled.limit(1)) is not None
 
 
-def _queued(
-    session: Session, peer_id: int, stix_id: str, modified: str, state: str, fp: str
-) -> bool:
-    found = session.scalar(
-        select(OutgoingReceipt.id).where(
-            OutgoingReceipt.to_peer_id == peer_id,
-            OutgoingReceipt.stix_id == stix_id,
-            OutgoingReceipt.modified == modified,
-            OutgoingReceipt.state == state,
-            OutgoingReceipt.fingerprint == fp,
+def _queued_keys(session: Session, stix_ids: set[str], fp: str) -> set[tuple[int, str, str, str]]:
+    """(peer, id, modified, state) of the receipts signed by `fp` already queued for `stix_ids`."""
+    found: set[tuple[int, str, str, str]] = set()
+    ids = sorted(stix_ids)
+    for start in range(0, len(ids), CHUNK):
+        rows = session.execute(
+            select(
+                OutgoingReceipt.to_peer_id,
+                OutgoingReceipt.stix_id,
+                OutgoingReceipt.modified,
+                OutgoingReceipt.state,
+            ).where(
+                OutgoingReceipt.fingerprint == fp,
+                OutgoingReceipt.stix_id.in_(ids[start : start + CHUNK]),
+            )
         )
-    )
-    return found is not None
+        found.update((int(p), i, m, st) for p, i, m, st in rows)
+    return found
 
 
 def _outgoing(
@@ -257,15 +266,6 @@ def _signer_key(doc: dict[str, Any], vouched: str | None, key_for: KeyFor) -> tu
     return key, True
 
 
-def originated_here(session: Session, stix_id: str) -> bool:
-    found = session.scalar(
-        select(objects.c.pk)
-        .where(objects.c.stix_id == stix_id, objects.c.origin_node.is_(None))
-        .limit(1)
-    )
-    return found is not None
-
-
 def route_towards_origin(session: Session, stix_id: str, modified: str) -> int | None:
     """The peer this node received the object from (that version's arrival, else the newest)."""
     for where in ((Arrival.modified == modified,), ()):
@@ -280,6 +280,55 @@ def route_towards_origin(session: Session, stix_id: str, modified: str) -> int |
     return None
 
 
+@dataclass(slots=True)
+class _Known:
+    """What the receipts of one delivery are checked against, read once for the whole batch."""
+
+    ours: set[str]  # ids that originated here
+    held: set[tuple[str, str, str, str]]  # kept here: (id, modified, state, signer)
+    queued: set[tuple[int, str, str, str, str]]  # to send: (peer, id, modified, state, signer)
+    routes: dict[tuple[str, str], int | None] = field(default_factory=dict)
+
+
+def _known(session: Session, items: Sequence[Any]) -> _Known:
+    ids = sorted(
+        {
+            doc["object"]
+            for item in items
+            if isinstance(item, dict)
+            and isinstance(doc := item.get("receipt"), dict)
+            and isinstance(doc.get("object"), str)
+        }
+    )
+    known = _Known(set(), set(), set())
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        known.ours.update(
+            session.scalars(
+                select(objects.c.stix_id)
+                .where(objects.c.stix_id.in_(chunk), objects.c.origin_node.is_(None))
+                .distinct()
+            )
+        )
+        known.held.update(
+            (i, m, st, fp)
+            for i, m, st, fp in session.execute(
+                select(Receipt.stix_id, Receipt.modified, Receipt.state, Receipt.fingerprint).where(
+                    Receipt.stix_id.in_(chunk)
+                )
+            )
+        )
+        queued = select(
+            OutgoingReceipt.to_peer_id,
+            OutgoingReceipt.stix_id,
+            OutgoingReceipt.modified,
+            OutgoingReceipt.state,
+            OutgoingReceipt.fingerprint,
+        ).where(OutgoingReceipt.stix_id.in_(chunk))
+        known.queued.update((int(p), i, m, st, fp) for p, i, m, st, fp in session.execute(queued))
+    return known
+
+
 def accept(
     session: Session, sender: PeerNode, items: Sequence[Any], *, node: NodeIdentity, key_for: KeyFor
 ) -> Accepted:
@@ -289,18 +338,20 @@ def accept(
     """
     result = Accepted()
     now = _now()
+    known = _known(session, items)
     for item in items:
         doc = item.get("receipt") if isinstance(item, dict) else None
         stix_id = doc.get("object") if isinstance(doc, dict) else None
         state = doc.get("state") if isinstance(doc, dict) else None
         try:
-            outcome = _accept_one(session, sender, item, node, key_for, now)
+            outcome = _accept_one(session, sender, item, node, key_for, now, known)
         except InvalidInput as exc:  # SignatureRejected is one
             log.warning("receipt from peer %s rejected: %s", sender.name, exc.message)
             outcome = Outcome(None, None, "rejected", exc.message)
         outcome.object = stix_id if isinstance(stix_id, str) else None
         outcome.state = state if state in STATES else None
         result.results.append(outcome)
+    session.flush()
     return result
 
 
@@ -311,6 +362,7 @@ def _accept_one(
     node: NodeIdentity,
     key_for: KeyFor,
     now: datetime,
+    known: _Known,
 ) -> Outcome:
     doc, vouched = _checked(item)
     key, key_vouched = _signer_key(doc, vouched, key_for)
@@ -318,17 +370,10 @@ def _accept_one(
     stix_id, modified, state, fp = doc["object"], doc["modified"], doc["state"], doc["fingerprint"]
     if fp == node.fingerprint:
         raise InvalidInput("the receipt is this node's own")
-    if originated_here(session, stix_id):
-        held = session.scalar(
-            select(Receipt.id).where(
-                Receipt.stix_id == stix_id,
-                Receipt.modified == modified,
-                Receipt.state == state,
-                Receipt.fingerprint == fp,
-            )
-        )
-        if held is not None:
+    if stix_id in known.ours:
+        if (stix_id, modified, state, fp) in known.held:
             return Outcome(stix_id, state, "duplicate")
+        known.held.add((stix_id, modified, state, fp))
         session.add(
             Receipt(
                 stix_id=stix_id,
@@ -343,17 +388,18 @@ def _accept_one(
                 document=orjson.dumps(doc).decode(),
             )
         )
-        session.flush()
         return Outcome(stix_id, state, "stored")
-    towards = route_towards_origin(session, stix_id, modified)
+    if (stix_id, modified) not in known.routes:
+        known.routes[(stix_id, modified)] = route_towards_origin(session, stix_id, modified)
+    towards = known.routes[(stix_id, modified)]
     if towards is None:
         raise InvalidInput(f"this node holds no object {stix_id} and knows no way to its origin")
     if towards == sender.id:
         raise InvalidInput("the receipt came from the peer this node received the object from")
-    if _queued(session, towards, stix_id, modified, state, fp):
+    if (towards, stix_id, modified, state, fp) in known.queued:
         return Outcome(stix_id, state, "duplicate")
+    known.queued.add((towards, stix_id, modified, state, fp))
     session.add(_outgoing(towards, doc, base64.b64encode(key).decode(), now))
-    session.flush()
     return Outcome(stix_id, state, "forwarded")
 
 
