@@ -286,9 +286,14 @@ class Node:
     # Talking to it.
 
     def client(self, token: str | None = None, **kwargs: Any) -> httpx.Client:
-        """An HTTP client on this node, as its operator admin (or with `token`)."""
+        """An HTTP client on this node, as its operator admin (or with `token`).
+
+        No keep-alive: uvicorn closes an idle connection after 5 s, and a request sent on it
+        as it closes fails with a reset (slow waits between requests are common here).
+        """
         headers = {"Authorization": f"Bearer {token or self.token}", **kwargs.pop("headers", {})}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+        limits = httpx.Limits(max_keepalive_connections=0)
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, limits=limits, **kwargs)
 
     @property
     def engine(self) -> Engine:
