@@ -395,3 +395,14 @@ def test_status_counts_the_backlog_the_policy_lets_through(sessions, operator, g
     member = add_member(sessions, "Banco", role="admin")
     with sessions() as s, pytest.raises(Forbidden):
         statuses(s, member.principal)
+
+
+def test_public_url_defaults_to_host_and_port():
+    from pydantic import ValidationError
+
+    from minga.settings import Settings
+
+    assert Settings(host="10.0.0.5", port=9000).public_url == "http://10.0.0.5:9000"
+    assert Settings(public_url="https://minga.csirt.gt/").public_url == "https://minga.csirt.gt"
+    with pytest.raises(ValidationError, match="MINGA_PUBLIC_URL"):
+        Settings(public_url="minga.csirt.gt")
