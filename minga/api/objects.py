@@ -13,7 +13,7 @@ from minga.accounts.models import Organisation
 from minga.api.deps import DB_ID_MAX, CurrentPrincipal, DbId, NodeDep, SessionDep
 from minga.api.errors import error_body
 from minga.errors import InvalidInput
-from minga.federation import receipts
+from minga.federation import receipt_tally
 from minga.intel import service
 from minga.intel.service import ObjectQuery, StoredObject
 from minga.intel.stix import ts_to_us
@@ -232,7 +232,7 @@ def get_object(
     # Receipts are kept at the origin: "received by N nodes, recalled at M of N".
     tally = None
     if found.origin_node is None:
-        held = receipts.summary(session, stix_id)
+        held = receipt_tally.summary(session, stix_id)
         tally = {"received": held.received, "recalled": held.recalled}
     return _json(envelope(found, _org_names(session), receipts=tally))
 

@@ -21,7 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from minga.api.deps import CurrentPrincipal, NodeDep, SessionDep
 from minga.errors import Forbidden, InvalidInput
-from minga.federation import peers, receipts
+from minga.federation import peers, receipt_tally, receipts
 from minga.federation.keys import node_identity
 from minga.federation.receipt_drain import Drain, ReceiptLoop
 from minga.intel import service as intel
@@ -110,5 +110,5 @@ def object_receipts(
     return {
         "object": stix_id,
         "origin_node": item.origin_node,
-        **receipts.summary(session, stix_id).as_dict(),
+        **receipt_tally.summary(session, stix_id).as_dict(),
     }

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from minga.accounts import service as accounts
 from minga.errors import InvalidInput
-from minga.federation import receipts
+from minga.federation import receipt_tally
 from minga.intel import service as intel
 from minga.intel import stats
 from minga.intel.service import ObjectQuery
@@ -184,7 +184,7 @@ def object_detail(ctx: Page, stix_id: str, version: str = "", published: str = "
     # for an object that may leave the node.
     tally = None
     if item.origin_node is None:
-        held = receipts.summary(session, item.stix_id)
+        held = receipt_tally.summary(session, item.stix_id)
         if held.received or item.reach in FEDERATED or marking.group_ids:
             tally = held
     return render(

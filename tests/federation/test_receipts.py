@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.accounts import service as accounts
-from minga.federation import receipts
+from minga.federation import receipt_tally, receipts
 from minga.federation.keys import NodeIdentity
 from minga.federation.models import Arrival, PeerNode
 from minga.federation.receipt_models import OutgoingReceipt, Receipt
@@ -168,7 +168,7 @@ def test_the_origin_keeps_verified_receipts_and_counts_distinct_nodes(
             key_for=keys_of(gt),
         )  # fmt: skip
         assert [r.outcome for r in done.results] == ["stored", "stored", "duplicate", "stored"]
-        tally = receipts.summary(s, obj["id"])
+        tally = receipt_tally.summary(s, obj["id"])
         assert (tally.received, tally.recalled) == (2, 0)
         recall = receipts.receipt_document(gt, obj["id"], "2024-03-03T12:00:00.000Z", "recalled")
         assert (
@@ -176,7 +176,7 @@ def test_the_origin_keeps_verified_receipts_and_counts_distinct_nodes(
             == 1
         )
         s.commit()
-        tally = receipts.summary(s, obj["id"])
+        tally = receipt_tally.summary(s, obj["id"])
         held = s.scalars(select(Receipt).where(Receipt.fingerprint == cr.fingerprint)).one()
     assert (tally.received, tally.recalled) == (2, 1)
     by_name = {n.node: n for n in tally.nodes}

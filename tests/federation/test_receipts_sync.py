@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from minga.federation import receipts
+from minga.federation import receipt_tally
 from minga.federation.receipt_drain import Drain
 from minga.federation.receipt_models import OutgoingReceipt
 from minga.intel import service as intel
@@ -37,9 +37,9 @@ def chain(
         n.close()
 
 
-def tally(node: LocalNode, stix_id: str) -> receipts.Summary:
+def tally(node: LocalNode, stix_id: str) -> receipt_tally.Summary:
     with node.sessions() as s:
-        return receipts.summary(s, stix_id)
+        return receipt_tally.summary(s, stix_id)
 
 
 def test_a_recall_reaches_every_node_and_every_receipt_comes_back(chain: list[LocalNode]):
