@@ -91,9 +91,14 @@ def test_add_pins_the_key_and_makes_the_remote_organisation(sessions, operator, 
             assert org.identity_ref == gt_org.identity_ref
         assert (org.name, org.country, org.remote_node) == ("CSIRT GT", "GT", "csirt-gt")
         # The token works for the machine account, and the account maps back to the peer.
-        user = TokenVerifier(0).verify(s, added.token.token)
-        assert (user.name, user.role, user.org_id) == ("peer-csirt-gt", "machine", org.id)
-        assert peers.peer_for_user(s, user.id) == peer
+        user = TokenVerifier(0).verify(s, added.token.token).principal
+        assert (user.user_name, user.role.value, user.org_id) == (
+            "peer-csirt-gt",
+            "machine",
+            org.id,
+        )
+        assert user.remote  # an account of another node's organisation
+        assert peers.peer_for_user(s, user.user_id) == peer
         assert peers.peer_for_user(s, operator.user_id) is None
         assert peers.key_for(s)(gt.fingerprint) == base64.b64decode(peer.public_key)
         assert peers.node_for_key(s)(gt.fingerprint) == "csirt-gt"
@@ -253,7 +258,7 @@ def test_remove_disables_the_account_and_a_second_add_brings_it_back(sessions, o
         second = add(s, gt)
         s.commit()
         assert second.peer.org_id == org_id
-        assert TokenVerifier(0).verify(s, second.token.token).name == "peer-csirt-gt"
+        assert TokenVerifier(0).verify(s, second.token.token).principal.user_name == "peer-csirt-gt"
         with pytest.raises(Unauthenticated):
             TokenVerifier(0).verify(s, first.token.token)
         with pytest.raises(NotFound):

@@ -78,7 +78,7 @@ def test_peer_commands(env: str, gt: ServedNode, sessions: sessionmaker[Session]
     tokens = TOKEN.findall(output)
     assert len(tokens) == 1
     with sessions() as s:
-        assert TokenVerifier(0).verify(s, tokens[0]).name == "peer-csirt-gt"
+        assert TokenVerifier(0).verify(s, tokens[0]).principal.user_name == "peer-csirt-gt"
     code, output = minga("peer", "list")
     assert code == 0 and "csirt-gt" in output and "pinned" in output
     code, output = minga("peer", "status", "csirt-gt")
@@ -233,7 +233,7 @@ def test_admin_peers_page(client, sessions: sessionmaker[Session], gt: ServedNod
     token = TOKEN.search(added.text)
     assert token is not None
     with sessions() as s:
-        assert TokenVerifier(0).verify(s, token.group(0)).name == "peer-csirt-gt"
+        assert TokenVerifier(0).verify(s, token.group(0)).principal.user_name == "peer-csirt-gt"
     listing = client.get("/admin/peers", headers={"Accept-Language": "en"}).text
     assert "csirt-gt" in listing and "pinned" in listing and TOKEN.search(listing) is None
     orgs = client.get("/admin/organisations", headers={"Accept-Language": "pt"}).text
