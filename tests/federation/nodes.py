@@ -371,14 +371,23 @@ class Network:
         """Peer each pair both ways, as two operators do: each adds the other, and each puts
         the token the other printed into the variable its `--token-env` names."""
         pairs = [(a, b) for a, b in links] + [(b, a) for a, b in links]
+        by_host: dict[str, list[str]] = {}
+        for a, b in pairs:
+            by_host.setdefault(a, []).append(b)
+
+        def add_all(host: str) -> list[tuple[str, str, str]]:
+            # One operator types one command after another on a node; nodes work in parallel.
+            node = self.nodes[host]
+            return [
+                (host, b, node.add_peer(self.nodes[b], direction=direction)) for b in by_host[host]
+            ]
+
         with ThreadPoolExecutor(4) as pool:  # each command is a Python start-up: overlap them
             involved = {name for pair in links for name in pair}
             list(pool.map(Node.fingerprint, [self.nodes[name] for name in sorted(involved)]))
-            tokens = pool.map(
-                lambda p: self.nodes[p[0]].add_peer(self.nodes[p[1]], direction=direction), pairs
-            )
-            for (a, b), token in zip(pairs, tokens, strict=True):
-                self.nodes[b].env_extra[token_env(a)] = token  # b presents it to a
+            for added in pool.map(add_all, sorted(by_host)):
+                for a, b, token in added:
+                    self.nodes[b].env_extra[token_env(a)] = token  # b presents it to a
         self.links.extend(links)
 
     def neighbours(self, name: str) -> set[str]:
