@@ -11,10 +11,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from minga.accounts.models import NodeSetting
+from minga.errors import Conflict
 from minga.taxii.models import Collection
 
 SETTING = "federation_collection_id"
@@ -33,11 +35,34 @@ def federation_collection_id(session: Session) -> str | None:
 
 
 def ensure_collection(session: Session) -> Collection:
-    """The federation collection, made the first time it is asked for."""
-    known = federation_collection_id(session)
-    found = session.get(Collection, known) if known else None
-    if found is not None:
-        return found
+    """The federation collection, made the first time it is asked for.
+
+    Two processes may ask at once (two `minga peer add`, or a peer add and the sync loop's
+    first round): the one whose setting row loses the race takes the winner's collection."""
+    for _ in range(2):
+        known = federation_collection_id(session)
+        found = session.get(Collection, known) if known else None
+        if found is not None:
+            return found
+        # Take the write lock before reading again (on SQLite a reader cannot become the writer
+        # once another one committed; on PostgreSQL this updates nothing and the savepoint
+        # below catches the loser).
+        session.execute(
+            update(NodeSetting).where(NodeSetting.key == SETTING).values(value=NodeSetting.value)
+        )
+        known = federation_collection_id(session)
+        found = session.get(Collection, known) if known else None
+        if found is not None:
+            return found
+        try:
+            with session.begin_nested():
+                return _make(session, known)
+        except IntegrityError:
+            continue  # made meanwhile by another process: read it back
+    raise Conflict("the federation collection is being created by another process; try again")
+
+
+def _make(session: Session, known: str | None) -> Collection:
     taken = session.scalar(select(Collection).where(Collection.alias == ALIAS))
     found = Collection(
         id=str(uuid.uuid4()),
