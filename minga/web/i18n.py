@@ -1,7 +1,8 @@
 """Message catalogs (Babel .po files) and the choice of language for a request.
 
-The catalogs live in `locale/<lang>/LC_MESSAGES/messages.po`; they are read once at start-up and
-compiled in memory, so no .mo build step is needed. Update them with:
+The catalogs live in `locale/<lang>/LC_MESSAGES/messages.po` (the shell) and one `<domain>.po`
+per domain beside it, merged; they are read once at start-up and compiled in memory, so no .mo
+build step is needed. Update them with:
 
     cd minga/web
     pybabel extract -F babel.cfg -k t --no-location --sort-output -o locale/messages.pot .
@@ -15,6 +16,7 @@ from contextvars import ContextVar
 from importlib import resources
 from io import BytesIO
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -34,16 +36,34 @@ def N_(message: str) -> str:
 def load_catalogs() -> dict[str, gettext_module.NullTranslations]:
     """Every shipped catalog, compiled in memory (fuzzy entries are left out, as gettext does)."""
     found: dict[str, gettext_module.NullTranslations] = {}
-    root = resources.files("minga.web").joinpath("locale")
     for lang in LANGUAGES:
-        po = root.joinpath(lang, "LC_MESSAGES", "messages.po")
-        with po.open("rb") as fh:
-            catalog = read_po(fh)
+        catalog = read_catalog(lang)
         buf = BytesIO()
         write_mo(buf, catalog)
         buf.seek(0)
         found[lang] = gettext_module.GNUTranslations(buf)
     return found
+
+
+def read_catalog(lang: str) -> Catalog:
+    """The language's catalog: `messages.po` (the shell), merged with every other `*.po` beside
+    it, one per domain (`incidents.po`, ...), so domains add their messages without touching
+    one shared file. A message in two files keeps the first translation read."""
+    folder = resources.files("minga.web").joinpath("locale", lang, "LC_MESSAGES")
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".po"))
+    names.sort(key=lambda n: n != "messages.po")
+    merged: Catalog | None = None
+    for name in names:
+        with folder.joinpath(name).open("rb") as fh:
+            part = read_po(fh, locale=lang)
+        if merged is None:
+            merged = part
+            continue
+        for message in part:
+            if message.id and message.id not in merged:
+                merged[message.id] = message
+    assert merged is not None, f"no catalog for {lang}"
+    return merged
 
 
 def activate(translations: gettext_module.NullTranslations) -> None:

@@ -6,7 +6,6 @@ from importlib import resources
 
 import pytest
 from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,12 +13,9 @@ from minga.web import i18n
 from tests.conftest import add_member
 from tests.web.conftest import sign_in
 
-LOCALE = resources.files("minga.web").joinpath("locale")
-
 
 def _catalog(lang: str):
-    with LOCALE.joinpath(lang, "LC_MESSAGES", "messages.po").open("rb") as fh:
-        return read_po(fh)
+    return i18n.read_catalog(lang)
 
 
 def _source_msgids() -> set[str]:

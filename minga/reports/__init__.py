@@ -1,0 +1,1 @@
+"""Reports shared by incidents, exercises, assessments and advisories: HTML rendered to PDF."""
