@@ -237,8 +237,8 @@ def get_object(
     # Receipts are kept at the origin: "received by N nodes, recalled at M of N".
     tally = None
     if found.origin_node is None:
-        held = receipt_tally.summary(session, stix_id)
-        tally = {"received": held.received, "recalled": held.recalled}
+        received, recalled = receipt_tally.counts(session, stix_id)
+        tally = {"received": received, "recalled": recalled}
     return _json(envelope(found, _org_names(session, found.owner_org_id), receipts=tally))
 
 

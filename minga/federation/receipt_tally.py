@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from minga.federation.receipt_models import Receipt
@@ -76,3 +76,15 @@ def summary(session: Session, stix_id: str) -> Summary:
     nodes.sort(key=lambda n: (n.node, n.fingerprint))
     recalled = sum(1 for n in nodes if n.recalled_at is not None)
     return Summary(received=len(nodes), recalled=recalled, nodes=tuple(nodes))
+
+
+def counts(session: Session, stix_id: str) -> tuple[int, int]:
+    """(received, recalled) as `summary` counts them, in one aggregate query: the REST get of a
+    local object asks this on every call, so it must not load the receipt rows."""
+    recalled = case((Receipt.state == "recalled", Receipt.fingerprint))
+    got = session.execute(
+        select(func.count(distinct(Receipt.fingerprint)), func.count(distinct(recalled))).where(
+            Receipt.stix_id == stix_id
+        )
+    ).one()
+    return int(got[0]), int(got[1])

@@ -170,6 +170,7 @@ def test_the_origin_keeps_verified_receipts_and_counts_distinct_nodes(
         assert [r.outcome for r in done.results] == ["stored", "stored", "duplicate", "stored"]
         tally = receipt_tally.summary(s, obj["id"])
         assert (tally.received, tally.recalled) == (2, 0)
+        assert receipt_tally.counts(s, obj["id"]) == (2, 0)
         recall = receipts.receipt_document(gt, obj["id"], "2024-03-03T12:00:00.000Z", "recalled")
         assert (
             receipts.accept(s, peer, [item(recall)], node=here, key_for=keys_of(gt)).count("stored")
@@ -177,6 +178,7 @@ def test_the_origin_keeps_verified_receipts_and_counts_distinct_nodes(
         )
         s.commit()
         tally = receipt_tally.summary(s, obj["id"])
+        assert receipt_tally.counts(s, obj["id"]) == (2, 1)  # the REST get's one-query count
         held = s.scalars(select(Receipt).where(Receipt.fingerprint == cr.fingerprint)).one()
     assert (tally.received, tally.recalled) == (2, 1)
     by_name = {n.node: n for n in tally.nodes}
