@@ -3,9 +3,10 @@ version commits, pull from pull peers at start and every `federation_pull_second
 refresh each peer's signed node identity (its key, the keys it vouches for).
 
 One loop per node, whatever the number of processes: it works only while it holds the
-node lease (`minga.federation.lease`). A commit in this process wakes it at once (a SQLAlchemy
-`after_commit` hook on the node's sessions); versions committed by other processes are seen
-by a short poll (`federation_sync_seconds`). A peer that fails is retried with exponential
+node lease (`minga.federation.lease`). A commit in any process of the node wakes it at once
+(a SQLAlchemy `after_commit` hook on the node's sessions, which also rings
+`minga.federation.doorbell` across processes); a short poll (`federation_sync_seconds`)
+catches what no bell announced. A peer that fails is retried with exponential
 backoff (1 s doubling to `MAX_BACKOFF`), its error recorded for `minga peer status`.
 """
 
@@ -29,6 +30,7 @@ from minga.db import unit_of_work
 from minga.errors import MingaError
 from minga.federation import contact, peers
 from minga.federation.collection import collection_url, ensure_collection
+from minga.federation.doorbell import Doorbell, bell_path
 from minga.federation.keys import ensure_key
 from minga.federation.lease import NodeLease
 from minga.federation.models import PeerNode
@@ -66,12 +68,14 @@ class SyncLoop:
         self.ready = False
         self.client = httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0))
         self._thread = threading.Thread(target=self._run, name="minga-federation", daemon=True)
+        self.bell = Doorbell(bell_path(settings.database_url, settings.node_name))
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def on_commit(self, session: Session) -> None:
         if not session.info.get("federation_sync"):
             self.wake.set()
+            self.bell.ring()  # the lease may be held by another process of this node
 
     def start(self) -> None:
         event.listen(self.sessions, "after_commit", self.on_commit)
@@ -82,6 +86,7 @@ class SyncLoop:
         self._stop.set()
         self.wake.set()
         self._thread.join(timeout)
+        self.bell.close()
         try:
             self.lease.release()
         except Exception:  # the database may be gone at shutdown; the lease expires anyway
@@ -105,8 +110,12 @@ class SyncLoop:
     def round(self) -> None:
         with self.sessions() as s:
             found = s.execute(select(PeerNode.id, PeerNode.direction, PeerNode.fingerprint)).all()
-        if not found or not self.lease.hold():
+        if not found:
             return  # a node without peers does nothing (and writes nothing)
+        if not self.lease.hold():
+            self.bell.release()  # the holder, another process, binds the bell
+            return
+        self.bell.listen(self.wake.set)  # the holder hears every process's commits
         if not self.ready:
             with unit_of_work(self.sessions) as s:
                 s.info.update(QUIET)
