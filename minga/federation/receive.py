@@ -82,9 +82,17 @@ def receive(
     `key_for(fingerprint)` is a trusted key; `node_for(fingerprint)` the node it is pinned or
     vouched for, the only origin a version signed with it may claim."""
     out = Received()
-    checked: list[_Checked] = []
+    # Versions held here already are skipped before their signature is checked: nothing of
+    # them would be stored, and a push and a pull of the same peer overlap in a backfill, so
+    # verifying them again (the receiver's largest cost) would double the work.
+    held = _held(session, [k for obj in items if (k := _version_key(obj)) is not None])
+    fresh: list[_Checked] = []
     seen: set[tuple[str, str]] = set()
     for index, obj in enumerate(items):
+        key = _version_key(obj)
+        if key is not None and (key in held or key in seen):
+            out.existing.append(index)
+            continue
         try:
             item = _check(index, obj, key_for, node_for, me, peer)
         except SignatureRejected as exc:
@@ -93,15 +101,8 @@ def receive(
         if item is None:  # this node's own version, back from a cycle
             out.existing.append(index)
             continue
-        key = (item.obj["id"], version_of(item.obj))
-        if key in seen:
-            out.existing.append(index)
-            continue
-        seen.add(key)
-        checked.append(item)
-    held = _held(session, [(c.obj["id"], version_of(c.obj)) for c in checked])
-    fresh = [c for c in checked if (c.obj["id"], version_of(c.obj)) not in held]
-    out.existing.extend(c.index for c in checked if (c.obj["id"], version_of(c.obj)) in held)
+        seen.add((item.obj["id"], version_of(item.obj)))
+        fresh.append(item)
     # Identities first: they make the organisations the other versions name as creator.
     fresh.sort(key=lambda c: c.obj.get("type") != "identity")
     _store(session, peer, fresh, out)
@@ -160,6 +161,19 @@ def _check(
     if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
         raise SignatureRejected("the recipients of the version are malformed")
     return _Checked(index, obj, prov, reach, recipients=tuple(recipients))
+
+
+def _version_key(obj: Any) -> tuple[str, str] | None:
+    """(id, version) of a well-formed item, else None (it is checked, and refused, one by one)."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
+        return None
+    try:
+        version = version_of(obj)
+        if version:
+            ts_to_us(version)  # a malformed timestamp: checked (and refused) one by one
+    except (TypeError, ValueError):
+        return None
+    return obj["id"], version
 
 
 def _held(session: Session, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:

@@ -15,7 +15,9 @@ from minga.accounts.models import Organisation
 from minga.accounts.node import operator_org_id
 from minga.errors import InvalidInput
 from minga.intel import quirks
+from minga.intel.models import objects
 from minga.intel.service import Provenance
+from minga.intel.stix import ts_to_us, version_of
 from minga.intel.tolerant import store_tolerant
 from minga.knowledge.models import Entry, Release
 from minga.policy import Principal, Reach, Role, Tlp
@@ -83,9 +85,41 @@ def store_objects(
         enforce_creator=False,
     )
     for i, reason in sorted(failures.items()):
+        if _held_in_another_domain(session, kept[i]):
+            outcome.existing += 1
+            continue
         _refuse(outcome, kept[i], reason)
     outcome.created += len(result.created)
     outcome.existing += len(result.existing)
+
+
+# ATT&CK ships an object that belongs to several domains (an intrusion set active on
+# Enterprise and Mobile) once per domain, with the same id and `modified` and only
+# `x_mitre_domains` differing: the version stored from the first domain is that object.
+DOMAIN_FIELD = "x_mitre_domains"
+
+
+def _held_in_another_domain(session: Session, obj: dict[str, Any]) -> bool:
+    if not isinstance(obj, dict) or DOMAIN_FIELD not in obj:
+        return False
+    stored = session.execute(
+        select(objects.c.raw).where(
+            objects.c.stix_id == obj.get("id"),
+            objects.c.modified_us == ts_to_us(version_of(obj)),
+            objects.c.owner_org_id == operator_org_id(session),
+        )
+    ).scalar()
+    if stored is None:
+        return False
+    held = orjson.loads(stored)
+    # The store added the spec version (STIX 2.0 files) and the TLP:CLEAR marking.
+    added = {DOMAIN_FIELD, "spec_version", "object_marking_refs"}
+    marks_kept = set(obj.get("object_marking_refs") or ()) <= set(
+        held.get("object_marking_refs") or ()
+    )
+    return marks_kept and {k: v for k, v in held.items() if k not in added} == {
+        k: v for k, v in obj.items() if k not in added
+    }
 
 
 def _refuse(outcome: Loaded, obj: Any, reason: str) -> None:

@@ -274,11 +274,11 @@ class Node:
         self.start()
 
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) the serve process used so far (Linux /proc)."""
+        """CPU time (user + system) the serve process and its worker processes used so far
+        (Linux /proc; `minga serve --workers N` runs the work in child processes)."""
         if self.process is None:
             return 0.0
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return _tree_cpu(self.process.pid) / os.sysconf("SC_CLK_TCK")
 
     def tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
@@ -477,3 +477,16 @@ def indicator(label: str, n: int = 0) -> dict[str, Any]:
         "pattern_type": "stix",
         "valid_from": ts,
     }
+
+
+def _tree_cpu(pid: int) -> int:
+    """Clock ticks of user + system time of `pid` and every live descendant."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])
+        children: list[int] = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children += [int(c) for c in (task / "children").read_text().split()]
+    except (OSError, ValueError):  # it exited meanwhile
+        return 0
+    return ticks + sum(_tree_cpu(child) for child in children)

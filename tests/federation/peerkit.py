@@ -144,7 +144,7 @@ def served_node(tmp: Path, name: str = "csirt-gt") -> Iterator[ServedNode]:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded 2-core machine can take a minute
         while True:
             assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
             try:

@@ -78,7 +78,7 @@ class ServedNode:
         ]
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded 2-core machine can take a minute
         while True:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()

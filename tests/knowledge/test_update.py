@@ -16,6 +16,7 @@ from minga.intel import service as intel
 from minga.intel.models import objects
 from minga.knowledge import kev, service
 from minga.knowledge.models import Entry, Release
+from minga.knowledge.store import Loaded, store_objects
 from minga.policy import Reach, Tlp
 from tests.conftest import Member, add_member
 from tests.knowledge.conftest import FIXTURES
@@ -203,3 +204,21 @@ def test_a_bundle_holding_a_non_object_is_refused_with_a_sentence(
     with sessions() as s, pytest.raises(InvalidInput) as caught:
         service.update(s, "attack", str(tmp_path / "broken.json"))
     assert "holds an object that is not a JSON object" in caught.value.message
+
+
+def test_an_object_shipped_in_two_domains_is_stored_once_not_refused(
+    sessions: sessionmaker[Session], operator: Member
+):
+    shared = FIXTURES / "shared-across-domains"
+    (enterprise,) = update(sessions, "attack", shared / "enterprise-attack")
+    (mobile,) = update(sessions, "attack", shared / "mobile-attack")
+    assert (enterprise.created, enterprise.refused_count) == (2, 0)  # + tactic TA0001
+    assert (mobile.created, mobile.existing, mobile.refused_count) == (1, 1, 0)  # + TA0027
+    # Another object under the same id and `modified` is still a conflict, refused.
+    (path,) = (shared / "mobile-attack").rglob("intrusion-set--*.json")
+    other = orjson.loads(path.read_bytes())["objects"][0]
+    other["name"] = "Not PROMETHIUM"
+    with sessions() as s:
+        outcome = Loaded("attack-mobile", "test")
+        store_objects(s, [other], outcome, "test")
+    assert (outcome.existing, outcome.refused_count) == (0, 1)
