@@ -91,7 +91,7 @@ def cmm() -> Cmm:
         Stage(
             n=int(s["n"]),
             id=str(s["id"]),
-            names={"en": str(s["id"]).replace("-", " ").capitalize(), "es": s["es"], "pt": s["pt"]},
+            names={"en": str(s["id"]).capitalize(), "es": s["es"], "pt": s["pt"]},
             definition=str(s["definition"]),
         )
         for s in raw["stages"]
