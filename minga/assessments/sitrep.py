@@ -118,8 +118,9 @@ def collect(
         if (not country or o.country == country) and (not sector or o.sector == sector)
     }
     bucket = ((objects.c.added_us - since_us) // bucket_us).label("bucket")
+    is_sighting = (objects.c.type == "sighting").label("is_sighting")
     stmt = (
-        select(objects.c.owner_org_id, objects.c.type == "sighting", bucket, func.count())
+        select(objects.c.owner_org_id, is_sighting, bucket, func.count())
         .where(
             visible_filter(principal, objects, object_groups),
             objects.c.is_latest == True,  # noqa: E712
@@ -127,7 +128,7 @@ def collect(
             objects.c.type.not_in(NOT_COUNTED[:3]),
             objects.c.owner_org_id.in_(sorted(wanted) or [-1]),
         )
-        .group_by(objects.c.owner_org_id, objects.c.type == "sighting", bucket)
+        .group_by(objects.c.owner_org_id, is_sighting, bucket)
     )
     by_country: dict[str, Row] = {}
     by_sector: dict[str, Row] = {}
@@ -135,11 +136,11 @@ def collect(
         o = orgs[oid]
         by_country.setdefault(o.country, Row(o.country)).organisations += 1
         by_sector.setdefault(o.sector, Row(o.sector)).organisations += 1
-    for owner, is_sighting, b, n in session.execute(stmt):
+    for owner, sighted, b, n in session.execute(stmt):
         o = orgs[owner]
         i = min(BUCKETS - 1, max(0, int(b)))
         for row in (by_country[o.country], by_sector[o.sector]):
-            (row.sightings if is_sighting else row.shared)[i] += int(n)
+            (row.sightings if sighted else row.shared)[i] += int(n)
     extra, absent = [], []
     bind = inspect(session.get_bind())
     for kind in TRENDS.values():
