@@ -23,9 +23,10 @@ def radar(
     axes: Sequence[str], series: Sequence[Series], *, top: float, title: str, chart_id: str
 ) -> Markup:
     """Axes around a circle, rings at each whole step up to `top`, one polygon per series."""
-    size, pad = 420, 90
+    size, pad, legend = 440, 70, 24
     cx = cy = size / 2
     r = size / 2 - pad
+    height = size - pad // 2 + legend * len(series)
     n = max(1, len(axes))
 
     def point(i: int, value: float) -> tuple[float, float]:
@@ -40,8 +41,8 @@ def radar(
     )
     parts = [
         f'<svg class="chart radar" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" '
-        f'viewBox="0 0 {size} {size + 24 * len(series)}" width="{size}" '
-        f'height="{size + 24 * len(series)}" xmlns="http://www.w3.org/2000/svg">',
+        f'viewBox="0 0 {size} {height}" width="{size}" height="{height}" '
+        'xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{chart_id}-t">{escape(title)}</title>',
         f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
     ]
@@ -66,7 +67,7 @@ def radar(
             f'<polygon points="{pts}" fill="{colour}" fill-opacity="0.18" '
             f'stroke="{colour}" stroke-width="2"/>'
         )
-        y = size + 24 * k + 14
+        y = size - pad // 2 + legend * k + 6
         parts.append(
             f'<rect x="20" y="{y - 10}" width="14" height="14" fill="{colour}"/>'
             f'<text x="40" y="{y + 2}" font-size="12">{escape(s.label)}</text>'
