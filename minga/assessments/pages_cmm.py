@@ -9,8 +9,8 @@ import orjson
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from minga.api.deps import DbId
-from minga.assessments import charts, cmm, evidence, exports
+from minga.api.deps import DbId, get_node
+from minga.assessments import cmm, documents, evidence, exports, reports
 from minga.assessments.frameworks import CMM_SOURCE, CMM_SOURCE_URL
 from minga.assessments.frameworks import cmm as cmm_model
 from minga.errors import InvalidInput, NotFound
@@ -63,15 +63,7 @@ def cmm_page(ctx: Page, assessment_id: DbId) -> Response:
     row = cmm.get(ctx.session, ctx.me, assessment_id)
     res = cmm.result(ctx.session, row)
     history = cmm.history(ctx.session, ctx.me, row)
-    dims = [d.dimension.id for d in res.dimensions]
-    shown = [h for h in history if h.assessment.year <= row.year][-3:]
-    radar = charts.radar(
-        dims,
-        [charts.Series(str(h.assessment.year), [d.score for d in h.dimensions]) for h in shown],
-        top=5,
-        title=ctx.t("Mean stage per dimension"),
-        chart_id="cmm-radar",
-    )
+    radar = reports.cmm_radar(res, history, ctx.t("Mean stage per dimension"), "cmm-radar")
     previous = next((h for h in reversed(history) if h.assessment.year < row.year), None)
     prev_stage = (
         {f.factor.id: f.stage for d in previous.dimensions for f in d.factors} if previous else {}
@@ -184,4 +176,24 @@ def cmm_export(ctx: Page, assessment_id: DbId, fmt: str) -> Response:
         body,
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+    )
+
+
+@router.get("/assessments/cmm/{assessment_id}/report.{fmt}")
+def cmm_report(ctx: Page, assessment_id: DbId, fmt: str, lang: str = "") -> Response:
+    """The printable report (PDF or standalone HTML) in the page's language or `lang`."""
+    row = cmm.get(ctx.session, ctx.me, assessment_id)
+    res = cmm.result(ctx.session, row)
+    history = cmm.history(ctx.session, ctx.me, row)
+    node_name = get_node(ctx.request).settings.node_name
+    html = reports.cmm_html(res, history, lang or ctx.lang, node_name)
+    name = f"cmm-{row.country}-{row.year}.{fmt}"
+    if fmt == "pdf":
+        body, media = documents.pdf(html), "application/pdf"
+    elif fmt == "html":
+        body, media = html.encode(), "text/html"
+    else:
+        raise NotFound("a report is .pdf or .html")
+    return Response(
+        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )

@@ -11,8 +11,8 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from minga.accounts.models import Organisation
-from minga.api.deps import DbId
-from minga.assessments import charts, csf, exports
+from minga.api.deps import DbId, get_node
+from minga.assessments import charts, csf, documents, exports, reports
 from minga.assessments.frameworks import CSF_SOURCE, CSF_SOURCE_URL, TIERS
 from minga.assessments.frameworks import csf as csf_model
 from minga.errors import Forbidden, InvalidInput, NotFound
@@ -96,15 +96,12 @@ def csf_page(ctx: Page, assessment_id: DbId) -> Response:
     res = csf.result(ctx.session, row)
     summary = res.by_function()
     functions = csf_model().functions
-    radar = charts.radar(
-        [f.id for f in functions],
-        [
-            charts.Series(ctx.t("Current tier"), [summary[f.id]["current"] for f in functions]),
-            charts.Series(ctx.t("Target tier"), [summary[f.id]["target"] for f in functions]),
-        ],
-        top=4,
-        title=ctx.t("Mean current and target tier per function"),
-        chart_id="csf-radar",
+    radar = reports.csf_radar(
+        res,
+        ctx.t("Current tier"),
+        ctx.t("Target tier"),
+        ctx.t("Mean current and target tier per function"),
+        "csf-radar",
     )
     return render(
         ctx,
@@ -215,4 +212,22 @@ def csf_export(ctx: Page, assessment_id: DbId, fmt: str) -> Response:
         body,
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="csf-{assessment_id}.{fmt}"'},
+    )
+
+
+@router.get("/assessments/csf/{assessment_id}/report.{fmt}")
+def csf_report(ctx: Page, assessment_id: DbId, fmt: str, lang: str = "") -> Response:
+    """The printable report (PDF or standalone HTML) in the page's language or `lang`."""
+    res = csf.result(ctx.session, csf.get(ctx.session, ctx.me, assessment_id))
+    node_name = get_node(ctx.request).settings.node_name
+    html = reports.csf_html(res, lang or ctx.lang, node_name)
+    if fmt == "pdf":
+        body, media = documents.pdf(html), "application/pdf"
+    elif fmt == "html":
+        body, media = html.encode(), "text/html"
+    else:
+        raise NotFound("a report is .pdf or .html")
+    name = f"csf-{assessment_id}.{fmt}"
+    return Response(
+        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )

@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.accounts.models import GroupMember, Organisation
 from minga.accounts.node import operator_org_id
-from minga.assessments import charts, cmm
+from minga.assessments import charts, cmm, documents
 from minga.assessments.frameworks import CMM_SOURCE
 from minga.assessments.frameworks import cmm as cmm_model
 from minga.assessments.models import Sitrep
@@ -187,41 +186,20 @@ def maturity_chart(data: SitrepData, title: str) -> Any:
     return charts.radar(dims, series, top=5, title=title, chart_id="sitrep-maturity")
 
 
-def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("minga.web", "templates"),
-        autoescape=select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-    )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    return env
-
-
-_ENV: list[Environment] = []
-_CATALOGS: dict[str, Any] = {}
-
-
 def render_document(data: SitrepData, lang: str, node_name: str) -> str:
     """The report as one standalone HTML document (inline SVG, inline style)."""
-    if not _ENV:
-        _ENV.append(_environment())
-        _CATALOGS.update(i18n.load_catalogs())
-    lang = lang if lang in i18n.LANGUAGES else i18n.FALLBACK
-    i18n.activate(_CATALOGS[lang])
+    documents.activate(lang)
     chart = maturity_chart(
         data, i18n.gettext("National maturity (CMM 2021), mean stage per dimension")
     )
-    return (
-        _ENV[0]
-        .get_template("assessments/sitrep_document.html")
-        .render(
-            lang=lang,
-            data=data,
-            node_name=node_name,
-            chart=chart,
-            cmm_source=CMM_SOURCE,
-            dimensions=cmm_model().dimensions,
-        )
+    return documents.render(
+        "assessments/sitrep_document.html",
+        lang,
+        data=data,
+        node_name=node_name,
+        chart=chart,
+        cmm_source=CMM_SOURCE,
+        dimensions=cmm_model().dimensions,
     )
 
 

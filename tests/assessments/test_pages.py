@@ -134,6 +134,9 @@ def test_csf_assessment_in_the_browser(client: TestClient, demo):
     exported = client.get(f"/assessments/csf/{aid}/export.json").json()
     assert exported["action_plan"][0]["id"] == "GV.OC-01"
     assert exported["functions"][0]["categories"][0]["subcategories"][0]["gap"] == 2
+    report = pdf_text(client.get(f"/assessments/csf/{aid}/report.pdf?lang=pt").content)
+    assert "Avaliação organizacional (NIST CSF 2.0): CCSS" in report
+    assert "Plano de ação" in report and "Document GV.OC-01" in report
     aggregate = client.get("/assessments/csf/aggregate?sector=health&lang=en")
     assert "No aggregate to show" in aggregate.text
 
