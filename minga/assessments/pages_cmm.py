@@ -3,6 +3,7 @@ radar chart and year-on-year comparison, a factor's form, and the exports."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import orjson
@@ -10,7 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from minga.api.deps import DbId, get_node
-from minga.assessments import cmm, documents, evidence, exports, reports
+from minga.assessments import cmm, documents, evidence, exports, reports, risks
 from minga.assessments.frameworks import CMM_SOURCE, CMM_SOURCE_URL
 from minga.assessments.frameworks import cmm as cmm_model
 from minga.errors import InvalidInput, NotFound
@@ -33,7 +34,9 @@ def source(ctx: Ctx) -> dict[str, Any]:
 
 @router.get("/assessments", response_class=HTMLResponse)
 def home(ctx: Page) -> Response:
-    return render(ctx, "assessments/home.html", can_assess=may(ctx.me, Action.ASSESS))
+    notice = get_node(ctx.request).settings.risk_review_notice_days
+    due = risks.due(ctx.session, date.today(), notice, ctx.me.org_id)
+    return render(ctx, "assessments/home.html", can_assess=may(ctx.me, Action.ASSESS), due=due)
 
 
 @router.get("/assessments/cmm", response_class=HTMLResponse)

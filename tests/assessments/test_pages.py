@@ -160,6 +160,8 @@ def test_risk_register_pages(client: TestClient, demo):
     r = client.post("/risks/new", data=data, follow_redirects=False)
     assert r.status_code == 303, r.text
     page = client.get("/risks?lang=es")
+    home = client.get("/assessments?lang=es").text
+    assert "Riesgos de su registro con revisión pendiente: 1" in home
     assert "20 crítico" in page.text
     assert 'id="reviews-due"' in page.text and "vencida" in page.text
     assert '<svg class="chart heatmap"' in page.text and "L4×I5: 1" in page.text
