@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from minga.accounts.models import Organisation
 from minga.intel.models import object_groups, objects
 from minga.policy import Principal, visible_filter
+from minga.web.i18n import gettext
 
 WINDOW_DAYS = 365
 # Sectors the CMM counts as critical infrastructure (factor D1.3) when an organisation says so.
@@ -27,6 +28,15 @@ CI_SECTORS = frozenset(
     {"energy", "finance", "health", "telecom", "telecommunications", "water", "transport"}
 )
 NOT_SHARED = ("identity", "marking-definition", "relationship")
+
+
+# Labels in the language the page activated (English elsewhere); kept with the aspect as shown.
+def _kind_label() -> str:
+    return gettext("Organisations of kind %(value)s in %(country)s (%(num)s): %(names)s")
+
+
+def _sector_label() -> str:
+    return gettext("Organisations of sector %(value)s in %(country)s (%(num)s): %(names)s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +110,8 @@ def sharing(session: Session, principal: Principal, country: str) -> list[Eviden
         EvidenceLink(
             "sharing",
             f"sharing:org:{o.id}",
-            f"{o.name}: {counts[o.id]} objects shared in {WINDOW_DAYS} days",
+            gettext("%(org)s: %(num)s objects shared in %(days)s days")
+            % {"org": o.name, "num": counts[o.id], "days": WINDOW_DAYS},
             "/objects?" + urlencode({"owner": o.id}),
             counts[o.id],
         )
@@ -119,7 +130,8 @@ def vulnerability_sharing(
         EvidenceLink(
             "vulnerability-sharing",
             f"vulnerability-sharing:org:{o.id}",
-            f"{o.name}: {counts[o.id]} vulnerabilities shared in {WINDOW_DAYS} days",
+            gettext("%(org)s: %(num)s vulnerabilities shared in %(days)s days")
+            % {"org": o.name, "num": counts[o.id], "days": WINDOW_DAYS},
             "/objects?" + urlencode({"owner": o.id, "type": "vulnerability"}),
             counts[o.id],
         )
@@ -143,7 +155,13 @@ def directory(session: Session, principal: Principal, country: str) -> list[Evid
             EvidenceLink(
                 "directory",
                 f"directory:{country}:{key}",
-                f"{len(names)} {what} {value}: {', '.join(names)}",
+                (_kind_label if what == "kind" else _sector_label)()
+                % {
+                    "value": value,
+                    "country": country,
+                    "num": len(names),
+                    "names": ", ".join(names),
+                },
                 "/assessments/directory?" + urlencode({"country": country, what: value}),
                 len(names),
             )

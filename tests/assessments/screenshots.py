@@ -150,13 +150,13 @@ def take(node: DemoNode, out: Path, ids: dict[str, int]) -> list[Path]:
             ("pablo.jimenez", "es", [("/risks", "risks"), ("/risks/new?q=ransomware", "risk-new")]),
             ("admin.hub", "en", [("/sitrep", "sitrep")]),
         ]:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context = browser.new_context(viewport={"width": 1280, "height": 1200})
             page = context.new_page()
             sign_in_page(page, node, user)
             for path, name in pages:
                 sep = "&" if "?" in path else "?"
                 page.goto(f"{node.url}{path}{sep}lang={lang}")
-                shot(page, name, full=name not in ("cmm-factor", "csf-category"))
+                shot(page, name, full=name not in ("cmm-factor", "csf-category", "csf"))
             context.close()
         browser.close()
     return shots

@@ -32,6 +32,10 @@ def test_country_self_assessment_end_to_end(client, sessions):
     csirt = add_member(sessions, "CSIRT Uno", role="coordinator", country="CR")
     other = add_member(sessions, "Otro CSIRT", role="admin", country="GT")
     h = csirt.headers
+    model = client.get("/api/assessments/frameworks/cmm", headers=h).json()
+    assert len(model["dimensions"]) == 5 and model["stages"][2]["names"]["es"] == "Consolidada"
+    catalogue = client.get("/api/assessments/frameworks/csf", headers=h).json()
+    assert [f["id"] for f in catalogue["functions"]] == ["GV", "ID", "PR", "DE", "RS", "RC"]
     r = client.post("/api/assessments/cmm", json={"year": 2025}, headers=h)
     assert r.status_code == 201, r.text
     aid = r.json()["id"]
@@ -71,6 +75,12 @@ def test_country_self_assessment_end_to_end(client, sessions):
         ).status_code
         == 422
     )
+    # The node's own evidence: the CSIRT is in the directory for D1.2 (it shared nothing yet).
+    found = client.get(f"/api/assessments/cmm/{aid}/evidence", headers=h).json()
+    assert [e["label"] for e in found["D1.2"]] == [
+        "Organisations of kind csirt in CR (1): CSIRT Uno"
+    ]
+    assert "D1.1" not in found
     # Another country's CSIRT neither reads nor changes the draft.
     assert client.get(f"/api/assessments/cmm/{aid}", headers=other.headers).status_code == 404
     r = client.post(f"/api/assessments/cmm/{aid}/complete", headers=h)
