@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from minga.accounts.models import Organisation
 from minga.intel.models import object_groups, objects
+from minga.knowledge.models import Entry
 from minga.policy import Principal, visible_filter
 from minga.web.i18n import gettext
 
@@ -82,6 +83,12 @@ def _country_orgs(session: Session, country: str) -> list[Organisation]:
     )
 
 
+def not_reference_knowledge() -> Any:
+    """ATT&CK and KEV loaded by `minga knowledge` are the node's reference data, not sharing."""
+    loaded = select(Entry.stix_id).where(Entry.stix_id.is_not(None))
+    return objects.c.stix_id.not_in(loaded)
+
+
 def _shared_counts(
     session: Session, principal: Principal, org_ids: list[int], types: tuple[str, ...] = ()
 ) -> dict[int, int]:
@@ -98,7 +105,7 @@ def _shared_counts(
         .group_by(objects.c.owner_org_id)
     )
     stmt = stmt.where(objects.c.type.in_(types)) if types else stmt
-    stmt = stmt.where(objects.c.type.not_in(NOT_SHARED))
+    stmt = stmt.where(objects.c.type.not_in(NOT_SHARED), not_reference_knowledge())
     return {int(org): int(n) for org, n in session.execute(stmt)}
 
 
@@ -199,6 +206,6 @@ def for_country(
         if not kind.available(session):
             continue
         links = kind.provide(session, principal, country)
-        for factor in kind.factors:
+        for factor in kind.factors if links else ():
             found.setdefault(factor, []).extend(links)
     return found

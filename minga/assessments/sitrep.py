@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from minga.accounts.models import GroupMember, Organisation
 from minga.accounts.node import operator_org_id
-from minga.assessments import charts, cmm, documents
+from minga.assessments import charts, cmm, documents, evidence
 from minga.assessments.frameworks import CMM_SOURCE
 from minga.assessments.frameworks import cmm as cmm_model
 from minga.assessments.models import Sitrep
@@ -126,6 +126,7 @@ def collect(
             objects.c.added_us >= since_us,
             objects.c.type.not_in(NOT_COUNTED[:3]),
             objects.c.owner_org_id.in_(sorted(wanted) or [-1]),
+            evidence.not_reference_knowledge(),
         )
         .group_by(objects.c.owner_org_id, is_sighting, bucket)
     )
