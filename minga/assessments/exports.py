@@ -13,6 +13,19 @@ from minga.assessments.cmm import CmmResult
 from minga.assessments.csf import CsfResult
 from minga.assessments.frameworks import CMM_SOURCE, CMM_SOURCE_URL, CSF_SOURCE, CSF_SOURCE_URL
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run as a formula (text starting with = + - @)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _row(values: list[Any]) -> list[Any]:
+    return [_cell(v) for v in values]
+
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
@@ -100,21 +113,23 @@ def cmm_csv(res: CmmResult) -> str:
                     f"{e['label']} <{e['url']}>" if e.get("url") else e["label"] for e in x.evidence
                 )
                 w.writerow(
-                    [
-                        a.country,
-                        a.year,
-                        d.dimension.id,
-                        d.dimension.name,
-                        f.factor.id,
-                        f.factor.name,
-                        f.stage or "",
-                        x.aspect.key,
-                        x.aspect.name,
-                        x.stage or "",
-                        stages.get(x.stage or 0, ""),
-                        x.justification,
-                        evidence,
-                    ]
+                    _row(
+                        [
+                            a.country,
+                            a.year,
+                            d.dimension.id,
+                            d.dimension.name,
+                            f.factor.id,
+                            f.factor.name,
+                            f.stage or "",
+                            x.aspect.key,
+                            x.aspect.name,
+                            x.stage or "",
+                            stages.get(x.stage or 0, ""),
+                            x.justification,
+                            evidence,
+                        ]
+                    )
                 )
     return out.getvalue()
 
@@ -202,23 +217,25 @@ def csf_csv(res: CsfResult) -> str:
     for ln in res.lines:
         row = _csf_line(ln)
         w.writerow(
-            [ln.sub.id.split(".")[0], ln.sub.category_id]
-            + [
-                row[k] if row[k] is not None else ""
-                for k in (
-                    "id",
-                    "statement",
-                    "current_tier",
-                    "target_tier",
-                    "gap",
-                    "importance",
-                    "priority_score",
-                    "priority",
-                    "action",
-                    "owner",
-                    "due_on",
-                    "notes",
-                )
-            ]
+            _row(
+                [ln.sub.id.split(".")[0], ln.sub.category_id]
+                + [
+                    row[k] if row[k] is not None else ""
+                    for k in (
+                        "id",
+                        "statement",
+                        "current_tier",
+                        "target_tier",
+                        "gap",
+                        "importance",
+                        "priority_score",
+                        "priority",
+                        "action",
+                        "owner",
+                        "due_on",
+                        "notes",
+                    )
+                ]
+            )
         )
     return out.getvalue()

@@ -109,6 +109,17 @@ def factor_form(ctx: Page, assessment_id: DbId, factor_id: str) -> Response:
     )
 
 
+def _kept(value: str) -> dict[str, Any]:
+    """An evidence link the form showed as already linked (its JSON, sent back as is)."""
+    try:
+        item = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        raise InvalidInput("an evidence link came back damaged: reload the form") from None
+    if not isinstance(item, dict) or not isinstance(item.get("label"), str):
+        raise InvalidInput("an evidence link came back damaged: reload the form")
+    return item
+
+
 @router.post("/assessments/cmm/{assessment_id}/factors/{factor_id}", response_class=HTMLResponse)
 def factor_save(ctx: Page, assessment_id: DbId, factor_id: str) -> Response:
     row = cmm.get(ctx.session, ctx.me, assessment_id)
@@ -124,7 +135,7 @@ def factor_save(ctx: Page, assessment_id: DbId, factor_id: str) -> Response:
         k = aspect.key
         stage = ctx.field(f"stage-{k}")
         picked = [suggested[r].as_dict() for r in ctx.fields(f"evidence-{k}") if r in suggested]
-        kept = [orjson.loads(v) for v in ctx.fields(f"kept-{k}")]
+        kept = [_kept(v) for v in ctx.fields(f"kept-{k}")]
         extra_label, extra_url = ctx.field(f"label-{k}"), ctx.field(f"url-{k}")
         if extra_label or extra_url:
             kept.append({"kind": "document", "label": extra_label or extra_url, "url": extra_url})

@@ -260,3 +260,22 @@ def test_risk_register(client, sessions):
     other = add_member(sessions, "Hospital Dos")
     assert client.get(f"/api/risks/{r.json()['id']}", headers=other.headers).status_code == 404
     assert client.get("/api/risks", headers=other.headers).json() == []
+
+
+def test_csv_export_is_not_run_as_formulas(client, sessions):
+    csirt = add_member(sessions, "CSIRT Cuatro", country="PA")
+    h = csirt.headers
+    aid = client.post("/api/assessments/cmm", json={"year": 2024}, headers=h).json()["id"]
+    body = {"stage": 1, "justification": '=HYPERLINK("http://x.example","ver")'}
+    assert (
+        client.put(f"/api/assessments/cmm/{aid}/aspects/D1.1.1", json=body, headers=h).status_code
+        == 200
+    )
+    text = client.get(f"/api/assessments/cmm/{aid}?format=csv", headers=h).text
+    row = next(csv.DictReader(io.StringIO(text)))
+    assert row["justification"] == "'" + body["justification"]
+    # The JSON export keeps the text as written.
+    exp = client.get(f"/api/assessments/cmm/{aid}", headers=h).json()
+    assert (
+        exp["dimensions"][0]["factors"][0]["aspects"][0]["justification"] == body["justification"]
+    )

@@ -72,6 +72,8 @@ def test_national_assessment_in_the_browser(client: TestClient, demo, sessions):
     assert r.status_code == 303, r.text
     page = client.get(f"/assessments/cmm/{first}?lang=es")
     assert "3. Consolidada" in page.text
+    damaged = data | {"kept-D1.2.1": "{not json"}
+    assert client.post(f"/assessments/cmm/{first}/factors/D1.2", data=damaged).status_code == 422
     # Completing the rest, then a second year: the radar carries both, the table compares them.
     me = _principal(sessions, "ana.rojas")
     _fill_all(sessions, me, first, 2, skip="D1.2.")
