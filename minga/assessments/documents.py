@@ -4,7 +4,9 @@ in es, pt or en, with the web UI's templates and catalogs; the PDF is made from 
 
 from __future__ import annotations
 
+import contextvars
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -34,15 +36,22 @@ def language(lang: str) -> str:
     return lang if lang in i18n.LANGUAGES else i18n.FALLBACK
 
 
-def activate(lang: str) -> None:
-    """Translate what follows (chart titles made in Python, then the template) into `lang`."""
-    i18n.activate(_state()["catalogs"][language(lang)])
+def gettext_for(lang: str) -> Callable[[str], str]:
+    """The translation of `lang`, for what is written in Python (chart titles)."""
+    translate: Callable[[str], str] = _state()["catalogs"][language(lang)].gettext
+    return translate
 
 
 def render(template: str, lang: str, **values: Any) -> str:
-    activate(lang)
+    """The template in `lang`; the language is switched in a copy of the caller's context, so
+    nothing else the caller (a CLI command, a scheduler thread) translates changes."""
+    return contextvars.copy_context().run(_render, template, language(lang), values)
+
+
+def _render(template: str, lang: str, values: dict[str, Any]) -> str:
+    i18n.activate(_state()["catalogs"][lang])
     env: Environment = _state()["env"]
-    return env.get_template(template).render(lang=language(lang), **values)
+    return env.get_template(template).render(lang=lang, **values)
 
 
 def pdf(html: str) -> bytes:

@@ -21,7 +21,7 @@ from minga.accounts.models import Organisation
 from minga.intel.models import object_groups, objects
 from minga.knowledge.models import Entry
 from minga.policy import Principal, visible_filter
-from minga.web.i18n import gettext
+from minga.web.i18n import N_
 
 WINDOW_DAYS = 365
 # Sectors the CMM counts as critical infrastructure (factor D1.3) when an organisation says so.
@@ -29,15 +29,17 @@ CI_SECTORS = frozenset(
     {"energy", "finance", "health", "telecom", "telecommunications", "water", "transport"}
 )
 NOT_SHARED = ("identity", "marking-definition", "relationship")
+KIND_LABEL = N_("Organisations of kind %(value)s in %(country)s (%(num)s): %(names)s")
+SECTOR_LABEL = N_("Organisations of sector %(value)s in %(country)s (%(num)s): %(names)s")
+SHARED_LABEL = N_("%(org)s: %(num)s objects shared in %(days)s days")
+VULNERABILITIES_LABEL = N_("%(org)s: %(num)s vulnerabilities shared in %(days)s days")
 
 
-# Labels in the language the page activated (English elsewhere); kept with the aspect as shown.
-def _kind_label() -> str:
-    return gettext("Organisations of kind %(value)s in %(country)s (%(num)s): %(names)s")
+LABELS = {"kind": KIND_LABEL, "sector": SECTOR_LABEL}
 
 
-def _sector_label() -> str:
-    return gettext("Organisations of sector %(value)s in %(country)s (%(num)s): %(names)s")
+def _same(text: str) -> str:
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,10 @@ class EvidenceLink:
         return asdict(self)
 
 
-Provider = Callable[[Session, Principal, str], list[EvidenceLink]]
+Translate = Callable[[str], str]
+# (session, reader, country, translate) -> links; labels pass through `translate` (the page's
+# language; English elsewhere).
+Provider = Callable[[Session, Principal, str, Translate], list[EvidenceLink]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +114,9 @@ def _shared_counts(
     return {int(org): int(n) for org, n in session.execute(stmt)}
 
 
-def sharing(session: Session, principal: Principal, country: str) -> list[EvidenceLink]:
+def sharing(
+    session: Session, principal: Principal, country: str, t: Translate = _same
+) -> list[EvidenceLink]:
     """Objects the country's organisations published in the last year (that the principal sees)."""
     orgs = _country_orgs(session, country)
     counts = _shared_counts(session, principal, [o.id for o in orgs]) if orgs else {}
@@ -117,8 +124,7 @@ def sharing(session: Session, principal: Principal, country: str) -> list[Eviden
         EvidenceLink(
             "sharing",
             f"sharing:org:{o.id}",
-            gettext("%(org)s: %(num)s objects shared in %(days)s days")
-            % {"org": o.name, "num": counts[o.id], "days": WINDOW_DAYS},
+            t(SHARED_LABEL) % {"org": o.name, "num": counts[o.id], "days": WINDOW_DAYS},
             "/objects?" + urlencode({"owner": o.id}),
             counts[o.id],
         )
@@ -128,7 +134,7 @@ def sharing(session: Session, principal: Principal, country: str) -> list[Eviden
 
 
 def vulnerability_sharing(
-    session: Session, principal: Principal, country: str
+    session: Session, principal: Principal, country: str, t: Translate = _same
 ) -> list[EvidenceLink]:
     """Vulnerabilities the country's organisations shared (coordinated disclosure, D5.6)."""
     orgs = _country_orgs(session, country)
@@ -137,8 +143,7 @@ def vulnerability_sharing(
         EvidenceLink(
             "vulnerability-sharing",
             f"vulnerability-sharing:org:{o.id}",
-            gettext("%(org)s: %(num)s vulnerabilities shared in %(days)s days")
-            % {"org": o.name, "num": counts[o.id], "days": WINDOW_DAYS},
+            t(VULNERABILITIES_LABEL) % {"org": o.name, "num": counts[o.id], "days": WINDOW_DAYS},
             "/objects?" + urlencode({"owner": o.id, "type": "vulnerability"}),
             counts[o.id],
         )
@@ -147,7 +152,9 @@ def vulnerability_sharing(
     ]
 
 
-def directory(session: Session, principal: Principal, country: str) -> list[EvidenceLink]:
+def directory(
+    session: Session, principal: Principal, country: str, t: Translate = _same
+) -> list[EvidenceLink]:
     """The country's member organisations, per kind and per sector (the node's directory)."""
     orgs = _country_orgs(session, country)
     links = []
@@ -162,7 +169,7 @@ def directory(session: Session, principal: Principal, country: str) -> list[Evid
             EvidenceLink(
                 "directory",
                 f"directory:{country}:{key}",
-                (_kind_label if what == "kind" else _sector_label)()
+                t(LABELS[what])
                 % {
                     "value": value,
                     "country": country,
@@ -176,18 +183,21 @@ def directory(session: Session, principal: Principal, country: str) -> list[Evid
     return links
 
 
-def _ci_directory(session: Session, principal: Principal, country: str) -> list[EvidenceLink]:
+def _ci_directory(
+    session: Session, principal: Principal, country: str, t: Translate
+) -> list[EvidenceLink]:
     return [
         link
-        for link in directory(session, principal, country)
+        for link in directory(session, principal, country, t)
         if link.ref.split(":sector:")[-1] in CI_SECTORS and ":sector:" in link.ref
     ]
 
 
-def _csirt_directory(session: Session, principal: Principal, country: str) -> list[EvidenceLink]:
-    return [
-        link for link in directory(session, principal, country) if link.ref.endswith(":kind:csirt")
-    ]
+def _csirt_directory(
+    session: Session, principal: Principal, country: str, t: Translate
+) -> list[EvidenceLink]:
+    found = directory(session, principal, country, t)
+    return [link for link in found if link.ref.endswith(":kind:csirt")]
 
 
 register(EvidenceKind("sharing", ("D1.2", "D1.3", "D4.4"), sharing))
@@ -197,15 +207,15 @@ register(EvidenceKind("directory-ci", ("D1.3",), _ci_directory))
 
 
 def for_country(
-    session: Session, principal: Principal, country: str
+    session: Session, principal: Principal, country: str, t: Translate = _same
 ) -> dict[str, list[EvidenceLink]]:
     """Factor id -> the evidence links the node holds for it (kinds whose data is absent give
-    none)."""
+    none), labelled through `t` (a page passes its translation)."""
     found: dict[str, list[EvidenceLink]] = {}
     for kind in REGISTRY.values():
         if not kind.available(session):
             continue
-        links = kind.provide(session, principal, country)
+        links = kind.provide(session, principal, country, t)
         for factor in kind.factors if links else ():
             found.setdefault(factor, []).extend(links)
     return found

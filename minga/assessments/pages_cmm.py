@@ -95,8 +95,7 @@ def factor_form(ctx: Page, assessment_id: DbId, factor_id: str) -> Response:
     )
     if found is None:
         raise NotFound(f"no CMM 2021 factor {factor_id}")
-    ctx.activate()  # evidence labels are written in the page's language
-    links = evidence.for_country(ctx.session, ctx.me, row.country).get(factor_id, [])
+    links = evidence.for_country(ctx.session, ctx.me, row.country, ctx.t).get(factor_id, [])
     return render(
         ctx,
         "assessments/cmm_factor.html",
@@ -126,10 +125,9 @@ def factor_save(ctx: Page, assessment_id: DbId, factor_id: str) -> Response:
     factor = next((f for f in cmm_model().factors if f.id == factor_id), None)
     if factor is None:
         raise NotFound(f"no CMM 2021 factor {factor_id}")
-    ctx.activate()
     suggested = {
         link.ref: link
-        for link in evidence.for_country(ctx.session, ctx.me, row.country).get(factor_id, [])
+        for link in evidence.for_country(ctx.session, ctx.me, row.country, ctx.t).get(factor_id, [])
     }
     for aspect in factor.aspects:
         k = aspect.key

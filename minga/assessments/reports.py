@@ -14,7 +14,6 @@ from minga.assessments.csf import CsfResult
 from minga.assessments.frameworks import CMM_SOURCE, CMM_SOURCE_URL, CSF_SOURCE, CSF_SOURCE_URL
 from minga.assessments.frameworks import cmm as cmm_model
 from minga.assessments.frameworks import csf as csf_model
-from minga.web import i18n
 
 
 def cmm_radar(res: CmmResult, history: list[CmmResult], title: str, chart_id: str) -> Markup:
@@ -55,8 +54,8 @@ def cmm_source() -> dict[str, Any]:
 
 
 def cmm_html(res: CmmResult, history: list[CmmResult], lang: str, node_name: str) -> str:
-    documents.activate(lang)
-    radar = cmm_radar(res, history, i18n.gettext("Mean stage per dimension"), "cmm-report")
+    t = documents.gettext_for(lang)
+    radar = cmm_radar(res, history, t("Mean stage per dimension"), "cmm-report")
     return documents.render(
         "assessments/cmm_document.html",
         lang,
@@ -69,12 +68,12 @@ def cmm_html(res: CmmResult, history: list[CmmResult], lang: str, node_name: str
 
 
 def csf_html(res: CsfResult, lang: str, node_name: str) -> str:
-    documents.activate(lang)
+    t = documents.gettext_for(lang)
     radar = csf_radar(
         res,
-        i18n.gettext("Current tier"),
-        i18n.gettext("Target tier"),
-        i18n.gettext("Mean current and target tier per function"),
+        t("Current tier"),
+        t("Target tier"),
+        t("Mean current and target tier per function"),
         "csf-report",
     )
     model = csf_model()

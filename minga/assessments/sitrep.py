@@ -30,7 +30,6 @@ from minga.errors import NotFound
 from minga.intel.models import object_groups, objects
 from minga.policy import Principal, Role, may_read_assessment, visible_filter
 from minga.reports.pdf import html_to_pdf
-from minga.web import i18n
 
 log = logging.getLogger("minga.assessments")
 BUCKETS = 6
@@ -189,10 +188,8 @@ def maturity_chart(data: SitrepData, title: str) -> Any:
 
 def render_document(data: SitrepData, lang: str, node_name: str) -> str:
     """The report as one standalone HTML document (inline SVG, inline style)."""
-    documents.activate(lang)
-    chart = maturity_chart(
-        data, i18n.gettext("National maturity (CMM 2021), mean stage per dimension")
-    )
+    t = documents.gettext_for(lang)
+    chart = maturity_chart(data, t("National maturity (CMM 2021), mean stage per dimension"))
     return documents.render(
         "assessments/sitrep_document.html",
         lang,

@@ -18,6 +18,7 @@ from minga.accounts import service as accounts
 from minga.assessments import cmm, csf, evidence, frameworks, risks, sitrep
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.policy import Principal
+from minga.web.i18n import load_catalogs
 from tests.web.server import CHROMIUM, CHROMIUM_ARGS, DemoNode, demo_node, sign_in_page
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -46,7 +47,7 @@ def seed(node: DemoNode) -> dict[str, int]:
     ids: dict[str, int] = {}
     with unit_of_work(sessions) as s:
         ana = _me(s, "ana.rojas")
-        links = evidence.for_country(s, ana, "CR")
+        links = evidence.for_country(s, ana, "CR", load_catalogs()["es"].gettext)
         for year, bump in ((2024, 0), (2025, 1)):
             row = cmm.create(s, ana, year)
             ids[f"cmm{year}"] = row.id
