@@ -92,6 +92,7 @@ class Action(StrEnum):
     MANAGE_COLLECTIONS = "manage-collections"
     READ_AUDIT = "read-audit"
     MANAGE_PEERS = "manage-peers"  # add, list, inspect and remove federation peers
+    ASSESS = "assess"  # fill in the organisation's self-assessments and its risk register
 
 
 ALLOWED: dict[Role, frozenset[Action]] = {
@@ -108,6 +109,7 @@ ALLOWED: dict[Role, frozenset[Action]] = {
             Action.SHARE_WITH_GROUP,
             Action.MANAGE_COLLECTIONS,
             Action.READ_AUDIT,
+            Action.ASSESS,
         }
     ),
     Role.ANALYST: frozenset(
@@ -118,6 +120,7 @@ ALLOWED: dict[Role, frozenset[Action]] = {
             Action.ISSUE_TOKEN,
             Action.MANAGE_TOKEN,
             Action.SHARE_WITH_GROUP,
+            Action.ASSESS,
         }
     ),
     Role.READER: frozenset(
@@ -210,6 +213,8 @@ def _may_on(p: Principal, action: Action, t: Target) -> bool:
     own_org = t.org_id is not None and t.org_id == p.org_id
     match action:
         case Action.READ | Action.PUBLISH | Action.MANAGE_USERS | Action.READ_AUDIT:
+            return own_org
+        case Action.ASSESS:
             return own_org
         case Action.VIEW_USER:
             return own_org or is_node_operator(p)
@@ -345,3 +350,31 @@ def arriving_reach(sent: Reach) -> Reach | None:
     if sent is Reach.FEDERATION:
         return Reach.FEDERATION
     return None
+
+
+# -- assessments: self-assessments, risk register, sector aggregates ---------------------------
+
+# A sector's CSF aggregate is shown only over at least this many consenting organisations, so
+# that no single member's answers can be read out of it.
+AGGREGATE_MIN_ORGS = 3
+
+
+def may_read_assessment(principal: Principal, owner_org_id: int, *, completed: bool) -> bool:
+    """An organisation reads its own assessments and risk register; the node operator (the hub,
+    the national CSIRT running the node) also reads a completed national (CMM) assessment."""
+    if principal.remote:
+        return False
+    return owner_org_id == principal.org_id or (completed and is_node_operator(principal))
+
+
+def may_see_sector_aggregate(
+    principal: Principal, *, own_sector: str, sector: str, consenting_orgs: int
+) -> bool:
+    """A sector's CSF aggregate, only over `AGGREGATE_MIN_ORGS` or more organisations that
+    consented: for the coordinators and admins of the node operator (an ISAC runs its node)
+    and of the organisations of that sector."""
+    if principal.remote or consenting_orgs < AGGREGATE_MIN_ORGS:
+        return False
+    if principal.role not in (Role.ADMIN, Role.COORDINATOR):
+        return False
+    return principal.operator_org or own_sector == sector

@@ -133,6 +133,25 @@ class Settings(BaseSettings):
         " node; 0 turns it off.",
     )
 
+    sitrep_hours: int = Field(
+        default=168,
+        ge=0,
+        description="How often `minga serve` renders and stores the regional situation report"
+        " (HTML and PDF, as the node operator sees the node); 0 turns it off.",
+    )
+    sitrep_languages: str = Field(
+        default="es,pt,en", description="Languages of the scheduled situation report, by comma."
+    )
+    sitrep_period_days: int = Field(
+        default=30, ge=6, le=3660, description="Days the scheduled situation report covers."
+    )
+    risk_review_notice_days: int = Field(
+        default=14,
+        ge=0,
+        le=365,
+        description="Days before its review date that a risk shows as due for review.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, value: str) -> str:
@@ -155,6 +174,11 @@ class Settings(BaseSettings):
         if not self.public_url:
             self.public_url = f"http://{self.host}:{self.port}"
         return self
+
+    @property
+    def sitrep_language_list(self) -> list[str]:
+        wanted = [x.strip() for x in self.sitrep_languages.split(",") if x.strip()]
+        return [x for x in wanted if x in ("es", "pt", "en")] or ["en"]
 
     @property
     def is_sqlite(self) -> bool:

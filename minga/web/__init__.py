@@ -31,5 +31,9 @@ def install(app: FastAPI) -> None:
     from minga.knowledge import pages as knowledge_pages
 
     app.include_router(knowledge_pages.router)
+    from minga.assessments import pages_cmm, pages_csf, pages_report, pages_risk
+
+    for assessment_pages in (pages_cmm, pages_csf, pages_risk, pages_report):
+        app.include_router(assessment_pages.router)
     static = resources.files("minga.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
