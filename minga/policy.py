@@ -92,6 +92,8 @@ class Action(StrEnum):
     MANAGE_COLLECTIONS = "manage-collections"
     READ_AUDIT = "read-audit"
     MANAGE_PEERS = "manage-peers"  # add, list, inspect and remove federation peers
+    DRAFT_ADVISORY = "draft-advisory"  # write and edit public advisories not yet published
+    PUBLISH_ADVISORY = "publish-advisory"  # publish, update, withdraw advisories; campaigns
 
 
 ALLOWED: dict[Role, frozenset[Action]] = {
@@ -108,6 +110,8 @@ ALLOWED: dict[Role, frozenset[Action]] = {
             Action.SHARE_WITH_GROUP,
             Action.MANAGE_COLLECTIONS,
             Action.READ_AUDIT,
+            Action.DRAFT_ADVISORY,
+            Action.PUBLISH_ADVISORY,
         }
     ),
     Role.ANALYST: frozenset(
@@ -118,6 +122,7 @@ ALLOWED: dict[Role, frozenset[Action]] = {
             Action.ISSUE_TOKEN,
             Action.MANAGE_TOKEN,
             Action.SHARE_WITH_GROUP,
+            Action.DRAFT_ADVISORY,
         }
     ),
     Role.READER: frozenset(
@@ -138,7 +143,9 @@ ALLOWED: dict[Role, frozenset[Action]] = {
 OPERATOR_ONLY = frozenset({Action.MANAGE_ORGS, Action.MANAGE_PEERS})
 # Actions an account of a remote organisation never takes here (its versions come signed,
 # through federation).
-LOCAL_ONLY = frozenset({Action.PUBLISH, Action.SHARE_WITH_GROUP})
+LOCAL_ONLY = frozenset(
+    {Action.PUBLISH, Action.SHARE_WITH_GROUP, Action.DRAFT_ADVISORY, Action.PUBLISH_ADVISORY}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +217,10 @@ def _may_on(p: Principal, action: Action, t: Target) -> bool:
     own_org = t.org_id is not None and t.org_id == p.org_id
     match action:
         case Action.READ | Action.PUBLISH | Action.MANAGE_USERS | Action.READ_AUDIT:
+            return own_org
+        case Action.DRAFT_ADVISORY | Action.PUBLISH_ADVISORY:
+            # An advisory speaks for the organisation that wrote it: its analysts draft, its
+            # coordinators and admins review, publish, update and withdraw.
             return own_org
         case Action.VIEW_USER:
             return own_org or is_node_operator(p)
@@ -345,3 +356,21 @@ def arriving_reach(sent: Reach) -> Reach | None:
     if sent is Reach.FEDERATION:
         return Reach.FEDERATION
     return None
+
+
+# -- public advisories: only TLP:CLEAR goes to people without an account ----------------------
+
+
+def may_publish_publicly(tlp: Tlp) -> bool:
+    """TLP:CLEAR alone may be disclosed without limit (TLP 2.0); anything else stays inside."""
+    return tlp is Tlp.CLEAR
+
+
+def public_refusals(linked: list[tuple[str, Tlp]]) -> list[str]:
+    """Why an advisory linking these (object id, TLP) pairs may not be published: one sentence
+    per object that is not TLP:CLEAR, naming it; empty when it may."""
+    return [
+        f"{stix_id} is TLP:{tlp.value.upper()}; only TLP:CLEAR objects may be published"
+        for stix_id, tlp in linked
+        if not may_publish_publicly(tlp)
+    ]

@@ -31,5 +31,10 @@ def install(app: FastAPI) -> None:
     from minga.knowledge import pages as knowledge_pages
 
     app.include_router(knowledge_pages.router)
+    from minga.advisories import pages as advisories_pages
+    from minga.advisories import wellknown as advisories_wellknown
+
+    app.include_router(advisories_pages.router)
+    app.include_router(advisories_wellknown.router)
     static = resources.files("minga.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
