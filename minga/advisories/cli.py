@@ -13,7 +13,7 @@ import orjson
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
 from minga.accounts import service as accounts
@@ -69,7 +69,9 @@ def list_command(
     if not rows:
         out.print("No advisories.")
         return
-    table = Table("id", "status", "severity", "revision", "organisation", "title")
+    table = Table(
+        Column("id", no_wrap=True), "status", "severity", "revision", "organisation", "title"
+    )
     for row in rows:
         table.add_row(*(escape(v) for v in row))
     out.print(table)
