@@ -70,5 +70,6 @@ def test_list_draft_publish_withdraw(
     assert bad.exit_code == 2 and "--status" in bad.output
     missing = runner.invoke(app, ["advisory", "publish", "NOPE-1", "--as", coordinator])
     assert missing.exit_code == 2 and "no advisory NOPE-1" in missing.output
-    unreadable = runner.invoke(app, ["advisory", "draft", str(tmp_path / "x.json"), "--as", analyst])
+    missing_file = str(tmp_path / "x.json")
+    unreadable = runner.invoke(app, ["advisory", "draft", missing_file, "--as", analyst])
     assert unreadable.exit_code == 2 and "cannot read" in unreadable.output
