@@ -68,7 +68,7 @@ def test_public_pages_fit_a_phone_without_cookies(browser, node, lang: str):
 
 
 def test_switch_language_and_search(browser, node):
-    running, ids = node
+    running, _ = node
     context = browser.new_context(locale="es-CR", viewport=PHONE)
     page = context.new_page()
     page.goto(running.url + "/public/advisories")
