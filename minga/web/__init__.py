@@ -31,9 +31,11 @@ def install(app: FastAPI) -> None:
     from minga.knowledge import pages as knowledge_pages
 
     app.include_router(knowledge_pages.router)
+    from minga.advisories import desk as advisories_desk
     from minga.advisories import pages as advisories_pages
     from minga.advisories import wellknown as advisories_wellknown
 
+    app.include_router(advisories_desk.router)
     app.include_router(advisories_pages.router)
     app.include_router(advisories_wellknown.router)
     static = resources.files("minga.web").joinpath("static")
