@@ -145,3 +145,20 @@ def search_text(tracking_id: str, content: dict[str, Any]) -> str:
 def tags(values: list[str]) -> str:
     """ ",a,b,": a list kept in one column, matched with LIKE '%,a,%' on every backend."""
     return "," + "".join(f"{v}," for v in values)
+
+
+def cves_of(body: dict[str, Any]) -> list[str]:
+    """The CVEs an advisory is about: those typed in, then those of linked vulnerabilities."""
+    found = list(body.get("cves", []))
+    for each in body.get("linked", []):
+        if each["type"] == "vulnerability" and each["detail"] and each["detail"] not in found:
+            found.append(each["detail"])
+    return found
+
+
+def csaf_ready(body: dict[str, Any]) -> bool:
+    """Does a CSAF security advisory say it: about vulnerabilities, with affected products and
+    at least one CVE?"""
+    return (
+        body["category"] == "vulnerability" and bool(body.get("products")) and bool(cves_of(body))
+    )

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from minga import __version__
+from minga.advisories.content import cves_of
 from minga.advisories.models import Advisory, AdvisoryRevision
 from minga.advisories.service import WITHDRAWN, loads
 
@@ -20,15 +21,9 @@ LANG_ORDER = ("en", "es", "pt")
 
 
 def has_csaf(advisory: Advisory) -> bool:
-    """Is it an advisory about vulnerabilities, with what a CSAF document needs (affected
-    products and at least one vulnerability)?"""
-    body = loads(advisory)
-    return (
-        advisory.status != "draft"
-        and body["category"] == "vulnerability"
-        and bool(body.get("products"))
-        and bool(_cves(body))
-    )
+    """Is it a public advisory about vulnerabilities, with what a CSAF document needs
+    (affected products and at least one vulnerability)?"""
+    return advisory.status != "draft" and advisory.csaf
 
 
 def filename(tracking_id: str) -> str:
@@ -42,17 +37,9 @@ def year_of(advisory: Advisory) -> int:
     return advisory.published_at.year
 
 
-def _when(value: datetime) -> str:
+def when(value: datetime) -> str:
     value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _cves(body: dict[str, Any]) -> list[str]:
-    found = list(body.get("cves", []))
-    for each in body.get("linked", []):
-        if each["type"] == "vulnerability" and each["detail"] and each["detail"] not in found:
-            found.append(each["detail"])
-    return found
 
 
 def language(body: dict[str, Any]) -> str:
@@ -97,7 +84,7 @@ def document(
     ] + [{"category": "external", "summary": "Reference", "url": ref} for ref in body["references"]]
     assert advisory.published_at is not None
     history = [
-        {"date": _when(r.at), "number": str(r.number), "summary": r.summary} for r in revisions
+        {"date": when(r.at), "number": str(r.number), "summary": r.summary} for r in revisions
     ]
     vulnerabilities = [
         {
@@ -109,7 +96,7 @@ def document(
             ],
             "threats": [{"category": "impact", "details": f"Severity: {advisory.severity}"}],
         }
-        for cve in _cves(body)
+        for cve in cves_of(body)
     ]
     return {
         "document": {
@@ -123,10 +110,10 @@ def document(
             "references": references,
             "title": text["title"],
             "tracking": {
-                "current_release_date": _when(advisory.updated_at),
+                "current_release_date": when(advisory.updated_at),
                 "generator": {"engine": {"name": "Minga", "version": __version__}},
                 "id": advisory.tracking_id,
-                "initial_release_date": _when(advisory.published_at),
+                "initial_release_date": when(advisory.published_at),
                 "revision_history": history,
                 "status": "final",
                 "version": str(advisory.revision),

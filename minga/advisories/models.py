@@ -40,6 +40,8 @@ class Advisory(Base):
     sectors: Mapped[str] = mapped_column(String(2100), default=",")
     langs: Mapped[str] = mapped_column(String(20), default=",")
     revision: Mapped[int] = mapped_column(Integer, default=0)  # 0: never published
+    # Also a CSAF document once public (`content.csaf_ready`): the provider lists these.
+    csaf: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

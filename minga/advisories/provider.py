@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from minga.accounts.models import Organisation
 from minga.advisories import csaf, openpgp
 from minga.advisories.models import Advisory
-from minga.advisories.service import PUBLIC, revisions
+from minga.advisories.service import PUBLIC, loads, revisions
 from minga.errors import NotFound
 
 WELL_KNOWN = "/.well-known/csaf"
@@ -25,11 +25,10 @@ FEED_NAME = "csaf-feed-tlp-white.json"
 
 
 @dataclass(frozen=True, slots=True)
-class Served:
-    """One CSAF document as served: its path under `white/` and its exact bytes."""
+class Listed:
+    """One CSAF document as the feed, index.txt and changes.csv list it (no body needed)."""
 
     path: str  # "2026/minga-2026-0001.json"
-    body: bytes
     tracking_id: str
     title: str
     initial: str
@@ -37,50 +36,74 @@ class Served:
     summary: str
 
 
+@dataclass(frozen=True, slots=True)
+class Served:
+    """One CSAF document as served: where it lives and its exact bytes."""
+
+    path: str
+    body: bytes
+
+
 def base(public_url: str) -> str:
     return public_url.rstrip("/")
 
 
-def documents(session: Session, public_url: str) -> list[Served]:
-    """Every public advisory about vulnerabilities as a CSAF document, newest change first."""
-    rows = session.execute(
+def _public_csaf() -> Any:
+    return (
         select(Advisory, Organisation.name)
         .join(Organisation, Organisation.id == Advisory.owner_org_id)
-        .where(Advisory.status.in_(PUBLIC))
+        .where(Advisory.status.in_(PUBLIC), Advisory.csaf.is_(True))
+    )
+
+
+def path_of(advisory: Advisory) -> str:
+    return f"{csaf.year_of(advisory)}/{csaf.filename(advisory.tracking_id)}"
+
+
+def documents(session: Session, public_url: str) -> list[Listed]:
+    """Every public advisory about vulnerabilities, as its CSAF document is listed, newest
+    change first: read from the advisory rows, without building the documents."""
+    rows = session.scalars(
+        _public_csaf()
+        .with_only_columns(Advisory)
         .order_by(Advisory.updated_at.desc(), Advisory.id.desc())
     ).all()
-    served: list[Served] = []
-    for advisory, publisher in rows:
-        if not csaf.has_csaf(advisory):
-            continue
-        path = f"{csaf.year_of(advisory)}/{csaf.filename(advisory.tracking_id)}"
-        doc = csaf.document(
-            advisory,
-            revisions(session, advisory),
-            publisher=publisher,
-            namespace=base(public_url),
-            url=f"{base(public_url)}{WHITE}/{path}",
-        )
-        tracking = doc["document"]["tracking"]
-        served.append(
-            Served(
-                path=path,
-                body=orjson.dumps(doc, option=orjson.OPT_INDENT_2),
+    listed: list[Listed] = []
+    for advisory in rows:
+        body = loads(advisory)
+        text = body["texts"][csaf.language(body)]
+        assert advisory.published_at is not None
+        listed.append(
+            Listed(
+                path=path_of(advisory),
                 tracking_id=advisory.tracking_id,
-                title=doc["document"]["title"],
-                initial=tracking["initial_release_date"],
-                current=tracking["current_release_date"],
-                summary=doc["document"]["notes"][0]["text"],
+                title=text["title"],
+                initial=csaf.when(advisory.published_at),
+                current=csaf.when(advisory.updated_at),
+                summary=text["summary"],
             )
         )
-    return served
+    return listed
 
 
 def find(session: Session, public_url: str, path: str) -> Served:
-    for each in documents(session, public_url):
-        if each.path == path:
-            return each
-    raise NotFound(f"no CSAF document {path}")
+    """The document at `path` ("2026/minga-2026-0001.json"), built from its advisory."""
+    name = path.partition("/")[2]
+    # Advisory ids are letters, digits and dashes: the file name is the id in lower case.
+    row = session.execute(
+        _public_csaf().where(func.lower(Advisory.tracking_id) == name.removesuffix(".json"))
+    ).first()
+    if row is None or path_of(row[0]) != path:
+        raise NotFound(f"no CSAF document {path}")
+    advisory, publisher = row
+    doc = csaf.document(
+        advisory,
+        revisions(session, advisory),
+        publisher=publisher,
+        namespace=base(public_url),
+        url=f"{base(public_url)}{WHITE}/{path}",
+    )
+    return Served(path, orjson.dumps(doc, option=orjson.OPT_INDENT_2))
 
 
 def hash_line(data: bytes, name: str, algorithm: str) -> str:
@@ -166,12 +189,12 @@ def rolie_feed(session: Session, public_url: str) -> dict[str, Any]:
     }
 
 
-def index_txt(served: list[Served]) -> str:
+def index_txt(served: list[Listed]) -> str:
     """§7.1.12: every document's path relative to the folder, one a line."""
     return "".join(f"{s.path}\n" for s in sorted(served, key=lambda s: s.path))
 
 
-def changes_csv(served: list[Served]) -> str:
+def changes_csv(served: list[Listed]) -> str:
     """§7.1.13: path and current release date, most recent change first."""
     ordered = sorted(served, key=lambda s: s.current, reverse=True)
     return "".join(f'"{s.path}","{s.current}"\n' for s in ordered)

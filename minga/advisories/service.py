@@ -122,6 +122,7 @@ def draft(
         search_text=contents.search_text(tracking_id, body),
         sectors=contents.tags(body["sectors"]),
         langs=contents.tags(list(body["texts"])),
+        csaf=contents.csaf_ready(body),
         revision=0,
         created_by=principal.user_id,
         created_at=now,
@@ -143,6 +144,7 @@ def _set_content(advisory: Advisory, body: dict[str, Any]) -> None:
     advisory.search_text = contents.search_text(advisory.tracking_id, body)
     advisory.sectors = contents.tags(body["sectors"])
     advisory.langs = contents.tags(list(body["texts"]))
+    advisory.csaf = contents.csaf_ready(body)
     advisory.updated_at = _now()
 
 

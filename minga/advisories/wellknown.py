@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from minga.accounts.models import Organisation
 from minga.accounts.node import operator_org_id
 from minga.advisories import openpgp, provider
-from minga.advisories.provider import FEED_NAME, WELL_KNOWN, WHITE, Served
+from minga.advisories.provider import FEED_NAME, WELL_KNOWN, WHITE, Listed
 from minga.advisories.site import PublicRoute, Reader, ReaderDep, secured
 from minga.errors import NotFound
 
@@ -45,7 +45,7 @@ def _publisher(reader: Reader) -> str:
     return org.name if org is not None else reader.site_name
 
 
-def _served(reader: Reader) -> list[Served]:
+def _served(reader: Reader) -> list[Listed]:
     return provider.documents(reader.session, reader.public_url)
 
 

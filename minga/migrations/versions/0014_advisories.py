@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("sectors", sa.String(length=2100), nullable=False),
         sa.Column("langs", sa.String(length=20), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("csaf", sa.Boolean(), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
