@@ -4,12 +4,14 @@ cookies, no scripts; each page view adds one to a counter of that page and day, 
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from minga.advisories import campaigns, csaf, feeds, public
 from minga.advisories.content import SECTOR_RE
@@ -20,6 +22,7 @@ from minga.advisories.site import PublicRoute, Reader, ReaderDep, render, secure
 from minga.errors import NotFound
 
 router = APIRouter(route_class=PublicRoute, include_in_schema=False)
+log = logging.getLogger("minga")
 
 TrackingId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 Lang = Annotated[str, Path(pattern=r"^(es|pt|en)$")]
@@ -28,8 +31,13 @@ FEED_SIZE = 50
 
 
 def _counted(reader: Reader) -> None:
-    public.count_view(reader.session, reader.request.url.path)
-    reader.session.commit()
+    """One more view of this page today; a busy database loses the count, never the page."""
+    try:
+        public.count_view(reader.session, reader.request.url.path)
+        reader.session.commit()
+    except OperationalError:
+        reader.session.rollback()
+        log.warning("page view of %s not counted: the database is busy", reader.request.url.path)
 
 
 @router.get("/public", response_class=HTMLResponse)
