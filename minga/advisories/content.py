@@ -7,6 +7,7 @@ person sent into that document, or raises `InvalidInput` naming the field.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from minga.errors import InvalidInput
@@ -132,14 +133,20 @@ def text_in(content: dict[str, Any], wanted: str) -> dict[str, str]:
     return dict(content["texts"][best_language(content, wanted)])
 
 
+def fold(text: str) -> str:
+    """Lower case without accents: "Crítica" and "critica" are the same word to a search."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def search_text(tracking_id: str, content: dict[str, Any]) -> str:
-    """Lower-cased words of every language, CVE, product and sector, for public search."""
+    """Folded words of every language, CVE, product and sector, for public search."""
     parts = [tracking_id, *content.get("cves", []), *content.get("sectors", [])]
     for text in content["texts"].values():
         parts.extend(text.values())
     for product in content.get("products", []):
         parts.extend(product.values())
-    return " ".join(parts).lower()
+    return fold(" ".join(parts))
 
 
 def tags(values: list[str]) -> str:

@@ -82,7 +82,8 @@ def search(
     include_withdrawn: bool = True,
     limit: int = 100,
 ) -> list[PublicAdvisory]:
-    """Public advisories, newest first: every word of `q` must appear (in any language);
+    """Public advisories, newest first: every word of `q` must appear (in any language,
+    accents ignored);
     `sector` keeps those for that sector; `only_in_lang` those written in `lang` (feeds)."""
     statuses = PUBLIC if include_withdrawn else (PUBLISHED,)
     stmt = (
@@ -90,7 +91,7 @@ def search(
         .join(Organisation, Organisation.id == Advisory.owner_org_id)
         .where(Advisory.status.in_(statuses))
     )
-    words = [w for w in q.lower()[:MAX_QUERY].split() if w][:10]
+    words = [w for w in contents.fold(q[:MAX_QUERY]).split() if w][:10]
     if words:
         stmt = stmt.where(and_(*(Advisory.search_text.contains(w, autoescape=True) for w in words)))
     if sector:

@@ -81,6 +81,8 @@ def test_publish_show_in_three_languages_update_then_withdraw(client: TestClient
     # Search, in any language, and by sector.
     found = _public(client, "/public/advisories?q=log4j+actualice&lang=es")
     assert LANG_TITLES["es"] in found.text
+    accents = _public(client, "/public/advisories?q=CRITICA+versao&lang=pt")  # crítica, versão
+    assert LANG_TITLES["pt"] in accents.text
     assert LANG_TITLES["es"] not in _public(client, "/public/advisories?q=ransomware").text
     assert LANG_TITLES["en"] not in _public(client, "/public/advisories?sector=energy").text
     assert LANG_TITLES["en"] in _public(client, "/public/advisories?sector=health&lang=en").text
