@@ -4,12 +4,13 @@ coordinators publish them, publish updates and withdraw them; everyone reads the
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
 
-from minga.advisories import csaf, service
+from minga.advisories import campaigns, csaf, service
 from minga.advisories.content import CATEGORIES, SEVERITIES
 from minga.errors import Conflict, Forbidden, InvalidInput
 from minga.policy import Action, Target, may
@@ -95,6 +96,7 @@ def desk_list(ctx: Page) -> Response:
         "advisories/desk_list.html",
         items=items,
         may_draft=may(ctx.me, Action.DRAFT_ADVISORY),
+        may_campaign=may(ctx.me, Action.PUBLISH_ADVISORY),
     )
 
 
@@ -198,3 +200,58 @@ def publish(ctx: Page, tracking_id: TrackingId) -> Response:
 @router.post("/advisories/{tracking_id}/withdraw", response_class=HTMLResponse)
 def withdraw(ctx: Page, tracking_id: TrackingId) -> Response:
     return _act(ctx, tracking_id, "withdrawn")
+
+
+@router.get("/advisories/campaigns/new", response_class=HTMLResponse)
+def campaign_form(ctx: Page) -> Response:
+    if not may(ctx.me, Action.PUBLISH_ADVISORY):
+        raise Forbidden("your role may not start awareness campaigns")
+    return _campaign_form(ctx, {}, [])
+
+
+def _campaign_form(ctx: Ctx, values: dict[str, Any], errors: list[str]) -> Response:
+    public = [a for a in service.list_for(ctx.session, ctx.me) if a.status == service.PUBLISHED]
+    return render(
+        ctx,
+        "advisories/desk_campaign.html",
+        status=422 if errors else 200,
+        v=values,
+        errors=errors,
+        published=[(a, service.loads(a)) for a in public],
+        form_languages=LANGUAGES,
+    )
+
+
+@router.post("/advisories/campaigns", response_class=HTMLResponse)
+def campaign_create(ctx: Page) -> Response:
+    texts = {}
+    for lang in LANGUAGES:
+        text = {
+            "title": ctx.field(f"title_{lang}"),
+            "theme": ctx.field(f"theme_{lang}"),
+            "tips": _lines(ctx.field(f"tips_{lang}")),
+        }
+        if text["title"] or text["theme"] or text["tips"]:
+            texts[lang] = text
+    try:
+        starts_on = date.fromisoformat(ctx.field("starts_on"))
+        ends_on = date.fromisoformat(ctx.field("ends_on"))
+    except ValueError:
+        values = dict(ctx.form) if ctx.form is not None else {}
+        return _campaign_form(ctx, values, [ctx.t("Give the first and last day of the campaign.")])
+    try:
+        campaign = campaigns.create(
+            ctx.session,
+            ctx.me,
+            slug=ctx.field("slug").lower(),
+            starts_on=starts_on,
+            ends_on=ends_on,
+            texts=texts,
+            advisories=ctx.fields("advisory"),
+        )
+    except (InvalidInput, Conflict) as exc:
+        ctx.session.rollback()
+        values = dict(ctx.form) if ctx.form is not None else {}
+        return _campaign_form(ctx, values, [exc.message])
+    ctx.session.commit()
+    return redirect(ctx, f"/public/campaigns/{campaign.slug}?lang={ctx.lang}")

@@ -89,3 +89,38 @@ def test_draft_publish_update_withdraw_on_the_desk(client: TestClient, csirt: Cs
     assert tracking_id in seen.text and second not in seen.text
     assert outsider.get(f"/advisories/{second}").status_code == 404
     assert outsider.get("/advisories/new").status_code == 200  # its own drafts, its own org
+
+
+def test_start_a_campaign_on_the_desk(client: TestClient, csirt: Csirt):
+    from tests.advisories.conftest import body
+
+    r = client.post("/api/advisories", json=body(csirt), headers=csirt.analyst.headers)
+    tracking_id = r.json()["tracking_id"]
+    client.post(f"/api/advisories/{tracking_id}/publish", headers=csirt.coordinator.headers)
+    analyst = other_client(client)
+    sign_in(analyst, csirt.analyst.token)
+    assert analyst.get("/advisories/campaigns/new").status_code == 403
+    csrf = sign_in(client, csirt.coordinator.token)
+    form = client.get("/advisories/campaigns/new?lang=en")
+    assert tracking_id in form.text
+    data = {
+        "csrf": csrf,
+        "slug": "log4j-patch-week",
+        "starts_on": "2026-01-10",
+        "ends_on": "2026-01-05",
+        "title_en": "Patch week",
+        "theme_en": "Update what faces the Internet.",
+        "tips_en": "Update Log4j.\n\nCheck your VPN.\n",
+        "advisory": tracking_id,
+    }
+    bad = client.post("/advisories/campaigns", data=data)
+    assert bad.status_code == 422 and "ends_on must not be before starts_on" in bad.text
+    assert 'value="log4j-patch-week"' in bad.text  # what was typed is kept
+    r = client.post(
+        "/advisories/campaigns", data={**data, "ends_on": "2026-01-20"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/public/campaigns/log4j-patch-week")
+    landing = client.get("/public/campaigns/log4j-patch-week?lang=en")
+    assert "Patch week" in landing.text and "Check your VPN." in landing.text
+    assert "Critical vulnerability in Log4j" in landing.text
