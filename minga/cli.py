@@ -19,6 +19,7 @@ from minga.accounts import service as accounts
 from minga.accounts.cli import add_signin_commands, give_password
 from minga.accounts.models import Organisation, User
 from minga.accounts.node import set_operator_org
+from minga.advisories.cli import advisory_app
 from minga.assessments.cli import assessments_app
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
@@ -49,6 +50,7 @@ app.add_typer(node_app, name="node")
 app.add_typer(peer_app, name="peer")
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(assessments_app, name="assessments")
+app.add_typer(advisory_app, name="advisory")
 
 out = Console()
 err = Console(stderr=True)

@@ -93,6 +93,8 @@ class Action(StrEnum):
     READ_AUDIT = "read-audit"
     MANAGE_PEERS = "manage-peers"  # add, list, inspect and remove federation peers
     ASSESS = "assess"  # fill in the organisation's self-assessments and its risk register
+    DRAFT_ADVISORY = "draft-advisory"  # write and edit public advisories not yet published
+    PUBLISH_ADVISORY = "publish-advisory"  # publish, update, withdraw advisories; campaigns
 
 
 ALLOWED: dict[Role, frozenset[Action]] = {
@@ -110,6 +112,8 @@ ALLOWED: dict[Role, frozenset[Action]] = {
             Action.MANAGE_COLLECTIONS,
             Action.READ_AUDIT,
             Action.ASSESS,
+            Action.DRAFT_ADVISORY,
+            Action.PUBLISH_ADVISORY,
         }
     ),
     Role.ANALYST: frozenset(
@@ -121,6 +125,7 @@ ALLOWED: dict[Role, frozenset[Action]] = {
             Action.MANAGE_TOKEN,
             Action.SHARE_WITH_GROUP,
             Action.ASSESS,
+            Action.DRAFT_ADVISORY,
         }
     ),
     Role.READER: frozenset(
@@ -141,7 +146,9 @@ ALLOWED: dict[Role, frozenset[Action]] = {
 OPERATOR_ONLY = frozenset({Action.MANAGE_ORGS, Action.MANAGE_PEERS})
 # Actions an account of a remote organisation never takes here (its versions come signed,
 # through federation).
-LOCAL_ONLY = frozenset({Action.PUBLISH, Action.SHARE_WITH_GROUP})
+LOCAL_ONLY = frozenset(
+    {Action.PUBLISH, Action.SHARE_WITH_GROUP, Action.DRAFT_ADVISORY, Action.PUBLISH_ADVISORY}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +221,9 @@ def _may_on(p: Principal, action: Action, t: Target) -> bool:
     match action:
         case Action.READ | Action.PUBLISH | Action.MANAGE_USERS | Action.READ_AUDIT:
             return own_org
-        case Action.ASSESS:
+        case Action.ASSESS | Action.DRAFT_ADVISORY | Action.PUBLISH_ADVISORY:
+            # An advisory speaks for the organisation that wrote it: its analysts draft, its
+            # coordinators and admins review, publish, update and withdraw.
             return own_org
         case Action.VIEW_USER:
             return own_org or is_node_operator(p)
@@ -378,3 +387,21 @@ def may_see_sector_aggregate(
     if principal.role not in (Role.ADMIN, Role.COORDINATOR):
         return False
     return principal.operator_org or own_sector == sector
+
+
+# -- public advisories: only TLP:CLEAR goes to people without an account ----------------------
+
+
+def may_publish_publicly(tlp: Tlp) -> bool:
+    """TLP:CLEAR alone may be disclosed without limit (TLP 2.0); anything else stays inside."""
+    return tlp is Tlp.CLEAR
+
+
+def public_refusals(linked: list[tuple[str, Tlp]]) -> list[str]:
+    """Why an advisory linking these (object id, TLP) pairs may not be published: one sentence
+    per object that is not TLP:CLEAR, naming it; empty when it may."""
+    return [
+        f"{stix_id} is TLP:{tlp.value.upper()}; only TLP:CLEAR objects may be published"
+        for stix_id, tlp in linked
+        if not may_publish_publicly(tlp)
+    ]

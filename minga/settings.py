@@ -132,6 +132,18 @@ class Settings(BaseSettings):
         description="How often `minga serve` sends queued recall receipts towards their origin"
         " node; 0 turns it off.",
     )
+    public_site: bool = Field(
+        default=True,
+        description="Serve the public site (advisories, feeds, campaigns under /public) and the"
+        " CSAF provider (/.well-known/csaf) without sign-in; false answers 404 there.",
+    )
+    advisory_prefix: str = Field(
+        default="",
+        max_length=30,
+        pattern=r"^[A-Za-z0-9-]*$",
+        description="Prefix of advisory ids (PREFIX-2026-0001, also their CSAF tracking id);"
+        " empty: the node name in capitals.",
+    )
 
     sitrep_hours: int = Field(
         default=168,
@@ -179,6 +191,13 @@ class Settings(BaseSettings):
     def sitrep_language_list(self) -> list[str]:
         wanted = [x.strip() for x in self.sitrep_languages.split(",") if x.strip()]
         return [x for x in wanted if x in ("es", "pt", "en")] or ["en"]
+
+    @property
+    def tracking_prefix(self) -> str:
+        """The prefix of advisory ids: `advisory_prefix`, else the node name in capitals."""
+        import re
+
+        return self.advisory_prefix or re.sub(r"[^A-Z0-9]+", "-", self.node_name.upper()).strip("-")
 
     @property
     def is_sqlite(self) -> bool:

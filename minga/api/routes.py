@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from minga import __version__, web
+from minga.advisories import views as advisories_views
 from minga.api import accounts, ingest, objects
 from minga.api.errors import ErrorOut
 from minga.assessments import views as assessment_views
@@ -58,6 +59,7 @@ def install(app: FastAPI) -> None:
     app.include_router(federation_views.router)
     app.include_router(receipt_views.router)
     app.include_router(assessment_views.router)
+    app.include_router(advisories_views.router)
     web.install(app)
 
     @app.get("/api/health", tags=["node"])

@@ -35,5 +35,12 @@ def install(app: FastAPI) -> None:
 
     for assessment_pages in (pages_cmm, pages_csf, pages_risk, pages_report):
         app.include_router(assessment_pages.router)
+    from minga.advisories import desk as advisories_desk
+    from minga.advisories import pages as advisories_pages
+    from minga.advisories import wellknown as advisories_wellknown
+
+    app.include_router(advisories_desk.router)
+    app.include_router(advisories_pages.router)
+    app.include_router(advisories_wellknown.router)
     static = resources.files("minga.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
