@@ -109,6 +109,42 @@ SECTORS: dict[str, str] = {
     "water": N_("water"),
 }
 
+# STIX 2.1 relationship types (the common and the specified ones); others show as written.
+VERBS: dict[str, str] = {
+    "analysis-of": N_("analysis of"),
+    "attributed-to": N_("attributed to"),
+    "authored-by": N_("authored by"),
+    "based-on": N_("based on"),
+    "beacons-to": N_("beacons to"),
+    "characterizes": N_("characterises"),
+    "communicates-with": N_("communicates with"),
+    "compromises": N_("compromises"),
+    "consists-of": N_("consists of"),
+    "controls": N_("controls"),
+    "delivers": N_("delivers"),
+    "derived-from": N_("derived from"),
+    "downloads": N_("downloads"),
+    "drops": N_("drops"),
+    "duplicate-of": N_("duplicate of"),
+    "exfiltrates-to": N_("exfiltrates to"),
+    "exploits": N_("exploits"),
+    "has": N_("has"),
+    "hosts": N_("hosts"),
+    "impersonates": N_("impersonates"),
+    "indicates": N_("indicates"),
+    "investigates": N_("investigates"),
+    "located-at": N_("located at"),
+    "mitigates": N_("mitigates"),
+    "originates-from": N_("originates from"),
+    "owns": N_("owns"),
+    "related-to": N_("related to"),
+    "remediates": N_("remediates"),
+    "resolves-to": N_("resolves to"),
+    "targets": N_("targets"),
+    "uses": N_("uses"),
+    "variant-of": N_("variant of"),
+}
+
 OPINIONS: dict[str, str] = {
     "strongly-disagree": N_("strongly disagrees"),
     "disagree": N_("disagrees"),
@@ -135,6 +171,10 @@ def sector_label(code: str) -> str:
     return _label(SECTORS, (code or "").strip().lower())
 
 
+def verb_label(code: str) -> str:
+    return _label(VERBS, code)
+
+
 def opinion_label(code: str) -> str:
     return _label(OPINIONS, code)
 
@@ -143,4 +183,5 @@ FILTERS = {
     "type_label": type_label,
     "ioc_label": ioc_label,
     "sector_label": sector_label,
+    "verb_label": verb_label,
 }

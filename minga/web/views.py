@@ -14,7 +14,7 @@ from minga.intel.service import StoredObject
 from minga.intel.stix import REQUIRED, SCO_TYPES
 from minga.policy import Principal
 from minga.web import i18n
-from minga.web.labels import opinion_label
+from minga.web.labels import opinion_label, verb_label
 
 # Types offered by the list filter: every STIX domain object and relationship, plus observables.
 LISTED_TYPES = sorted(
@@ -90,7 +90,7 @@ def describe(obj: dict[str, Any], names: dict[str, str]) -> str:
     names that the reader may see; others show as their type."""
     kind = obj.get("type")
     if kind == "relationship":
-        verb = str(obj.get("relationship_type", ""))
+        verb = verb_label(str(obj.get("relationship_type", "")))
         return (
             f"{_named(obj.get('source_ref'), names)} — {verb} → "
             f"{_named(obj.get('target_ref'), names)}"

@@ -29,7 +29,7 @@ def _publish_indicator(client: TestClient, csrf: str, value: str) -> str:
 def test_rows_say_what_they_are(client: TestClient, demo: dict[str, str]):
     sign_in(client, demo["ana.rojas"])
     rels = client.get("/objects?type=relationship", headers=EN).text
-    assert "Costa Rica public-services ransomware campaign 2022 — attributed-to → Conti" in rels
+    assert "Costa Rica public-services ransomware campaign 2022 — attributed to → Conti" in rels
     sightings = client.get("/objects?type=sighting", headers=EN).text
     assert re.search(r"Servidor C2 Cobalt Strike \(demo\) · at [^<]+ · seen 14 times", sightings)
     notes = client.get("/objects?type=note", headers=EN).text
