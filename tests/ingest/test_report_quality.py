@@ -4,6 +4,7 @@ sentences that do not glue a heading on, and file names written in prose."""
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.errors import NotFound
@@ -123,3 +124,29 @@ def test_discarding_a_draft_drops_its_file(sessions: sessionmaker[Session]):
         drafts.discard_draft(s, a.principal, draft.id)
         s.commit()
         assert files.held(s, [draft.id]) == set()
+
+
+def test_api_draft_tells_the_reports_words_and_publishes_the_analysts(
+    client: TestClient, sessions: sessionmaker[Session]
+):
+    a = add_member(sessions, "Org A")
+    files_sent = {"file": ("campana.txt", REPORT.encode(), "text/plain")}
+    r = client.post("/api/ingest", files=files_sent, headers=a.headers)
+    assert r.status_code == 201, r.text
+    draft_id = r.json()["result"]["draft_id"]
+    draft = client.get(f"/api/drafts/{draft_id}", headers=a.headers).json()
+    assert draft["language"] == "es" and draft["tlp_hint"] == "amber"
+    assert draft["original_file"] is True
+    assert draft["description"].startswith("Entre marzo y abril de 2025")
+    assert draft["description"].endswith("Indicadores revisados del informe «campana.txt».")
+    r = client.post(
+        f"/api/drafts/{draft_id}/publish",
+        json={"tlp": "amber", "name": "Phishing municipal", "description": "Resumen propio."},
+        headers=a.headers,
+    )
+    assert r.status_code == 201, r.text
+    got = client.get(f"/api/objects/{r.json()['report_id']}", headers=a.headers).json()
+    assert (got["object"]["name"], got["object"]["description"]) == (
+        "Phishing municipal",
+        "Resumen propio.",
+    )
