@@ -192,3 +192,15 @@ def test_review_page_with_the_reports_words_tlp_and_file(client: TestClient, dem
     assert got.status_code == 200 and got.content == REPORT
     assert "attachment" in got.headers["content-disposition"]
     assert other.get(draft_url + "/file").status_code == 404  # the draft stays its org's
+
+
+def test_sector_values_are_shown_as_translated_labels(
+    client: TestClient, demo: dict[str, str], sessions
+):
+    from tests.conftest import add_member
+
+    sign_in(client, add_member(sessions, "Org Z", role="admin").token)
+    es = client.get("/admin/organisations?lang=es").text
+    assert "<td>gobierno</td>" in es and "<td>salud</td>" in es and "<td>government</td>" not in es
+    pt = client.get("/admin/organisations?lang=pt").text
+    assert "<td>governo</td>" in pt and "<td>saúde</td>" in pt
