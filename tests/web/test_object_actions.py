@@ -116,6 +116,12 @@ def test_not_found_keeps_the_navigation(client: TestClient, demo: dict[str, str]
     r = client.get("/objects/indicator--00000000-0000-4000-8000-000000000000", headers=EN)
     assert r.status_code == 404
     assert 'class="main-nav"' in r.text and "Not found" in r.text
+    browser = {"Accept": "text/html,application/xhtml+xml", "Accept-Language": "es"}
+    typo = client.get("/objetos", headers=browser)
+    assert typo.status_code == 404 and typo.headers["content-type"].startswith("text/html")
+    assert 'class="main-nav"' in typo.text and "No encontrado" in typo.text
+    api = client.get("/api/nothing-here", headers=browser)
+    assert api.status_code == 404 and api.json()["error"] == "http"
 
 
 def test_upload_states_the_real_limit_and_one_menu_entry(client: TestClient, demo: dict[str, str]):
