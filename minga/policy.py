@@ -280,6 +280,12 @@ def may_change_tlp(old: Tlp, new: Tlp, *, is_owner: bool) -> bool:
     return is_owner or TLP_RANK[new] >= TLP_RANK[old]
 
 
+def may_version(principal: Principal, marking: Marking) -> bool:
+    """May `principal` publish a new version of (edit, revoke, re-mark, expire) an object?
+    Only its owning organisation, with a role that publishes."""
+    return may(principal, Action.PUBLISH, Target(org_id=marking.owner_org_id))
+
+
 def visible_filter(principal: Principal, objects: Table | Any, object_groups: Table | Any) -> Any:
     """SQL WHERE clause equal to `may_see` for rows of `objects` (an intel objects table)."""
     if principal.remote:

@@ -6,8 +6,9 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -33,6 +34,19 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return body
 
 
+MACHINE_PATHS = ("/api/", "/taxii2/", "/federation/", "/.well-known/")
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page (not a client of the API, TAXII or federation)."""
+    return (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and not request.url.path.startswith(MACHINE_PATHS)
+        and hasattr(request.app.state, "web")
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(MingaError)
     async def _domain(request: Request, exc: MingaError) -> JSONResponse:
@@ -50,7 +64,12 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body("invalid", "; ".join(problems) or "invalid request"), 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and _wants_page(request):
+            # A mistyped address in the browser: the web UI's page, with its navigation.
+            from minga.web.render import error_page_signed_in
+
+            return await run_in_threadpool(error_page_signed_in, request, 404, "not_found")
         if exc.status_code == 405:  # AllowOn405 (minga.app) names the methods in `Allow`
             message = f"{request.method} is not allowed on {request.url.path}; see Allow"
             return JSONResponse(error_body("method_not_allowed", message), 405)

@@ -228,6 +228,11 @@ def _draft(d: drafts.Draft, *, items: bool, notes: dict[str, Note] | None = None
         "created": d.created.isoformat(),
         "report_id": d.report_id,
         "item_count": len(d.items),
+        # what the report says of itself: the description it gets unless one is sent, and
+        # the TLP its text states ("TLP:AMBER")
+        "description": d.description,
+        "tlp_hint": d.tlp_hint,
+        "original_file": d.has_file,
         # what was not read: the reviewer must not take the list for the whole report
         "limits": [
             {"code": lim.code, "read": lim.read, "total": lim.total, "message": lim.message}
@@ -256,6 +261,12 @@ class PublishIn(BaseModel):
     tlp: str = "amber"
     reach: str = "community"
     groups: list[StrictDbId] = Field(default_factory=list)
+    name: str | None = Field(default=None, max_length=300, description="default: the title")
+    description: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="default: the report's own summary and where the indicators came from",
+    )
 
 
 @router.get("/drafts", summary="Your organisation's report drafts, newest first")
@@ -292,6 +303,8 @@ def publish_draft(
         tlp=parse_tlp(body.tlp) or Tlp.AMBER,
         reach=parse_reach(body.reach),
         group_ids=body.groups,
+        name=body.name,
+        description=body.description,
     )
     report_id = drafts.get_draft(session, principal, draft_id).report_id
     session.commit()

@@ -98,6 +98,11 @@ def is_domain(value: str) -> bool:
     return all(_LABEL.fullmatch(label) for label in labels)
 
 
+# The stem of a file name with an ambiguous extension that cannot be a host: an underscore in
+# a word of letters and digits (no leading/trailing underscore or hyphen).
+_FILE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*(?:_[A-Za-z0-9-]+)+")
+
+
 def _looks_like_code(labels: list[str], token: str, before: str) -> bool:
     if labels[0].lower() in _CODE_ROOTS and labels[-1].lower() != "com":
         return True  # wscript.shell, system.net, System.IO.File (but outlook.com is a host)
@@ -141,8 +146,11 @@ def classify_dotted(
             or _DOMAIN_CONTEXT.search(before) is not None
         )
         if not domain_hint:
-            if ext == "bit" or len(stem) < 2 or not is_domain(value):
+            if ext == "bit" or len(stem) < 2:
                 return None
+            if not is_domain(value):
+                # Planilla_Marzo_2025.zip: an underscore is never in a host name, so it is a file.
+                return (IocType.FILE_NAME, token) if _FILE_STEM.fullmatch(stem) else None
             return IocType.FILE_NAME, token
     if not is_domain(value):
         return None

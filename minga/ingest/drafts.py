@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from minga import audit
 from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
 from minga.extract import Ioc, IocType
-from minga.ingest import build, report
+from minga.ingest import build, files, report
 from minga.ingest.models import drafts
 from minga.intel.service import Provenance, WriteResult, create_objects
 from minga.intel.stix import now_ts
@@ -55,15 +55,23 @@ class Draft:
     excerpt: str = ""
     report_id: str | None = None
     limits: list[report.Limit] = field(default_factory=list)
+    summary: str = ""
+    tlp_hint: str | None = None
+    has_file: bool = False
+
+    @property
+    def description(self) -> str:
+        """The description the report gets if nobody changes it."""
+        return report.description_of(self.summary, self.language, self.filename or self.name)
 
 
-def _draft(row: Any) -> Draft:
+def _draft(row: Any, has_file: bool = False) -> Draft:
     items = [DraftItem(**i) for i in orjson.loads(row.items)]
     limits = [report.Limit(**lim) for lim in orjson.loads(row.limits)]
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
     return Draft(
         row.id, row.name, row.filename, row.language, row.status, created, items, row.excerpt,
-        row.report_id, limits,
+        row.report_id, limits, row.summary or "", row.tlp_hint, has_file,
     )  # fmt: skip
 
 
@@ -91,6 +99,7 @@ def create_report_draft(
     now = datetime.now(UTC)
     name = report.title_of(text, filename)
     clean_name = PurePath(filename).name[:300] if filename else None
+    hint = report.tlp_hint(text)
     draft_id = session.execute(
         insert(drafts)
         .values(
@@ -105,9 +114,12 @@ def create_report_draft(
             limits=orjson.dumps([asdict(lim) for lim in limits]).decode(),
             created_at=now,
             updated_at=now,
+            summary=report.summary_of(text, name),
+            tlp_hint=hint,
         )
         .returning(drafts.c.id)
     ).scalar_one()
+    files.keep(session, draft_id, data, clean_name or name, content_type)
     audit.record(session, principal, "ingest.draft", "draft", draft_id, items=len(items))
     return get_draft(session, principal, draft_id)
 
@@ -118,15 +130,16 @@ def get_draft(session: Session, principal: Principal, draft_id: int) -> Draft:
     ).first()
     if row is None:
         raise NotFound(f"no draft {draft_id} of your organisation")
-    return _draft(row)
+    return _draft(row, files.held(session, [draft_id]) == {draft_id})
 
 
 def list_drafts(session: Session, principal: Principal) -> list[Draft]:
     """Your organisation's drafts, newest first (published ones included, with their report)."""
     rows = session.execute(
         select(drafts).where(drafts.c.org_id == principal.org_id).order_by(drafts.c.id.desc())
-    )
-    return [_draft(r) for r in rows]
+    ).all()
+    kept = files.held(session, [r.id for r in rows])
+    return [_draft(r, r.id in kept) for r in rows]
 
 
 def discard_draft(session: Session, principal: Principal, draft_id: int) -> None:
@@ -134,6 +147,7 @@ def discard_draft(session: Session, principal: Principal, draft_id: int) -> None
     draft = get_draft(session, principal, draft_id)
     if draft.status != DRAFT:
         raise Conflict(f"draft {draft_id} was already published as {draft.report_id}")
+    files.drop(session, draft_id)
     session.execute(delete(drafts).where(drafts.c.id == draft_id))
     audit.record(session, principal, "ingest.discard", "draft", draft_id)
 
@@ -147,8 +161,12 @@ def publish_draft(
     tlp: Tlp = Tlp.AMBER,
     reach: Reach = Reach.COMMUNITY,
     group_ids: list[int] | None = None,
+    name: str | None = None,
+    description: str | None = None,
 ) -> WriteResult:
-    """Store the chosen items (default: those selected in the draft) under one STIX report."""
+    """Store the chosen items (default: those selected in the draft) under one STIX report,
+    named and described as the analyst wrote (default: the report's title, its own summary
+    and where the indicators came from, in its language)."""
     _require_publish(principal)
     draft = get_draft(session, principal, draft_id)
     if draft.status != DRAFT:
@@ -176,12 +194,14 @@ def publish_draft(
         "id": build.new_id("report"),
         "created": ts,
         "modified": ts,
-        "name": draft.name,
+        "name": (name or "").strip()[:300] or draft.name,
         "published": ts,
         "report_types": ["threat-report"],
-        "description": f"Indicators reviewed from the report file {source!r}.",
+        "description": draft.description if description is None else description.strip(),
         "object_refs": [o["id"] for o in parts] + list(dict.fromkeys(linked)),
     }
+    if not summary["description"]:
+        del summary["description"]
     if draft.language:
         summary["lang"] = draft.language
     result = create_objects(
@@ -198,6 +218,7 @@ def publish_draft(
         .where(drafts.c.id == draft_id)
         .values(status=PUBLISHED, report_id=summary["id"], updated_at=datetime.now(UTC))
     )
+    files.published(session, draft_id, str(summary["id"]))
     audit.record(
         session, principal, "ingest.publish", "draft", draft_id, report=summary["id"],
         objects=len(parts),

@@ -64,5 +64,22 @@ drafts = Table(
     Column("report_id", String(128), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # the report's own summary (its description when published) and the TLP its text states
+    Column("summary", Text, nullable=False, default="", server_default=""),
+    Column("tlp_hint", String(16), nullable=True),
     Index("ix_ingest_drafts_org", "org_id", "id"),
+)
+
+# The uploaded report file itself, kept with its draft and, once published, downloadable by
+# whoever may see the report (`report_id`).
+report_files = Table(
+    "ingest_report_files",
+    Base.metadata,
+    Column("draft_id", Integer, ForeignKey("ingest_drafts.id"), primary_key=True),
+    Column("report_id", String(128), nullable=True),
+    Column("filename", String(300), nullable=False),
+    Column("content_type", String(200), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Index("ix_ingest_report_files_report", "report_id"),
 )

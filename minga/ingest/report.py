@@ -35,6 +35,22 @@ STOP_WORDS = {
     ),
 }
 WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+# "TLP:AMBER", "TLP: AMBER+STRICT", "TLP:WHITE" (TLP 1.0, read as CLEAR) in the report's text.
+TLP_RE = re.compile(r"\bTLP\s*:\s*(CLEAR|WHITE|GREEN|AMBER\s*\+\s*STRICT|AMBER|RED)\b", re.I)
+TLP_SCAN_CHARS = 20_000  # the marking is stated on the first pages (or in their headers)
+SUMMARY_CHARS = 1500
+# Headings under which a report gives its own summary (es, pt, en).
+SUMMARY_HEADINGS = re.compile(
+    r"^\W*(?:\d+[.)]?\s*)?(resumen(?: ejecutivo)?|s[ií]ntesis|resumo(?: executivo)?|"
+    r"sum[aá]rio(?: executivo)?|executive summary|summary|abstract|overview)\W*$",
+    re.I,
+)
+# The sentence that says where a published report's indicators came from, in its language.
+SOURCE_LINE = {
+    "es": "Indicadores revisados del informe «%(source)s».",
+    "pt": "Indicadores revisados do relatório «%(source)s».",
+    "en": "Indicators reviewed from the report file «%(source)s».",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +111,74 @@ def guess_language(text: str, sample_chars: int = 200_000) -> str:
     return best if not rest or n > rest[0][1] else ""
 
 
+def tlp_hint(text: str) -> str | None:
+    """The TLP the report states of itself ("TLP:AMBER" on its cover or headers), as a
+    `minga.policy.Tlp` value; None when it states none or several different ones."""
+    found = {
+        " ".join(m.group(1).lower().split()).replace(" ", "")
+        for m in TLP_RE.finditer(text[:TLP_SCAN_CHARS])
+    }
+    found = {"clear" if f == "white" else f for f in found}
+    return found.pop() if len(found) == 1 else None
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [" ".join(p.split()) for p in re.split(r"\n[ \t]*\n", text) if p.strip()]
+
+
+def summary_of(text: str, title: str = "") -> str:
+    """The report's own summary: the paragraphs under a "Resumen"/"Resumo"/"Summary" heading,
+    else its first paragraph of prose after the title; '' when there is none."""
+    lines = text[:100_000].splitlines()
+    for n, line in enumerate(lines):
+        if SUMMARY_HEADINGS.match(line.strip().lstrip("#").strip()):
+            body = "\n".join(lines[n + 1 : n + 60]).strip()
+            taken = ""
+            for raw in re.split(r"\n[ \t]*\n", body):
+                first = raw.strip().split("\n", 1)[0].strip()
+                if not first:
+                    continue
+                if SUMMARY_HEADINGS.match(first) or (taken and _heading_like(first)):
+                    break  # the next section starts
+                part = " ".join(raw.split())
+                taken = f"{taken}\n\n{part}" if taken else part
+                if len(taken) >= SUMMARY_CHARS // 2:
+                    break
+            if taken:
+                return _cut(taken)
+    for part in _paragraphs(text[:20_000]):
+        if part == title or _heading_like(part) or TLP_RE.fullmatch(part.strip()):
+            continue
+        if len(part) >= 80 and re.search(r"[.!?]", part):
+            return _cut(part)
+    return ""
+
+
+def _heading_like(part: str) -> bool:
+    return len(part) <= 80 and not re.search(r"[.!?:]\s*$", part)
+
+
+def _cut(text: str) -> str:
+    if len(text) <= SUMMARY_CHARS:
+        return text
+    cut = text[:SUMMARY_CHARS]
+    end = max(cut.rfind(". "), cut.rfind(".\n"))
+    return cut[: end + 1] if end > SUMMARY_CHARS // 2 else cut.rstrip() + "…"
+
+
+def description_of(summary: str, language: str, source: str) -> str:
+    """A published report's description: its own summary, then where the indicators came
+    from, written in the report's language (es, pt; English otherwise)."""
+    line = SOURCE_LINE.get(language, SOURCE_LINE["en"]) % {"source": source}
+    return f"{summary}\n\n{line}" if summary else line
+
+
 def title_of(text: str, filename: str | None) -> str:
     """The first short line of the text (a report's title), else the file name."""
     for line in text.splitlines()[:20]:
         line = line.strip().lstrip("#=").strip()  # Markdown or AsciiDoc heading
+        if TLP_RE.fullmatch(line):
+            continue  # the marking line on a cover is not its title
         if 3 <= len(line) <= 200:
             return line
     if filename:

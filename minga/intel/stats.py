@@ -69,11 +69,14 @@ def capped_count(
     *,
     cap: int,
     not_owner: int | None = None,
+    not_types: Sequence[str] = (),
 ) -> int:
     """The number of visible objects matching `q`, but at most `cap + 1` ("more than cap")."""
     stmt = query_statement(principal, q)
     if not_owner is not None:
         stmt = stmt.where(objects.c.owner_org_id != not_owner)
+    if not_types:
+        stmt = stmt.where(objects.c.type.not_in(list(not_types)))
     sub = (
         stmt.with_only_columns(objects.c.pk)
         .order_by(objects.c.added_us.desc(), objects.c.pk.desc())

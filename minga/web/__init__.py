@@ -14,13 +14,25 @@ def install(app: FastAPI) -> None:
 
     from fastapi.staticfiles import StaticFiles
 
-    from minga.web import account, admin, auth, invite, pages, publish, render, signin, upload
+    from minga.web import (
+        account,
+        actions,
+        admin,
+        auth,
+        invite,
+        pages,
+        publish,
+        render,
+        signin,
+        upload,
+    )
 
     node = app.state.node
     app.state.web = render.build_state(auth.signing_key(node.settings))
     app.include_router(signin.router)
     app.include_router(invite.router)
     app.include_router(account.router)
+    app.include_router(actions.router)
     app.include_router(pages.router)
     app.include_router(publish.router)
     app.include_router(admin.router)

@@ -12,12 +12,14 @@ from fastapi.responses import HTMLResponse, Response
 from minga.accounts import service as accounts
 from minga.errors import InvalidInput
 from minga.federation import receipt_tally
+from minga.ingest import files
 from minga.intel import service as intel
 from minga.intel import stats
 from minga.intel.service import ObjectQuery
+from minga.intel.stix import SCO_TYPES
 from minga.knowledge.annotate import notes_for_object
-from minga.policy import Reach, Tlp
-from minga.web import charts, markings, views
+from minga.policy import Reach, Tlp, may_version
+from minga.web import charts, labels, markings, views
 from minga.web.render import Page, PageRoute, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -25,6 +27,8 @@ PAGE_SIZE = 50
 NEW_DAYS = 7
 NEW_CAP = 1_000
 FEDERATED = (Reach.CONNECTED, Reach.FEDERATION)
+# Not news for an analyst: bare relationships, and the identity of every organisation that joins.
+NOT_NEWS = ("relationship", "identity")
 
 
 def _country_bars(ctx: Page, summary: stats.Summary) -> list[charts.Bar]:
@@ -46,13 +50,19 @@ def _num(ctx: Page, value: int) -> str:
 def dashboard(ctx: Page) -> Response:
     me = ctx.me
     session = ctx.session
+    ctx.activate()
     orgs = views.organisations(session)
     since = int(time.time() * 1_000_000) - NEW_DAYS * 86400 * 1_000_000
     new_count = stats.capped_count(
-        session, me, ObjectQuery(added_after_us=since), cap=NEW_CAP, not_owner=me.org_id
+        session,
+        me,
+        ObjectQuery(added_after_us=since),
+        cap=NEW_CAP,
+        not_owner=me.org_id,
+        not_types=NOT_NEWS,
     )
     new_items = stats.newest(
-        session, me, ObjectQuery(), limit=10, not_owner=me.org_id, not_types=["relationship"]
+        session, me, ObjectQuery(), limit=10, not_owner=me.org_id, not_types=NOT_NEWS
     )
     # One query per type: each walks its own (type, added) index instead of the whole store.
     campaigns = sorted(
@@ -66,7 +76,9 @@ def dashboard(ctx: Page) -> Response:
     )[:5]
     reports = stats.newest(session, me, ObjectQuery(types=["report"]), limit=5)
     summary = stats.recent_summary(session, me)
-    type_bars = [charts.Bar(t, n, _num(ctx, n)) for t, n in summary.by_type.most_common(8)]
+    type_bars = [
+        charts.Bar(labels.type_label(t), n, _num(ctx, n)) for t, n in summary.by_type.most_common(8)
+    ]
     tlp_bars = [
         charts.Bar(
             f"TLP:{t.value.upper()}",
@@ -85,9 +97,9 @@ def dashboard(ctx: Page) -> Response:
         new_capped=new_count > NEW_CAP,
         new_cap=NEW_CAP,
         new_days=NEW_DAYS,
-        new_items=[views.row(i, orgs) for i in new_items],
-        campaigns=[views.row(i, orgs) for i in campaigns],
-        reports=[views.row(i, orgs) for i in reports],
+        new_items=views.rows(session, me, new_items, orgs),
+        campaigns=views.rows(session, me, campaigns, orgs),
+        reports=views.rows(session, me, reports, orgs),
         examined=summary.examined,
         window=stats.WINDOW,
         chart_types=charts.bar_chart(type_bars, t("Objects by type"), "c-type"),
@@ -120,10 +132,11 @@ def object_list(
         raise InvalidInput("owner must be an organisation id")
     page = intel.list_objects(ctx.session, me, query, limit=PAGE_SIZE, cursor=cursor or None)
     orgs = views.organisations(ctx.session)
+    ctx.activate()
     return render(
         ctx,
         "objects.html",
-        rows=[views.row(i, orgs) for i in page.items],
+        rows=views.rows(ctx.session, me, page.items, orgs),
         next_cursor=page.next_cursor,
         first_page=not cursor,
         types=views.LISTED_TYPES,
@@ -147,7 +160,15 @@ def _properties(obj: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 @router.get("/objects/{stix_id}", response_class=HTMLResponse)
-def object_detail(ctx: Page, stix_id: str, version: str = "", published: str = "") -> Response:
+def object_detail(
+    ctx: Page,
+    stix_id: str,
+    version: str = "",
+    published: str = "",
+    saved: str = "",
+    revoked: str = "",
+) -> Response:
+    done = "saved" if saved == "1" else "revoked" if revoked == "1" else ""
     me = ctx.me
     session = ctx.session
     item = intel.get_object(session, me, stix_id, version or None)
@@ -205,6 +226,10 @@ def object_detail(ctx: Page, stix_id: str, version: str = "", published: str = "
         properties=_properties(obj),
         raw=orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode(),
         published=published == "1",
+        done=done if done in ("saved", "revoked") else "",
+        can_change=may_version(me, marking) and item.type not in SCO_TYPES,
         relationship_scan=stats.RELATIONSHIP_SCAN,
         receipts=tally,
+        original_file=item.type == "report"
+        and bool(files.reports_with_files(session, [item.stix_id])),
     )

@@ -16,10 +16,12 @@ from urllib.parse import urlencode
 
 from babel.numbers import format_decimal
 from fastapi import Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -28,7 +30,7 @@ from minga.api.deps import get_node, get_session
 from minga.api.errors import status_of
 from minga.errors import MingaError
 from minga.policy import Action, Principal, may
-from minga.web import auth, i18n
+from minga.web import auth, i18n, labels
 
 CURRENT_LANG: ContextVar[str] = ContextVar("minga_lang")
 
@@ -61,6 +63,7 @@ def build_state(key: bytes) -> WebState:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["number"] = _number
     env.filters["when"] = when
+    env.filters.update(labels.FILTERS)
     return WebState(env, i18n.load_catalogs(), key)
 
 
@@ -254,12 +257,34 @@ def error_page(request: Request, status: int, kind: str, message: str = "") -> H
         path=request.url.path,
         query=request.query_params,
         me=None,
-        status=status,
+        error_status=status,
         kind=kind,
         message=message,
         url_with=lambda **kw: _url_with(request, **kw),
     )
     return HTMLResponse(body, status)
+
+
+def error_page_signed_in(request: Request, status: int, kind: str, message: str = "") -> Response:
+    """The error page with the navigation of the signed-in user (the analyst keeps their way
+    around); without a live session, or when the database cannot say, the bare error page."""
+    web_session = auth.read_cookie(web_state(request).key, request.cookies.get(auth.SESSION_COOKIE))
+    if web_session is None:
+        return error_page(request, status, kind, message)
+    session = get_node(request).sessions()
+    try:
+        ctx = _setup(request, session, None)
+        principal = auth.principal_of(session, web_session)
+        if principal is None:
+            return error_page(request, status, kind, message)
+        ctx.principal = principal
+        ctx.binding = web_session.cookie
+        ctx.org_name = accounts.get_organisation(session, principal.org_id).name
+        return render(ctx, "error.html", status, error_status=status, kind=kind, message=message)
+    except SQLAlchemyError:
+        return error_page(request, status, kind, message)
+    finally:
+        session.close()
 
 
 class PageRoute(APIRoute):
@@ -282,7 +307,9 @@ class PageRoute(APIRoute):
             except CsrfFailed:
                 return error_page(request, 403, "csrf")
             except MingaError as exc:
-                return error_page(request, status_of(exc), exc.code, exc.message)
+                return await run_in_threadpool(
+                    error_page_signed_in, request, status_of(exc), exc.code, exc.message
+                )
             except RequestValidationError:
                 return error_page(request, 422, "invalid")
 

@@ -116,7 +116,9 @@ def test_publish_selected_items_as_one_report(sessions: sessionmaker[Session]):
         report = found.object()
         assert (found.tlp, found.reach) == (Tlp.AMBER, Reach.COMMUNITY)
         assert report["name"] == "Campaña Conti contra instituciones de Costa Rica"
-        assert report["description"] == "Indicators reviewed from the report file 'conti.md'."
+        # The report's own first paragraph, then where the indicators came from, in Spanish.
+        assert report["description"].startswith("Los atacantes usaron el servidor 45.153.160.2")
+        assert report["description"].endswith("Indicadores revisados del informe «conti.md».")
         assert report["lang"] == "es"
         assert report["created_by_ref"] == a.principal.identity_ref
         assert report["object_marking_refs"] == [TLP2_MARKING_ID[Tlp.AMBER]]

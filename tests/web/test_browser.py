@@ -138,7 +138,7 @@ def test_upload_a_report_review_and_publish(browser, node: DemoNode, tmp_path: P
         encoding="utf-8",
     )
     context, page = _signed_in(browser, node, "ana.rojas")
-    page.get_by_role("link", name="Upload a report").click()
+    page.get_by_role("link", name="Publish a report").click()
     page.set_input_files("#file", str(report))
     page.get_by_role("button", name="Upload and extract").click()
     assert page.locator("table.iocs caption").inner_text() == "3 indicators found"

@@ -170,7 +170,7 @@ def test_publish_with_a_group_of_another_org_is_refused(
     with sessions() as s:
         from minga.accounts.service import groups_by_name
 
-        cell = groups_by_name(s, ["Costa Rica ransomware response cell"])
+        cell = groups_by_name(s, ["Célula de respuesta al ransomware de Costa Rica"])
     r = client.post(
         "/publish/indicator",
         data={
@@ -179,7 +179,7 @@ def test_publish_with_a_group_of_another_org_is_refused(
             "value": "203.0.113.50",
             "tlp": "red",
             "reach": "community",
-            "group": str(cell["Costa Rica ransomware response cell"]),
+            "group": str(cell["Célula de respuesta al ransomware de Costa Rica"]),
         },
         headers={"Accept-Language": "en"},
     )
