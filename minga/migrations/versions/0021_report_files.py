@@ -1,7 +1,7 @@
 """report ingest: the report's own summary, the TLP its text states, the original file kept
 
 Revision ID: 0021
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-02 17:40:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
