@@ -45,8 +45,15 @@ from minga.policy import (
 REDACTABLE = ("description", "affected", "sectors", "countries")
 
 
+PAP_RANK = {"clear": 0, "green": 1, "amber": 2, "red": 3}
+
+
 def _stricter(a: str, b: str) -> str:
     return a if TLP_RANK[Tlp(a)] >= TLP_RANK[Tlp(b)] else b
+
+
+def _stricter_pap(a: str, b: str) -> str:
+    return a if PAP_RANK[a] >= PAP_RANK[b] else b
 
 
 def _receiver(session: Session, org: Organisation) -> Principal:
@@ -134,7 +141,7 @@ def escalate(
                 incident_id=nxt.id,
                 stix_id=stix_id,
                 tlp=_stricter(rec.tlp, hop_tlp),
-                pap=hop_pap if rec.pap == "clear" else rec.pap,
+                pap=_stricter_pap(rec.pap, hop_pap),
                 org_id=principal.org_id,
                 at=at,
             )

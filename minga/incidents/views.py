@@ -100,11 +100,19 @@ def list_incidents(
 
 @router.post("/api/incidents", response_model=IncidentOut, status_code=201)
 def create_incident(
-    body: IncidentIn, session: SessionDep, node: NodeDep, principal: CurrentPrincipal
+    body: IncidentIn,
+    request: Request,
+    session: SessionDep,
+    node: NodeDep,
+    principal: CurrentPrincipal,
 ) -> IncidentOut:
     data = service.IncidentIn(**body.model_dump())
     incident = service.create_incident(
-        session, principal, data, severity_scale=node.settings.incident_severities
+        session,
+        principal,
+        data,
+        severity_scale=node.settings.incident_severities,
+        at=_now(request),
     )
     out = incident_out(session, incident)
     session.commit()
