@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from minga.accounts import service as accounts
 from minga.errors import InvalidInput
 from minga.federation import receipt_tally
+from minga.incidents.work import incidents_holding
 from minga.intel import service as intel
 from minga.intel import stats
 from minga.intel.service import ObjectQuery
@@ -207,4 +208,5 @@ def object_detail(ctx: Page, stix_id: str, version: str = "", published: str = "
         published=published == "1",
         relationship_scan=stats.RELATIONSHIP_SCAN,
         receipts=tally,
+        incidents=incidents_holding(session, me, stix_id),
     )
