@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from minga.accounts import service as accounts
 from minga.accounts.models import Organisation, User
 from minga.errors import MingaError
-from minga.incidents import flows, playbooks, service
+from minga.federation import peers
+from minga.incidents import federated, flows, playbooks, service
 from minga.incidents.clock import clocks_doc
 from minga.incidents.models import STATUSES
 from minga.incidents.reference import label_of
@@ -167,7 +168,12 @@ def incident_create(
 @incident_app.command("escalate")
 def incident_escalate(
     incident_id: Annotated[int, typer.Argument(help="Incident id.")],
-    to: Annotated[str, typer.Option("--to", help="Organisation at the next level (id or name).")],
+    to: Annotated[
+        str | None, typer.Option("--to", help="Organisation at the next level (id or name).")
+    ] = None,
+    peer: Annotated[
+        str | None, typer.Option("--peer", help="Or a federation peer (its national CSIRT).")
+    ] = None,
     tlp: Annotated[str, typer.Option(help="TLP of this hop.")] = "amber",
     pap: Annotated[str, typer.Option(help="PAP of this hop.")] = "amber",
     share: Annotated[
@@ -185,11 +191,14 @@ def incident_escalate(
     settings = _settings()
     with _scope() as session:
         principal = _principal(session, user)
+        if (to is None) == (peer is None):
+            raise MingaError("name the next level: --to ORGANISATION or --peer NODE")
+        org_id = _org(session, to) if to else peers.get_peer(session, peer or "").org_id
         hop = flows.escalate(
             session,
             principal,
             incident_id,
-            to_org_id=_org(session, to),
+            to_org_id=org_id,
             tlp=tlp,
             pap=pap,
             share=share or [],
@@ -198,6 +207,8 @@ def incident_escalate(
             severity_scale=settings.incident_severities,
             at=service.utcnow(),
         )
+        session.flush()
+        federated.deliver(session, hop, node_name=settings.node_name)
         made, due = hop.to_incident_id, hop.ack_due_at
     out.print(
         f"Escalated as incident [bold]#{made}[/]; acknowledgement due {_when(due)}.",
@@ -213,7 +224,9 @@ def incident_acknowledge(
     """Acknowledge an escalation received."""
     with _scope() as session:
         principal = _principal(session, user)
-        flows.acknowledge(session, principal, incident_id, at=service.utcnow())
+        hop = flows.acknowledge(session, principal, incident_id, at=service.utcnow())
+        session.flush()
+        federated.deliver(session, hop, node_name=_settings().node_name)
     out.print(f"Incident #{incident_id} acknowledged.", highlight=False)
 
 

@@ -5,6 +5,8 @@ so tests pin the clock."""
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from minga import audit
 from minga.accounts import service as accounts
-from minga.accounts.models import Organisation, User
+from minga.accounts.models import GroupMember, Organisation, User
 from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
 from minga.incidents.models import ClockMet, Escalation, Incident, IncidentOrg, Record
 from minga.incidents.reference import clock_rules
@@ -34,11 +36,13 @@ from minga.intel.queries import get_object, marking_of
 from minga.policy import (
     TLP_RANK,
     Action,
+    Peer,
     Principal,
     Target,
     Tlp,
     incident_filter,
     may,
+    may_node_receive,
     may_see,
 )
 
@@ -56,12 +60,30 @@ def _stricter_pap(a: str, b: str) -> str:
     return a if PAP_RANK[a] >= PAP_RANK[b] else b
 
 
-def _receiver(session: Session, org: Organisation) -> Principal:
-    """A reader of the receiving organisation, to ask the policy what it may see."""
+def _receiving_check(session: Session, org: Organisation) -> Callable[[Session, Any], bool]:
+    """`(session, stored object) -> bool`: may the receiving organisation see it here, or (an
+    organisation of another node) may its node receive it by federation?"""
+    if org.remote_node is not None:
+        groups = frozenset(
+            session.scalars(select(GroupMember.group_id).where(GroupMember.org_id == org.id))
+        )
+        peer = Peer(node_name=org.remote_node, group_ids=groups)
+
+        def node_receives(session: Session, obj: Any) -> bool:
+            return may_node_receive(
+                peer, marking_of(session, obj), origin_node=obj.origin_node, hop_count=0
+            )
+
+        return node_receives
     user = session.scalar(select(User).where(User.org_id == org.id).order_by(User.id).limit(1))
     if user is None:
         raise InvalidInput(f"{org.name} has no accounts yet: it could not acknowledge")
-    return accounts.principal_for(session, user)
+    receiver = accounts.principal_for(session, user)
+
+    def sees(session: Session, obj: Any) -> bool:
+        return may_see(receiver, marking_of(session, obj))
+
+    return sees
 
 
 def escalate(
@@ -86,8 +108,6 @@ def escalate(
     org = session.get(Organisation, to_org_id)
     if org is None:
         raise InvalidInput(f"no organisation {to_org_id}")
-    if org.remote_node is not None:
-        raise InvalidInput(f"{org.name} is on node {org.remote_node}: escalate to it as a peer")
     if org.id == incident.org_id:
         raise InvalidInput("an incident is escalated to another organisation")
     taken = session.scalar(
@@ -103,7 +123,9 @@ def escalate(
     if not 0 < ack_hours <= 24 * 30:
         raise InvalidInput("the acknowledgement deadline is 0 to 720 hours")
     hop_tlp, hop_pap = parse_tlp(tlp).value, parse_pap(pap).value
-    receiver = _receiver(session, org)
+    # Who must be able to receive each shared record: a member organisation here, or the peer
+    # node (the object travels there by federation sync, as its reach allows).
+    may_receive = _receiving_check(session, org)
     linked = {
         r.stix_id: r
         for r in session.scalars(select(Record).where(Record.incident_id == incident.id))
@@ -111,10 +133,9 @@ def escalate(
     for stix_id in share:
         if stix_id not in linked:
             raise InvalidInput(f"{stix_id} is not a record of incident {incident.id}")
-        obj = get_object(session, principal, stix_id)
-        if not may_see(receiver, marking_of(session, obj)):
+        if not may_receive(session, get_object(session, principal, stix_id)):
             raise InvalidInput(
-                f"{org.name} may not see {stix_id} in the store: share it with them first"
+                f"{org.name} may not receive {stix_id} from the store: share it with them first"
             )
     affected = [o.org_id for o in named_orgs(session, incident.id) if o.role == "affected"]
     data = IncidentIn(
@@ -157,6 +178,8 @@ def escalate(
         redacted=json.dumps(sorted(set(redact))),
         sent_at=at,
         ack_due_at=at + timedelta(hours=ack_hours),
+        peer=org.remote_node,
+        ref=str(uuid.uuid4()),
     )
     session.add(hop)
     session.flush()

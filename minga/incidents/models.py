@@ -167,6 +167,11 @@ class Escalation(Base):
     ack_due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     acknowledged_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # A hop across the federation: the peer node, the hop's id both nodes know it by, and the
+    # incident at the other end (on the peer).
+    peer: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    ref: Mapped[str | None] = mapped_column(String(36), nullable=True, unique=True)
+    remote_incident_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ClockMet(Base):

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from minga.accounts import service as accounts
 from minga.api.errors import status_of
 from minga.errors import InvalidInput, MingaError
-from minga.incidents import flows, playbooks, service, work
+from minga.incidents import federated, flows, playbooks, service, work
 from minga.incidents.clock import clocks_doc, now_from
 from minga.incidents.models import STATUSES
 from minga.incidents.reference import label_of, rsit_tags, severities
@@ -317,20 +317,29 @@ def escalate(ctx: Page, incident_id: int) -> Response:
             ack = float(hours) if hours else settings.incident_ack_hours
         except ValueError:
             raise InvalidInput("the acknowledgement deadline is a number of hours") from None
-        return flows.escalate(
+        hop = flows.escalate(
             ctx.session, ctx.me, incident_id, to_org_id=int(to), tlp=ctx.field("tlp") or "amber",
             pap=ctx.field("pap") or "amber", share=ctx.fields("share"), redact=ctx.fields("redact"),
             ack_hours=ack, severity_scale=settings.incident_severities, at=at,
         )  # fmt: skip
+        ctx.session.flush()
+        federated.deliver(ctx.session, hop, node_name=settings.node_name)
+        return hop
 
     return _act(ctx, incident_id, run)
 
 
 @router.post("/{incident_id}/acknowledge", response_class=HTMLResponse)
 def acknowledge(ctx: Page, incident_id: int) -> Response:
-    return _act(
-        ctx, incident_id, lambda at: flows.acknowledge(ctx.session, ctx.me, incident_id, at=at)
-    )
+    node_name = _settings(ctx).node_name
+
+    def run(at: datetime) -> object:
+        hop = flows.acknowledge(ctx.session, ctx.me, incident_id, at=at)
+        ctx.session.flush()
+        federated.deliver(ctx.session, hop, node_name=node_name)
+        return hop
+
+    return _act(ctx, incident_id, run)
 
 
 @router.post("/{incident_id}/clocks/{clock}", response_class=HTMLResponse)

@@ -13,9 +13,12 @@ from pydantic import BaseModel, Field
 
 from minga.api.deps import CurrentPrincipal, DbId, NodeDep, SessionDep, StrictDbId, UtcDatetime
 from minga.app import Node
-from minga.incidents import flows, playbooks, service
+from minga.errors import InvalidInput
+from minga.federation import peers
+from minga.incidents import federated, flows, playbooks, service
 from minga.incidents.clock import clocks_doc, now_from
 from minga.incidents.models import STATUSES
+from minga.incidents.peer_views import router as peer_router
 from minga.incidents.schemas import (
     ClockOut,
     HopOut,
@@ -239,7 +242,12 @@ def add_entry(
 
 
 class EscalateIn(BaseModel):
-    to_org_id: StrictDbId = Field(description="the organisation at the next level, on this node")
+    to_org_id: StrictDbId | None = Field(
+        default=None, description="the organisation at the next level (one of them)"
+    )
+    peer: str | None = Field(
+        default=None, max_length=200, description="or a federation peer: its national CSIRT"
+    )
     tlp: str = Field(default="amber", max_length=20, description="TLP of this hop")
     pap: str = Field(default="amber", max_length=20, description="PAP of this hop")
     share: list[str] = Field(default_factory=list, max_length=1000, description="STIX ids")
@@ -259,11 +267,14 @@ def escalate(
     principal: CurrentPrincipal,
 ) -> HopOut:
     now = _now(request)
+    if (body.to_org_id is None) == (body.peer is None):
+        raise InvalidInput("name the next level: to_org_id (this node) or peer (another node)")
+    to_org_id = body.to_org_id or peers.get_peer(session, body.peer or "").org_id
     hop = flows.escalate(
         session,
         principal,
         incident_id,
-        to_org_id=body.to_org_id,
+        to_org_id=to_org_id,
         tlp=body.tlp,
         pap=body.pap,
         share=body.share,
@@ -273,6 +284,7 @@ def escalate(
         at=now,
     )
     session.flush()
+    federated.deliver(session, hop, node_name=node.settings.node_name)
     out = next(h for h in flows.chain(session, principal, incident_id, now) if h.id == hop.id)
     session.commit()
     return HopOut(**asdict(out))
@@ -280,11 +292,16 @@ def escalate(
 
 @router.post("/api/incidents/{incident_id}/acknowledge", response_model=HopOut)
 def acknowledge(
-    incident_id: IncidentId, request: Request, session: SessionDep, principal: CurrentPrincipal
+    incident_id: IncidentId,
+    request: Request,
+    session: SessionDep,
+    node: NodeDep,
+    principal: CurrentPrincipal,
 ) -> HopOut:
     now = _now(request)
     hop = flows.acknowledge(session, principal, incident_id, at=now)
     session.flush()
+    federated.deliver(session, hop, node_name=node.settings.node_name)
     out = next(h for h in flows.chain(session, principal, incident_id, now) if h.id == hop.id)
     session.commit()
     return HopOut(**asdict(out))
@@ -381,3 +398,4 @@ def apply_playbook(
 
 
 router.include_router(work_router)
+router.include_router(peer_router)

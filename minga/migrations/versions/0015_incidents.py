@@ -129,6 +129,9 @@ def upgrade() -> None:
         sa.Column("ack_due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("acknowledged_by", sa.Integer(), nullable=True),
+        sa.Column("peer", sa.String(length=200), nullable=True),
+        sa.Column("ref", sa.String(length=36), nullable=True),
+        sa.Column("remote_incident_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["from_incident_id"],
             ["incidents.id"],
@@ -152,6 +155,7 @@ def upgrade() -> None:
             name=op.f("fk_incident_escalations_to_org_id_organisations"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incident_escalations")),
+        sa.UniqueConstraint("ref", name=op.f("uq_incident_escalations_ref")),
     )
     op.create_index(
         op.f("ix_incident_escalations_from_incident_id"),
