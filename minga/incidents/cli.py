@@ -16,7 +16,7 @@ from minga.accounts import service as accounts
 from minga.accounts.models import Organisation, User
 from minga.errors import MingaError
 from minga.federation import peers
-from minga.incidents import federated, flows, playbooks, service
+from minga.incidents import deadlines, federated, flows, playbooks, service
 from minga.incidents.clock import clocks_doc
 from minga.incidents.models import STATUSES
 from minga.incidents.reference import label_of
@@ -116,7 +116,7 @@ def incident_show(
                 f" {h.state} (due {_when(h.ack_due_at)})",
                 highlight=False,
             )
-        for c in flows.clocks(session, i, clocks_doc(settings.incident_clocks), now):
+        for c in deadlines.clocks(session, i, clocks_doc(settings.incident_clocks), now):
             out.print(f"clock {c.clock}: {c.state} (due {_when(c.due_at)})", highlight=False)
         for e in service.timeline(session, principal, i.id):
             out.print(f"  {_when(e.at)}  {e.kind:<12} {e.text}", highlight=False)
@@ -249,7 +249,7 @@ def incident_deadlines(user: UserOpt = None) -> None:
     settings = _settings()
     with _scope() as session:
         principal = _principal(session, user)
-        found = flows.my_deadlines(
+        found = deadlines.my_deadlines(
             session, principal, clocks_doc(settings.incident_clocks), service.utcnow()
         )
         table = Table("due", "state", "kind", "incident", "what")

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from minga.accounts import service as accounts
 from minga.api.errors import status_of
 from minga.errors import InvalidInput, MingaError
-from minga.incidents import federated, flows, playbooks, service, work
+from minga.incidents import deadlines, federated, flows, playbooks, service, work
 from minga.incidents.clock import clocks_doc, now_from
 from minga.incidents.models import STATUSES
 from minga.incidents.reference import label_of, rsit_tags, severities
@@ -156,7 +156,7 @@ def _incident_page(ctx: Ctx, incident_id: int, code: int = 200, error: str = "")
         label=label_of(incident.classification),
         holder=names.get(incident.org_id, ""),
         named=[(names.get(n.org_id, ""), n.role) for n in named],
-        clocks=flows.clocks(s, incident, _doc(ctx), now),
+        clocks=deadlines.clocks(s, incident, _doc(ctx), now),
         hops=flows.chain(s, me, incident.id, now),
         hop_in=hop_in,
         tasks=[(t, names.get(t.org_id, "")) for t in tasks],
@@ -190,7 +190,7 @@ def my_tasks_page(ctx: Page) -> Response:
 
 @router.get("/my/deadlines", response_class=HTMLResponse)
 def my_deadlines_page(ctx: Page) -> Response:
-    found = flows.my_deadlines(ctx.session, ctx.me, _doc(ctx), _now(ctx))
+    found = deadlines.my_deadlines(ctx.session, ctx.me, _doc(ctx), _now(ctx))
     return render(ctx, "incidents/my_deadlines.html", deadlines=found, now=_now(ctx))
 
 
@@ -347,7 +347,7 @@ def mark_clock(ctx: Page, incident_id: int, clock: str) -> Response:
     doc = _doc(ctx)
     return _act(
         ctx, incident_id,
-        lambda at: flows.mark_clock(ctx.session, ctx.me, incident_id, clock, doc, at=at),
+        lambda at: deadlines.mark_clock(ctx.session, ctx.me, incident_id, clock, doc, at=at),
     )  # fmt: skip
 
 

@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from minga.api.deps import StrictDbId, UtcDatetime
-from minga.incidents.flows import ClockState, Hop, chain, clocks
+from minga.incidents.deadlines import ClockState, clocks
+from minga.incidents.flows import Hop, chain
 from minga.incidents.models import Incident
 from minga.incidents.reference import label_of
 from minga.incidents.service import named_orgs, org_names

@@ -15,7 +15,7 @@ from minga.api.deps import CurrentPrincipal, DbId, NodeDep, SessionDep, StrictDb
 from minga.app import Node
 from minga.errors import InvalidInput
 from minga.federation import peers
-from minga.incidents import federated, flows, playbooks, service
+from minga.incidents import deadlines, federated, flows, playbooks, service
 from minga.incidents.clock import clocks_doc, now_from
 from minga.incidents.models import STATUSES
 from minga.incidents.peer_views import router as peer_router
@@ -63,7 +63,7 @@ def my_deadlines(
     request: Request, session: SessionDep, node: NodeDep, principal: CurrentPrincipal
 ) -> list[DeadlineOut]:
     """What your organisation must do and by when: acknowledgements, regulatory clocks, tasks."""
-    found = flows.my_deadlines(session, principal, _doc(node), _now(request))
+    found = deadlines.my_deadlines(session, principal, _doc(node), _now(request))
     return [DeadlineOut(**asdict(d)) for d in found]
 
 
@@ -327,10 +327,10 @@ def mark_clock(
 ) -> list[ClockOut]:
     """Mark a regulatory clock met (the notice or report was sent)."""
     now = _now(request)
-    flows.mark_clock(session, principal, incident_id, clock, _doc(node), at=now)
+    deadlines.mark_clock(session, principal, incident_id, clock, _doc(node), at=now)
     session.flush()
     incident = service.get_incident(session, principal, incident_id)
-    out = [ClockOut(**asdict(c)) for c in flows.clocks(session, incident, _doc(node), now)]
+    out = [ClockOut(**asdict(c)) for c in deadlines.clocks(session, incident, _doc(node), now)]
     session.commit()
     return out
 
