@@ -185,3 +185,21 @@ class ClockMet(Base):
     clock: Mapped[str] = mapped_column(String(40), primary_key=True)
     met_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Assistance(Base):
+    """A request for assistance on an incident, from its holder to another organisation."""
+
+    __tablename__ = "incident_assistance"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    from_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    to_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    what: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="asked")  # asked, accepted, declined
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    answer: Mapped[str] = mapped_column(Text, default="")

@@ -29,10 +29,12 @@ from minga.incidents.schemas import (
     detail_out,
     incident_out,
 )
+from minga.incidents.views_exchange import router as exchange_router
 from minga.incidents.views_work import TaskOut, task_out
 from minga.incidents.views_work import router as work_router
 
 router = APIRouter(tags=["incidents"])
+router.include_router(exchange_router)  # fixed paths before /api/incidents/{incident_id}
 IncidentId = Annotated[DbId, "incident id"]
 
 

@@ -53,6 +53,44 @@ def upgrade() -> None:
     op.create_index(op.f("ix_incidents_parent_id"), "incidents", ["parent_id"], unique=False)
     op.create_index(op.f("ix_incidents_status"), "incidents", ["status"], unique=False)
     op.create_table(
+        "incident_assistance",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=False),
+        sa.Column("from_org_id", sa.Integer(), nullable=False),
+        sa.Column("to_org_id", sa.Integer(), nullable=False),
+        sa.Column("what", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("asked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("answer", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["from_org_id"],
+            ["organisations.id"],
+            name=op.f("fk_incident_assistance_from_org_id_organisations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"],
+            ["incidents.id"],
+            name=op.f("fk_incident_assistance_incident_id_incidents"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["to_org_id"],
+            ["organisations.id"],
+            name=op.f("fk_incident_assistance_to_org_id_organisations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_incident_assistance")),
+    )
+    op.create_index(
+        op.f("ix_incident_assistance_incident_id"),
+        "incident_assistance",
+        ["incident_id"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_incident_assistance_to_org_id"), "incident_assistance", ["to_org_id"], unique=False
+    )
+    op.create_table(
         "incident_attachments",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=False),
@@ -289,6 +327,9 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_incident_attachments_sha256"), table_name="incident_attachments")
     op.drop_index(op.f("ix_incident_attachments_incident_id"), table_name="incident_attachments")
     op.drop_table("incident_attachments")
+    op.drop_index(op.f("ix_incident_assistance_to_org_id"), table_name="incident_assistance")
+    op.drop_index(op.f("ix_incident_assistance_incident_id"), table_name="incident_assistance")
+    op.drop_table("incident_assistance")
     op.drop_index(op.f("ix_incidents_status"), table_name="incidents")
     op.drop_index(op.f("ix_incidents_parent_id"), table_name="incidents")
     op.drop_index(op.f("ix_incidents_org_id"), table_name="incidents")
