@@ -16,9 +16,16 @@ from tests.incidents.conftest import T0, Community, PinnedClock
 
 
 def _case(client: TestClient, m: Member, **extra: Any) -> int:
-    body = {"title": "Defacement of ministry site",
-            "classification": 'rsit:intrusions="system-compromise"', "severity": "medium", "tlp": "green", "sectors": ["government"], "countries": ["CR"],
-            "detected_at": T0.isoformat(), **extra}  # fmt: skip
+    body = {
+        "title": "Defacement of ministry site",
+        "classification": 'rsit:intrusions="system-compromise"',
+        "severity": "medium",
+        "tlp": "green",
+        "sectors": ["government"],
+        "countries": ["CR"],
+        "detected_at": T0.isoformat(),
+        **extra,
+    }
     r = client.post("/api/incidents", json=body, headers=m.headers)
     assert r.status_code == 201, r.text
     return int(r.json()["id"])
