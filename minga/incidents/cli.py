@@ -1,9 +1,11 @@
-"""`minga incident list|show|create|escalate|acknowledge|status|playbook|deadlines`."""
+"""`minga incident list|show|create|escalate|acknowledge|status|deadlines|import-thehive|export`."""
 
 from __future__ import annotations
 
+import json
 from contextlib import AbstractContextManager
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,7 +18,7 @@ from minga.accounts import service as accounts
 from minga.accounts.models import Organisation, User
 from minga.errors import MingaError
 from minga.federation import peers
-from minga.incidents import deadlines, federated, flows, playbooks, service
+from minga.incidents import deadlines, federated, flows, interop, playbooks, service
 from minga.incidents.clock import clocks_doc
 from minga.incidents.models import STATUSES
 from minga.incidents.reference import label_of
@@ -258,3 +260,44 @@ def incident_deadlines(user: UserOpt = None) -> None:
                 _when(d.due_at), d.state, d.kind, f"#{d.incident_id} {d.incident_title}", d.what
             )
     out.print(table)
+
+
+@incident_app.command("import-thehive")
+def incident_import_thehive(
+    path: Annotated[Path, typer.Argument(help="A TheHive 5 case as JSON (GET /api/v1/case/{id}).")],
+    classification: Annotated[
+        str | None, typer.Option(help="RSIT tag, if the case carries no rsit: tag.")
+    ] = None,
+    user: UserOpt = None,
+) -> None:
+    """Import a TheHive 5 case (with its tasks and observables, when present) as an incident."""
+    settings = _settings()
+    try:
+        case = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise MingaError(f"cannot read {path}: {exc}") from None
+    with _scope() as session:
+        principal = _principal(session, user)
+        incident = interop.import_thehive(
+            session, principal, case, classification=classification,
+            severity_scale=settings.incident_severities, at=service.utcnow(),
+        )  # fmt: skip
+        made = incident.id
+    out.print(f"Incident [bold]#{made}[/] imported.", highlight=False)
+
+
+@incident_app.command("export")
+def incident_export(
+    incident_id: Annotated[int, typer.Argument(help="Incident id.")],
+    format: Annotated[str, typer.Option("--format", help="stix or misp")] = "stix",
+    user: UserOpt = None,
+) -> None:
+    """Print the incident as a STIX 2.1 bundle (incident-core extension) or a MISP event."""
+    settings = _settings()
+    if format not in ("stix", "misp"):
+        raise MingaError("--format is stix or misp")
+    with _scope() as session:
+        principal = _principal(session, user)
+        build = interop.misp_event if format == "misp" else interop.stix_bundle
+        doc = build(session, principal, incident_id, severity_scale=settings.incident_severities)
+    print(json.dumps(doc, indent=2, ensure_ascii=False))

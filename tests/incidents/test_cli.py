@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -62,3 +64,19 @@ def test_bad_input_exits_2_with_a_sentence(community: Community) -> None:
     r = runner.invoke(app, ["incident", "show", "424242", "--user", "banco-victima-analyst"])
     assert r.exit_code == 2 and "no incident 424242" in r.output
     assert "Traceback" not in r.output
+
+
+def test_import_thehive_and_export(community: Community, tmp_path: Path) -> None:
+    from tests.incidents.test_exchange import THEHIVE_CASE
+
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps(THEHIVE_CASE))
+    made = _run("import-thehive", str(case), "--user", "banco-victima-analyst")
+    found = re.search(r"#(\d+) imported", made)
+    assert found is not None, made
+    stix = json.loads(_run("export", found.group(1), "--user", "banco-victima-analyst"))
+    assert [o["name"] for o in stix["objects"] if o["type"] == "incident"] == [
+        "Phishing on payroll"
+    ]
+    misp = _run("export", found.group(1), "--format", "misp", "--user", "banco-victima-analyst")
+    assert json.loads(misp)["Event"]["info"] == "Phishing on payroll"
