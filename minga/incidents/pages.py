@@ -17,9 +17,10 @@ from fastapi.responses import HTMLResponse, Response
 from minga.accounts import service as accounts
 from minga.api.errors import status_of
 from minga.errors import InvalidInput, MingaError
-from minga.incidents import deadlines, federated, flows, playbooks, service, work
+from minga.incidents import assistance, deadlines, federated, flows, playbooks, service, work
 from minga.incidents.clock import clocks_doc, now_from
 from minga.incidents.models import STATUSES
+from minga.incidents.pages_desk import router as desk_router
 from minga.incidents.reference import label_of, rsit_tags, severities
 from minga.incidents.report import report_html
 from minga.incidents.views_work import download
@@ -27,6 +28,7 @@ from minga.policy import Action, Target, may
 from minga.web.render import Ctx, Page, PageRoute, redirect, render
 
 router = APIRouter(prefix="/incidents", route_class=PageRoute, include_in_schema=False)
+router.include_router(desk_router)  # fixed paths before /incidents/{incident_id}
 TLPS = ("clear", "green", "amber", "amber+strict", "red")
 PAPS = ("clear", "green", "amber", "red")
 
@@ -181,19 +183,6 @@ def _incident_page(ctx: Ctx, incident_id: int, code: int = 200, error: str = "")
     )
 
 
-@router.get("/my/tasks", response_class=HTMLResponse)
-def my_tasks_page(ctx: Page) -> Response:
-    return render(
-        ctx, "incidents/my_tasks.html", tasks=work.my_tasks(ctx.session, ctx.me), now=_now(ctx)
-    )
-
-
-@router.get("/my/deadlines", response_class=HTMLResponse)
-def my_deadlines_page(ctx: Page) -> Response:
-    found = deadlines.my_deadlines(ctx.session, ctx.me, _doc(ctx), _now(ctx))
-    return render(ctx, "incidents/my_deadlines.html", deadlines=found, now=_now(ctx))
-
-
 @router.get("/attachments/{attachment_id}")
 def attachment(ctx: Page, attachment_id: int) -> Response:
     return download(work.get_attachment(ctx.session, ctx.me, attachment_id))
@@ -325,6 +314,18 @@ def escalate(ctx: Page, incident_id: int) -> Response:
         ctx.session.flush()
         federated.deliver(ctx.session, hop, node_name=settings.node_name)
         return hop
+
+    return _act(ctx, incident_id, run)
+
+
+@router.post("/{incident_id}/assistance", response_class=HTMLResponse)
+def ask_assistance(ctx: Page, incident_id: int) -> Response:
+    to, what = ctx.field("to_org_id"), ctx.field("what")
+
+    def run(at: datetime) -> object:
+        if not to.isdigit():
+            raise InvalidInput("choose the organisation to ask")
+        return assistance.ask(ctx.session, ctx.me, incident_id, int(to), what, at=at)
 
     return _act(ctx, incident_id, run)
 

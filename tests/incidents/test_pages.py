@@ -97,3 +97,35 @@ def test_walk_an_incident_through_the_pages(client: TestClient, community: Commu
         assert pdf.headers["content-type"] == "application/pdf"
         text = pdf_text(pdf.content)
         assert title in text and "Campaña de phishing" in text and "Phishing kit host" in text
+
+
+def test_assistance_and_measures_pages(client: TestClient, community: Community) -> None:
+    c = community
+    r = client.post(
+        "/api/incidents",
+        json={"title": "DDoS on tax portal", "classification": "availability:ddos",
+              "severity": "high"},
+        headers=c.victim.headers,
+    )  # fmt: skip
+    iid = r.json()["id"]
+    web, csrf = _browser(client, c.victim.token)
+    asked = web.post(
+        f"/incidents/{iid}/assistance",
+        data={"csrf": csrf, "to_org_id": str(c.outsider.org_id), "what": "Scrubbing capacity"},
+    )
+    assert asked.status_code == 200 and "Scrubbing capacity" in asked.text
+    helper, helper_csrf = _browser(client, c.outsider.token)
+    desk = helper.get("/incidents/my/tasks?lang=es")
+    assert "Solicitudes de asistencia" in desk.text and "Scrubbing capacity" in desk.text
+    assert "DDoS on tax portal" not in desk.text  # not until it accepts
+    rid = re.search(r"/incidents/assistance/(\d+)/answer", desk.text)
+    assert rid is not None
+    done = helper.post(
+        f"/incidents/assistance/{rid.group(1)}/answer",
+        data={"csrf": helper_csrf, "accept": "1"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"/incidents/{iid}"
+    assert "DDoS on tax portal" in helper.get(f"/incidents/{iid}").text
+    measures = web.get("/incidents/measures?by=country&lang=pt")
+    assert measures.status_code == 200 and "Medidas" in measures.text
