@@ -90,7 +90,8 @@ def _new_page(
         paps=PAPS,
         orgs=[o for o in orgs if o.id != ctx.me.org_id],
         books=[
-            (b.name, b.title.get(ctx.lang, b.title["en"])) for b in playbooks.shipped().values()
+            (b.key, b.title.get(ctx.lang, b.title["en"]))
+            for b in playbooks.available(ctx.session, ctx.me).values()
         ],
     )
 
@@ -172,7 +173,8 @@ def _incident_page(ctx: Ctx, incident_id: int, code: int = 200, error: str = "")
         redactable=flows.REDACTABLE,
         orgs=orgs,
         books=[
-            (b.name, b.title.get(ctx.lang, b.title["en"])) for b in playbooks.shipped().values()
+            (b.key, b.title.get(ctx.lang, b.title["en"]))
+            for b in playbooks.available(ctx.session, ctx.me).values()
         ],
         can_work=may(me, Action.WORK_INCIDENT, target),
         can_escalate=may(me, Action.ESCALATE_INCIDENT, Target(org_id=incident.org_id)),

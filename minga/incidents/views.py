@@ -15,7 +15,7 @@ from minga.api.deps import CurrentPrincipal, DbId, NodeDep, SessionDep, StrictDb
 from minga.app import Node
 from minga.errors import InvalidInput
 from minga.federation import peers
-from minga.incidents import deadlines, federated, flows, playbooks, service
+from minga.incidents import deadlines, federated, flows, service
 from minga.incidents.clock import clocks_doc, now_from
 from minga.incidents.models import STATUSES
 from minga.incidents.peer_views import router as peer_router
@@ -30,6 +30,7 @@ from minga.incidents.schemas import (
     incident_out,
 )
 from minga.incidents.views_exchange import router as exchange_router
+from minga.incidents.views_playbooks import router as playbook_router
 from minga.incidents.views_work import TaskOut, task_out
 from minga.incidents.views_work import router as work_router
 
@@ -337,67 +338,6 @@ def mark_clock(
     return out
 
 
-class PlaybookTaskOut(BaseModel):
-    phase: str
-    title: str
-
-
-class PlaybookOut(BaseModel):
-    name: str
-    title: str
-    description: str
-    classification: str
-    tlp: str
-    tasks: list[PlaybookTaskOut]
-
-
-def _book(book: playbooks.Playbook, lang: str) -> PlaybookOut:
-    return PlaybookOut(
-        name=book.name,
-        title=book.title.get(lang, book.title["en"]),
-        description=book.description.get(lang, book.description["en"]),
-        classification=book.classification,
-        tlp=book.tlp,
-        tasks=[PlaybookTaskOut(phase=p, title=t) for p, t in book.tasks(lang)],
-    )
-
-
-Lang = Annotated[str, Query(pattern="^(en|es|pt)$", description="en, es or pt")]
-
-
-@router.get("/api/playbooks", response_model=list[PlaybookOut])
-def list_playbooks(principal: CurrentPrincipal, lang: Lang = "en") -> list[PlaybookOut]:
-    return [_book(b, lang) for b in playbooks.shipped().values()]
-
-
-@router.get("/api/playbooks/{name}", response_model=PlaybookOut)
-def show_playbook(
-    name: Annotated[str, "playbook name"], principal: CurrentPrincipal, lang: Lang = "en"
-) -> PlaybookOut:
-    return _book(playbooks.get_playbook(name), lang)
-
-
-class ApplyIn(BaseModel):
-    playbook: str = Field(max_length=100)
-    lang: str = Field(default="en", pattern="^(en|es|pt)$")
-
-
-@router.post("/api/incidents/{incident_id}/playbook", response_model=list[TaskOut], status_code=201)
-def apply_playbook(
-    incident_id: IncidentId,
-    body: ApplyIn,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-) -> list[TaskOut]:
-    """Apply a playbook: its tasks are added to the incident."""
-    made = playbooks.apply_playbook(
-        session, principal, incident_id, body.playbook, body.lang, at=_now(request)
-    )
-    out = [task_out(t) for t in made]
-    session.commit()
-    return out
-
-
+router.include_router(playbook_router)
 router.include_router(work_router)
 router.include_router(peer_router)

@@ -266,3 +266,51 @@ def test_playbooks_in_three_languages_and_apply(client: TestClient, community: C
         == len(book["tasks"]) - 1
     )
     assert client.get("/api/playbooks/nope", headers=c.victim.headers).status_code == 404
+
+
+OWN_PLAYBOOK = {
+    "name": "sim-swap",
+    "classification": 'rsit:fraud="masquerade"',
+    "title": {"en": "SIM swap fraud", "es": "Fraude por duplicado de SIM"},
+    "description": {"en": "Accounts taken over after a SIM swap."},
+    "phases": [
+        {"phase": "respond", "tasks": [{"en": "Ask the carrier to freeze the line",
+                                        "es": "Pedir al operador congelar la línea"}]},
+        {"phase": "improve", "tasks": [{"en": "Move customers off SMS codes"}]},
+    ],
+}  # fmt: skip
+
+
+def test_playbooks_are_shared_like_intelligence(client: TestClient, community: Community) -> None:
+    c = community
+    for reach, who_sees in (("organisation", False), ("community", True)):
+        r = client.post(
+            "/api/playbooks",
+            json={"playbook": {**OWN_PLAYBOOK, "name": f"sim-swap-{reach}"}, "tlp": "green",
+                  "reach": reach},
+            headers=c.victim.headers,
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+        key = r.json()["key"]
+        assert key.startswith("x-minga-playbook--")
+        seen = {b["key"] for b in client.get("/api/playbooks", headers=c.isac.headers).json()}
+        assert (key in seen) == who_sees, reach
+        mine = {b["key"] for b in client.get("/api/playbooks", headers=c.victim.headers).json()}
+        assert key in mine
+    case = _create(client, c.isac)
+    r = client.post(
+        f"/api/incidents/{case['id']}/playbook",
+        json={"playbook": key, "lang": "es"},
+        headers=c.isac.headers,
+    )
+    assert r.status_code == 201, r.text
+    assert [(t["phase"], t["title"]) for t in r.json()] == [
+        ("respond", "Pedir al operador congelar la línea"),
+        ("improve", "Move customers off SMS codes"),  # no Spanish text: the English one
+    ]
+    bad = client.post(
+        "/api/playbooks",
+        json={"playbook": {**OWN_PLAYBOOK, "phases": [{"phase": "pray", "tasks": []}]}},
+        headers=c.victim.headers,
+    )
+    assert bad.status_code == 422 and "unknown phase" in bad.json()["message"]
