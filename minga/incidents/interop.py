@@ -177,9 +177,18 @@ HIVE_PHASES = {"detect", "respond", "recover", "improve"}
 
 
 def _millis(value: Any) -> datetime | None:
-    if isinstance(value, int | float) and value > 0:
+    """A TheHive time (ms since the epoch) between 1970 and 2100, else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 4.1e12:
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     return None
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _code(value: Any, table: dict[int, str]) -> str:
+    return table.get(value, "amber") if isinstance(value, int) else "amber"
 
 
 def import_thehive(
@@ -194,7 +203,7 @@ def import_thehive(
     """A TheHive 5 case as an incident held by the caller's organisation."""
     if not isinstance(case, dict) or not isinstance(case.get("title"), str):
         raise InvalidInput("a TheHive case is a JSON object with a title")
-    tags = [t for t in case.get("tags") or [] if isinstance(t, str)]
+    tags = [t for t in _items(case.get("tags")) if isinstance(t, str)]
     known = set(rsit_tags(session))
     chosen = classification or next((t for t in tags if t in known), None)
     if chosen is None:
@@ -204,25 +213,25 @@ def import_thehive(
     hive_severity = raw_severity if isinstance(raw_severity, int) else 2
     index = round((min(max(hive_severity, 1), 4) - 1) * (len(scale) - 1) / 3)
     description = str(case.get("description") or "")
-    if case.get("summary"):
+    if isinstance(case.get("summary"), str) and case["summary"]:
         description += f"\n\n{case['summary']}"
     data = service.IncidentIn(
         title=case["title"][:300],
         classification=chosen,
         severity=scale[index],
         description=description,
-        tlp=HIVE_TLP.get(case.get("tlp", 2), "amber"),
-        pap=HIVE_PAP.get(case.get("pap", 2), "amber"),
+        tlp=_code(case.get("tlp", 2), HIVE_TLP),
+        pap=_code(case.get("pap", 2), HIVE_PAP),
         detected_at=_millis(case.get("startDate")),
     )
     incident = service.create_incident(
         session, principal, data, severity_scale=severity_scale, at=at
     )
-    number = case.get("number") or case.get("_id") or "?"
+    number = str(case.get("number") or case.get("_id") or "?")[:40]
     service.note(
         session, principal, incident, "imported", f"imported from TheHive case #{number}", at
     )
-    for task in case.get("tasks") or []:
+    for task in _items(case.get("tasks")):
         if isinstance(task, dict) and isinstance(task.get("title"), str):
             group = str(task.get("group") or "").lower()
             made = work.add_task(
@@ -232,7 +241,7 @@ def import_thehive(
             )  # fmt: skip
             if task.get("status") in ("Completed", "Cancel"):
                 work.set_task_done(session, principal, made.id, True, at=at)
-    for observable in case.get("observables") or []:
+    for observable in _items(case.get("observables")):
         if isinstance(observable, dict) and observable.get("data"):
             text = f"observable {observable.get('dataType', '?')}: {observable['data']}"
             service.note(session, principal, incident, "observable", text[:2000], at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from minga.policy import (
     may_see_incident,
 )
 
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 STATUS_AT = {
     "contained": "contained_at",
     "resolved": "resolved_at",
@@ -143,6 +144,9 @@ def create_incident(
     title = data.title.strip()
     if not title or len(title) > 300:
         raise InvalidInput("an incident needs a title of 1 to 300 characters")
+    detected = data.detected_at or at
+    if not EARLIEST <= detected <= at + timedelta(days=1):
+        raise InvalidInput("detected_at is a time between 1990 and now")
     countries = [c.strip().upper() for c in data.countries if c.strip()]
     if any(len(c) != 2 or not c.isalpha() for c in countries):
         raise InvalidInput("countries are ISO 3166 two-letter codes, e.g. CR")
@@ -158,7 +162,7 @@ def create_incident(
         created_by=principal.user_id,
         sectors=",".join(s.strip() for s in data.sectors if s.strip())[:500],
         countries=",".join(countries)[:200],
-        detected_at=data.detected_at or at,
+        detected_at=detected,
         created_at=at,
         updated_at=at,
     )
