@@ -20,12 +20,13 @@ from minga.errors import InvalidInput, MingaError
 from minga.incidents import assistance, deadlines, federated, flows, playbooks, service, work
 from minga.incidents.clock import clocks_doc, now_from
 from minga.incidents.models import STATUSES
+from minga.incidents.pages_desk import page
 from minga.incidents.pages_desk import router as desk_router
 from minga.incidents.reference import label_of, rsit_tags, severities
 from minga.incidents.report import report_html
 from minga.incidents.views_work import download
 from minga.policy import Action, Target, may
-from minga.web.render import Ctx, Page, PageRoute, redirect, render
+from minga.web.render import Ctx, Page, PageRoute, redirect
 
 router = APIRouter(prefix="/incidents", route_class=PageRoute, include_in_schema=False)
 router.include_router(desk_router)  # fixed paths before /incidents/{incident_id}
@@ -61,7 +62,7 @@ def list_page(
         for i in found
     ]
     board = {s: [r for r, i in zip(rows, found, strict=True) if i.status == s] for s in STATUSES}
-    return render(
+    return page(
         ctx,
         "incidents/list.html",
         rows=rows,
@@ -78,7 +79,7 @@ def _new_page(
     ctx: Ctx, code: int = 200, error: str = "", v: dict[str, str] | None = None
 ) -> Response:
     orgs = [o for o in accounts.list_organisations(ctx.session) if o.remote_node is None]
-    return render(
+    return page(
         ctx,
         "incidents/new.html",
         code,
@@ -150,7 +151,7 @@ def _incident_page(ctx: Ctx, incident_id: int, code: int = 200, error: str = "")
         for o in accounts.list_organisations(s)
         if o.remote_node is None and o.id != incident.org_id
     ]
-    return render(
+    return page(
         ctx,
         "incidents/incident.html",
         code,
@@ -199,7 +200,7 @@ def incident_page(ctx: Page, incident_id: int) -> Response:
 def escalation_page(ctx: Page, incident_id: int) -> Response:
     incident = service.get_incident(ctx.session, ctx.me, incident_id)
     hops = flows.chain(ctx.session, ctx.me, incident.id, _now(ctx))
-    return render(ctx, "incidents/escalation.html", i=incident, hops=hops, now=_now(ctx))
+    return page(ctx, "incidents/escalation.html", i=incident, hops=hops, now=_now(ctx))
 
 
 def _act(ctx: Ctx, incident_id: int, action: Callable[[datetime], object]) -> Response:

@@ -27,11 +27,19 @@ def _doc(ctx: Ctx) -> dict[str, Any]:
     return clocks_doc(ctx.request.app.state.node.settings.incident_clocks)
 
 
+def page(ctx: Ctx, template: str, status: int = 200, **values: Any) -> Response:
+    """An incident page, its menu showing how many of my deadlines are overdue or half gone
+    (the notifications, until the node has a stream, e-mail or webhooks for them)."""
+    states = [d.state for d in deadlines.my_deadlines(ctx.session, ctx.me, _doc(ctx), _now(ctx))]
+    alerts = {"overdue": states.count("overdue"), "reminder": states.count("reminder")}
+    return render(ctx, template, status, alerts=alerts, **values)
+
+
 def _my_tasks(ctx: Ctx, code: int = 200, error: str = "") -> Response:
     requests = assistance.requests_for(ctx.session, ctx.me)
     names = service.org_names(ctx.session, [a.from_org_id for a, _ in requests]
                               + [a.to_org_id for a, _ in requests])  # fmt: skip
-    return render(
+    return page(
         ctx, "incidents/my_tasks.html", code, error=error,
         tasks=work.my_tasks(ctx.session, ctx.me), now=_now(ctx),
         received=[(a, t, names.get(a.from_org_id, "")) for a, t in requests
@@ -64,10 +72,10 @@ def measures_page(
     ctx: Page, by: Annotated[str, Query(pattern="^(organisation|sector|country)$")] = "organisation"
 ) -> Response:
     found = measures(ctx.session, ctx.me, by)
-    return render(ctx, "incidents/measures.html", rows=found, by=by, groupings=GROUPINGS)
+    return page(ctx, "incidents/measures.html", rows=found, by=by, groupings=GROUPINGS)
 
 
 @router.get("/my/deadlines", response_class=HTMLResponse)
 def my_deadlines_page(ctx: Page) -> Response:
     found = deadlines.my_deadlines(ctx.session, ctx.me, _doc(ctx), _now(ctx))
-    return render(ctx, "incidents/my_deadlines.html", deadlines=found, now=_now(ctx))
+    return page(ctx, "incidents/my_deadlines.html", deadlines=found, now=_now(ctx))

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
 from minga.reports.pdf import pdf_text
-from tests.incidents.conftest import Community, PinnedClock
+from tests.incidents.conftest import T0, Community, PinnedClock
 from tests.web.conftest import sign_in
 
 INCIDENT_URL = re.compile(r"/incidents/(\d+)$")
@@ -23,7 +24,8 @@ def _browser(client: TestClient, token: str) -> tuple[TestClient, str]:
 
 def test_walk_an_incident_through_the_pages(client: TestClient, community: Community) -> None:
     c = community
-    client.app.state.incident_clock = PinnedClock()  # type: ignore[attr-defined]
+    clock = PinnedClock()
+    client.app.state.incident_clock = clock  # type: ignore[attr-defined]
     oid = f"indicator--{uuid.uuid4()}"
     ind = {
         "type": "indicator", "spec_version": "2.1", "id": oid,
@@ -79,7 +81,10 @@ def test_walk_an_incident_through_the_pages(client: TestClient, community: Commu
     # The ISAC: its deadlines, acknowledge, its tasks.
     isac, isac_csrf = _browser(client, c.isac.token)
     due = isac.get("/incidents/my/deadlines?lang=en")
-    assert "Acknowledge the escalation" in due.text
+    assert "Acknowledge the escalation" in due.text and "overdue</span>" not in due.text
+    clock.at = T0 + timedelta(hours=3)  # past the 2 h to acknowledge: the menu says so
+    due = isac.get("/incidents/my/deadlines?lang=en")
+    assert "1 overdue" in due.text
     child = re.search(r'href="/incidents/(\d+)">#\d+ Campaña', due.text)
     assert child is not None
     ack = isac.post(f"/incidents/{child.group(1)}/acknowledge", data={"csrf": isac_csrf})
