@@ -13,11 +13,11 @@ from minga import audit
 from minga.accounts.models import Organisation
 from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
 from minga.incidents.models import Assistance, Incident, IncidentOrg
-
-__all__ = ["Assistance", "answer", "ask", "requests_for"]
 from minga.incidents.service import get_incident, note
 from minga.incidents.work import add_task
 from minga.policy import Action, Principal, Target, may
+
+__all__ = ["Assistance", "answer", "ask", "requests_for"]
 
 
 def ask(
