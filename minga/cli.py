@@ -26,6 +26,7 @@ from minga.errors import MingaError
 from minga.federation.cli import node_app, peer_app
 from minga.federation.keys import ensure_key
 from minga.federation.remote import remote_label
+from minga.incidents.cli import incident_app
 from minga.ingest.command import ingest_command, worker_command
 from minga.knowledge.cli import knowledge_app
 from minga.settings import Settings
@@ -51,6 +52,7 @@ app.add_typer(peer_app, name="peer")
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(assessments_app, name="assessments")
 app.add_typer(advisory_app, name="advisory")
+app.add_typer(incident_app, name="incident")
 
 out = Console()
 err = Console(stderr=True)

@@ -9,6 +9,7 @@ from minga.assessments import models as assessments_models  # noqa: F401
 from minga.db import Base
 from minga.federation import models as federation_models  # noqa: F401
 from minga.federation import receipt_models  # noqa: F401
+from minga.incidents import models as incidents_models  # noqa: F401
 from minga.ingest import models as ingest_models  # noqa: F401
 from minga.intel import models as intel_models  # noqa: F401
 from minga.knowledge import models as knowledge_models  # noqa: F401

@@ -95,6 +95,8 @@ class Action(StrEnum):
     ASSESS = "assess"  # fill in the organisation's self-assessments and its risk register
     DRAFT_ADVISORY = "draft-advisory"  # write and edit public advisories not yet published
     PUBLISH_ADVISORY = "publish-advisory"  # publish, update, withdraw advisories; campaigns
+    WORK_INCIDENT = "work-incident"  # open an incident; tasks, notes, records of one it is named in
+    ESCALATE_INCIDENT = "escalate-incident"  # escalate an incident its organisation holds
 
 
 ALLOWED: dict[Role, frozenset[Action]] = {
@@ -114,6 +116,8 @@ ALLOWED: dict[Role, frozenset[Action]] = {
             Action.ASSESS,
             Action.DRAFT_ADVISORY,
             Action.PUBLISH_ADVISORY,
+            Action.WORK_INCIDENT,
+            Action.ESCALATE_INCIDENT,
         }
     ),
     Role.ANALYST: frozenset(
@@ -126,6 +130,8 @@ ALLOWED: dict[Role, frozenset[Action]] = {
             Action.SHARE_WITH_GROUP,
             Action.ASSESS,
             Action.DRAFT_ADVISORY,
+            Action.WORK_INCIDENT,
+            Action.ESCALATE_INCIDENT,
         }
     ),
     Role.READER: frozenset(
@@ -247,6 +253,12 @@ def _may_on(p: Principal, action: Action, t: Target) -> bool:
             return p.org_id in t.member_org_ids
         case Action.MANAGE_COLLECTIONS:
             return own_org or (t.org_id is None and p.operator_org)
+        case Action.WORK_INCIDENT:
+            # The holder and the organisations an incident names (reporter, affected, assigned);
+            # a remote account works incidents only through signed federation documents.
+            return not p.remote and (own_org or p.org_id in t.member_org_ids)
+        case Action.ESCALATE_INCIDENT:
+            return not p.remote and own_org
     return False
 
 
@@ -411,3 +423,65 @@ def public_refusals(linked: list[tuple[str, Tlp]]) -> list[str]:
         for stix_id, tlp in linked
         if not may_publish_publicly(tlp)
     ]
+
+
+# -- incidents: who sees a case, and each record shared in it ------------------------------
+
+
+class Pap(StrEnum):
+    """Permissible Actions Protocol: what a recipient may do with shared information."""
+
+    CLEAR = "clear"
+    GREEN = "green"
+    AMBER = "amber"
+    RED = "red"
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentMarking:
+    """The facts of one incident that decide who sees it.
+
+    `holder_org_id` handles the case; `named_org_ids` are the reporter and the affected and
+    assigned organisations. The node's coordinator (its operator organisation) oversees every
+    case of the community except those at TLP:RED, which stay with the organisations named."""
+
+    holder_org_id: int
+    tlp: Tlp
+    named_org_ids: frozenset[int] = frozenset()
+
+
+def incident_named(principal: Principal, marking: IncidentMarking) -> bool:
+    return principal.org_id == marking.holder_org_id or principal.org_id in marking.named_org_ids
+
+
+def may_see_incident(principal: Principal, marking: IncidentMarking) -> bool:
+    if incident_named(principal, marking):
+        return True
+    if principal.remote:
+        return False
+    return principal.operator_org and marking.tlp is not Tlp.RED
+
+
+def may_see_incident_record(
+    principal: Principal, marking: IncidentMarking, record_tlp: Tlp
+) -> bool:
+    """A record (a linked STIX object, an attachment) shared in an incident at `record_tlp`:
+    the organisations named see it; the coordinator only below AMBER+STRICT. Whether the STIX
+    object itself may be seen is still `may_see`'s answer."""
+    if not may_see_incident(principal, marking):
+        return False
+    return incident_named(principal, marking) or record_tlp not in NAMED_ONLY
+
+
+def incident_filter(principal: Principal, incidents: Table | Any, named: Table | Any) -> Any:
+    """SQL WHERE clause equal to `may_see_incident` for rows of `incidents`; `named` holds
+    (incident_id, org_id) rows for the reporter and the affected and assigned organisations."""
+    is_named = exists(
+        select(named.c.incident_id).where(
+            named.c.incident_id == incidents.c.id, named.c.org_id == principal.org_id
+        )
+    )
+    mine = or_(incidents.c.org_id == principal.org_id, is_named)
+    if principal.remote or not principal.operator_org:
+        return mine
+    return or_(mine, incidents.c.tlp != Tlp.RED.value)

@@ -163,6 +163,23 @@ class Settings(BaseSettings):
         le=365,
         description="Days before its review date that a risk shows as due for review.",
     )
+    incident_severities: str = Field(
+        default="low,medium,high,very-high",
+        description="The national severity scale of incidents, lowest first, comma-separated.",
+    )
+    incident_attachment_max_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1, description="Largest file attached to an incident."
+    )
+    incident_ack_hours: float = Field(
+        default=4,
+        gt=0,
+        description="Default time an escalation hop has to acknowledge (reminder at half of it).",
+    )
+    incident_clocks: str = Field(
+        default="",
+        description="JSON file of regulatory reporting clocks per country and sector; empty: the"
+        " shipped one (first notice 24 h, full report 72 h).",
+    )
 
     @field_validator("database_url")
     @classmethod

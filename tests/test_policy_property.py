@@ -353,3 +353,131 @@ def test_every_marking_combination_on_the_rest_api(
         assert list_path(client, a) & truth.keys() == set(truth), name
     for name, id_path in ID_PATHS.items():
         assert id_path(client, b, sorted(truth)) == expected, name
+
+
+# -- incidents: every read path of `/api/incidents` agrees with `may_see_incident` ----------
+
+
+@dataclass(frozen=True)
+class IncidentSpec:
+    holder: int  # index into the generated organisations
+    tlp: Tlp
+    named: frozenset[int]  # reporter / affected / assigned organisations
+    record_tlp: Tlp  # TLP of one attachment shared in the case
+
+
+@st.composite
+def incident_worlds(draw: st.DrawFn) -> tuple[int, int | None, list[IncidentSpec]]:
+    n_orgs = draw(st.integers(2, 4))
+    orgs = st.integers(0, n_orgs - 1)
+    operator = draw(st.none() | orgs)  # the node's coordinator, if any of them
+    specs = draw(
+        st.lists(
+            st.builds(
+                IncidentSpec,
+                holder=orgs,
+                tlp=st.sampled_from(list(Tlp)),
+                named=st.frozensets(orgs, max_size=n_orgs),
+                record_tlp=st.sampled_from(list(Tlp)),
+            ),
+            min_size=1,
+            max_size=8,
+        )
+    )
+    return n_orgs, operator, specs
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(world=incident_worlds())
+def test_no_incident_path_returns_what_the_policy_denies(
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    world: tuple[int, int | None, list[IncidentSpec]],
+) -> None:
+    from minga.accounts.node import set_operator_org
+    from minga.incidents import service as incidents
+    from minga.incidents import work
+    from minga.policy import IncidentMarking, may_see_incident, may_see_incident_record
+
+    n_orgs, operator, specs = world
+    tag = uuid.uuid4().hex[:8]
+    members = [add_member(sessions, f"Inc {tag} {i}") for i in range(n_orgs)]
+    with sessions() as s:
+        # No operator among them: an organisation made only for that.
+        op_org = members[operator].org_id if operator is not None else None
+        if op_org is None:
+            op_org = add_member(sessions, f"Inc {tag} operator").org_id
+        set_operator_org(s, op_org)
+        s.commit()
+    members = [refresh(sessions, m) for m in members]
+    truth: dict[int, IncidentMarking] = {}
+    files: dict[int, tuple[int, Tlp]] = {}
+    with sessions() as s:
+        for n, spec in enumerate(specs):
+            holder = members[spec.holder]
+            data = incidents.IncidentIn(
+                title=f"policy-probe {tag} {n}",
+                classification="fraud:phishing",
+                severity="high",
+                tlp=spec.tlp.value,
+                reporter_org_id=holder.org_id,
+                extra_named={members[i].org_id: "affected" for i in spec.named},
+            )
+            inc = incidents.create_incident(
+                s, holder.principal, data, severity_scale="low,medium,high,very-high"
+            )
+            named = frozenset(members[i].org_id for i in spec.named) | {holder.org_id}
+            truth[inc.id] = IncidentMarking(holder.org_id, spec.tlp, named)
+            a = work.add_attachment(
+                s, holder.principal, inc.id, name="x.txt", content=b"x",
+                tlp=spec.record_tlp.value, max_bytes=10, at=inc.created_at,
+            )  # fmt: skip
+            files[a.id] = (inc.id, spec.record_tlp)
+        s.commit()
+    # The principals carry `operator_org` as the token verifier reads it now.
+    members = [refresh(sessions, m) for m in members]
+    for m in members:
+        allowed = {i for i, mk in truth.items() if may_see_incident(m.principal, mk)}
+        listed = {
+            x["id"] for x in client.get("/api/incidents?limit=1000", headers=m.headers).json()
+        }
+        assert listed & truth.keys() == allowed, f"GET /api/incidents for org {m.org_id}"
+        for iid in truth:
+            r = client.get(f"/api/incidents/{iid}", headers=m.headers)
+            assert (r.status_code == 200) == (iid in allowed), f"incident {iid} org {m.org_id}"
+            assert r.status_code in (200, 404)
+        for aid, (iid, tlp) in files.items():
+            r = client.get(f"/api/incidents/attachments/{aid}", headers=m.headers)
+            expected = may_see_incident_record(m.principal, truth[iid], tlp)
+            assert (r.status_code == 200) == expected, f"attachment {aid} org {m.org_id}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    tlp=st.sampled_from(list(Tlp)),
+    holder=st.booleans(),
+    named=st.booleans(),
+    operator=st.booleans(),
+    remote=st.booleans(),
+)
+def test_incident_rules_in_plain_words(
+    tlp: Tlp, holder: bool, named: bool, operator: bool, remote: bool
+) -> None:
+    from minga.policy import IncidentMarking, Principal, Role, may_see_incident
+
+    p = Principal(
+        user_id=1, org_id=1, role=Role.READER, identity_ref="x", operator_org=operator,
+        remote=remote,
+    )  # fmt: skip
+    m = IncidentMarking(1 if holder else 2, tlp, frozenset({1} if named else {3}))
+    seen = may_see_incident(p, m)
+    if holder or named:
+        assert seen
+    elif remote or not operator:
+        assert not seen
+    else:  # the node's coordinator oversees every case but those at TLP:RED
+        assert seen == (tlp is not Tlp.RED)

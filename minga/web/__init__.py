@@ -54,5 +54,8 @@ def install(app: FastAPI) -> None:
     app.include_router(advisories_desk.router)
     app.include_router(advisories_pages.router)
     app.include_router(advisories_wellknown.router)
+    from minga.incidents import pages as incident_pages
+
+    app.include_router(incident_pages.router)
     static = resources.files("minga.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from minga.accounts import service as accounts
 from minga.errors import InvalidInput
 from minga.federation import receipt_tally
+from minga.incidents.work import incidents_holding
 from minga.ingest import files
 from minga.intel import service as intel
 from minga.intel import stats
@@ -232,4 +233,5 @@ def object_detail(
         receipts=tally,
         original_file=item.type == "report"
         and bool(files.reports_with_files(session, [item.stix_id])),
+        incidents=incidents_holding(session, me, stix_id),
     )
