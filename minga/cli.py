@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from minga.accounts import invitations
@@ -26,7 +27,8 @@ from minga.federation.keys import ensure_key
 from minga.federation.remote import remote_label
 from minga.ingest.command import ingest_command, worker_command
 from minga.knowledge.cli import knowledge_app
-from minga.settings import Settings
+from minga.ops import exits
+from minga.ops.exits import database_problem, load_settings
 from minga.taxii.cli import taxii_app
 
 app = typer.Typer(no_args_is_help=True, help="Minga: threat-intelligence sharing for CSIRTs.")
@@ -52,30 +54,31 @@ out = Console()
 err = Console(stderr=True)
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
+def fail(message: str, code: int = exits.FAILED) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     return typer.Exit(code)
 
 
 @contextmanager
 def session_scope(migrate: bool = True) -> Iterator[Session]:
-    """A committed unit of work on the configured database; errors become one sentence."""
+    """A committed unit of work on the configured database; errors become one sentence
+    with the exit code of the README's table (minga/ops/exits.py)."""
     from minga.migrate import upgrade
 
+    settings = load_settings()
     try:
-        settings = Settings()
-    except Exception as exc:  # pydantic's ValidationError lists every bad variable
-        raise fail(f"bad MINGA_* setting: {exc}", 2) from None
-    engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url)
+    except ArgumentError as exc:
+        raise fail(database_problem(settings.database_url, exc), exits.USAGE) from None
     try:
         if migrate:
             upgrade(engine)
         with unit_of_work(make_sessionmaker(engine)) as session:
             yield session
     except MingaError as exc:
-        raise fail(exc.message, 2) from None
-    except OperationalError as exc:
-        raise fail(f"cannot use the database {settings.database_url}: {exc.orig}", 3) from None
+        raise fail(exc.message, exits.USAGE) from None
+    except (OperationalError, InterfaceError) as exc:
+        raise fail(database_problem(settings.database_url, exc), exits.UNAVAILABLE) from None
     finally:
         engine.dispose()
 
@@ -133,21 +136,23 @@ def serve(
     from minga.db import cores, engine_for
     from minga.migrate import upgrade
 
-    try:
-        settings = Settings()
-    except Exception as exc:  # pydantic's ValidationError lists every bad variable
-        raise fail(f"bad MINGA_* setting: {exc}", 2) from None
+    settings = load_settings()
     count = workers or settings.workers or cores()
-    engine = engine_for(settings.model_copy(update={"workers": count}))
+    bind_host, bind_port = host or settings.host, port or settings.port
+    taken = exits.port_taken(bind_host, bind_port)
+    if taken:
+        raise fail(taken, exits.UNAVAILABLE)
+    try:
+        engine = engine_for(settings.model_copy(update={"workers": count}))
+    except ArgumentError as exc:
+        raise fail(database_problem(settings.database_url, exc), exits.USAGE) from None
     try:
         upgrade(engine)
-        serving.run(
-            settings, engine, host=host or settings.host, port=port or settings.port, workers=count
-        )
+        serving.run(settings, engine, host=bind_host, port=bind_port, workers=count)
     except MingaError as exc:
-        raise fail(exc.message, 2) from None
-    except OperationalError as exc:
-        raise fail(f"cannot use the database {settings.database_url}: {exc.orig}", 3) from None
+        raise fail(exc.message, exits.USAGE) from None
+    except (OperationalError, InterfaceError) as exc:
+        raise fail(database_problem(settings.database_url, exc), exits.UNAVAILABLE) from None
     finally:
         engine.dispose()
 
@@ -259,10 +264,11 @@ def token_list(user: Annotated[str | None, typer.Option(help="user id or name")]
     with session_scope() as session:
         user_id = _user_by(session, user).id if user else None
         table = Table("public id", "user", "label", "created", "expires", "revoked")
+        names = {u.id: u.name for u in accounts.list_users(session, None)}
         for t in accounts.list_tokens(session, None, user_id):
             table.add_row(
                 t.public_id,
-                str(t.user_id),
+                names.get(t.user_id, str(t.user_id)),
                 t.label,
                 f"{t.created_at:%Y-%m-%d %H:%M}",
                 f"{t.expires_at:%Y-%m-%d}" if t.expires_at else "",
@@ -359,4 +365,4 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(exits.INTERRUPTED)
