@@ -28,6 +28,7 @@ from minga.federation.remote import remote_label
 from minga.ingest.command import ingest_command, worker_command
 from minga.knowledge.cli import knowledge_app
 from minga.ops import exits
+from minga.ops.cli import add_ops_commands
 from minga.ops.exits import database_problem, load_settings
 from minga.taxii.cli import taxii_app
 
@@ -49,6 +50,7 @@ app.add_typer(taxii_app, name="taxii")
 app.add_typer(node_app, name="node")
 app.add_typer(peer_app, name="peer")
 app.add_typer(knowledge_app, name="knowledge")
+add_ops_commands(app)  # backup, restore, check (minga/ops/cli.py)
 
 out = Console()
 err = Console(stderr=True)

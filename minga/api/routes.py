@@ -13,6 +13,7 @@ from minga.api.errors import ErrorOut
 from minga.federation import receipt_views
 from minga.federation import sync as federation_sync
 from minga.federation import views as federation_views
+from minga.ops import views as ops_views
 from minga.taxii import routes as taxii_routes
 
 # Any operation may answer these (validation, authentication, policy, a stored-data conflict,
@@ -56,6 +57,7 @@ def install(app: FastAPI) -> None:
     app.include_router(federation_sync.router)
     app.include_router(federation_views.router)
     app.include_router(receipt_views.router)
+    app.include_router(ops_views.router)
     web.install(app)
 
     @app.get("/api/health", tags=["node"])

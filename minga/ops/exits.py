@@ -47,7 +47,10 @@ def settings_problem(exc: ValidationError) -> str:
         message = str(e.get("msg", "")).removeprefix("Value error, ")
         value = e.get("input")
         shown = f" (got {value!r})" if isinstance(value, str | int | float) else ""
-        parts.append(f"MINGA_{field}: {message}{shown}" if field else message)
+        name = f"MINGA_{field}"
+        if field and not message.startswith(name):
+            message = f"{name}: {message}"
+        parts.append(message + shown)
     return "bad setting: " + "; ".join(parts)
 
 
