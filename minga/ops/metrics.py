@@ -92,9 +92,8 @@ class IngestQueue(Collector):
         from minga.ingest.models import jobs
 
         with self.sessions() as s:
-            counts: dict[str, int] = dict(
-                s.execute(select(jobs.c.status, func.count()).group_by(jobs.c.status))
-            )
+            by = select(jobs.c.status, func.count()).group_by(jobs.c.status)
+            counts = {str(status): int(n) for status, n in s.execute(by)}
             oldest = s.scalar(select(func.min(jobs.c.created_at)).where(jobs.c.status == QUEUED))
         by_status = GaugeMetricFamily(
             "minga_ingest_jobs", "Ingest jobs kept, by status.", labels=["status"]
