@@ -20,6 +20,7 @@ from minga.accounts import service as accounts
 from minga.accounts.cli import add_signin_commands, give_password
 from minga.accounts.models import Organisation, User
 from minga.accounts.node import set_operator_org
+from minga.accounts.places import SECTORS
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
 from minga.federation.cli import node_app, peer_app
@@ -54,6 +55,7 @@ add_ops_commands(app)  # backup, restore, check (minga/ops/cli.py)
 
 out = Console()
 err = Console(stderr=True)
+DEFAULT_OPERATOR = "Node operator"
 
 
 def fail(message: str, code: int = exits.FAILED) -> typer.Exit:
@@ -101,8 +103,15 @@ def _user_by(session: Session, ref: str) -> User:
 @app.command()
 def init(
     admin: Annotated[str, typer.Option(help="Name of the first admin user.")] = "admin",
-    org: Annotated[str, typer.Option(help="Organisation that runs this node.")] = "Node operator",
+    org: Annotated[str, typer.Option(help="Organisation that runs this node.")] = DEFAULT_OPERATOR,
     country: Annotated[str, typer.Option(help="ISO country code of that organisation.")] = "CR",
+    member: Annotated[
+        bool | None,
+        typer.Option(
+            help="Whether that organisation is one of the community's members (a national CSIRT"
+            " running its own node is); default: not for the default name 'Node operator'."
+        ),
+    ] = None,
 ) -> None:
     """Create the database and the first admin with a token (printed once)."""
     with session_scope() as session:
@@ -110,8 +119,15 @@ def init(
             out.print("The node is already initialised; nothing changed.")
             return
         operator = accounts.create_organisation(
-            session, None, name=org, country=country, sector="government", kind="csirt"
+            session,
+            None,
+            name=org,
+            country=country,
+            sector="government",
+            kind="csirt",
         )
+        # The default operator organisation runs the node; it is not one of its members.
+        operator.member = member if member is not None else org != DEFAULT_OPERATOR
         set_operator_org(session, operator.id)  # its admins are the node operator
         ensure_key(session)  # the node's Ed25519 identity for federation
         user = accounts.create_user(session, None, org_id=operator.id, name=admin, role="admin")
@@ -190,11 +206,13 @@ def demo_data() -> None:
 @org_app.command("list")
 def org_list() -> None:
     with session_scope() as session:
-        table = Table("id", "name", "country", "sector", "kind", "identity", "remote")
+        table = Table("id", "name", "country", "sector", "kind", "identity", "remote", "member")
         for o in accounts.list_organisations(session):
+            member = "yes" if o.member else "no"
             table.add_row(
-                str(o.id), o.name, o.country, o.sector, o.kind, o.identity_ref, remote_label(o)
-            )
+                str(o.id), o.name, o.country, o.sector, o.kind, o.identity_ref, remote_label(o),
+                member,
+            )  # fmt: skip
     out.print(table)
 
 
@@ -202,7 +220,7 @@ def org_list() -> None:
 def org_create(
     name: str,
     country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2, e.g. GT")],
-    sector: Annotated[str, typer.Option(help="e.g. government, finance, health")],
+    sector: Annotated[str, typer.Option(help=", ".join(SECTORS))],
     kind: Annotated[str, typer.Option(help=", ".join(accounts.ORG_KINDS))] = "government",
 ) -> None:
     with session_scope() as session:

@@ -44,6 +44,10 @@ class OrganisationOut(BaseModel):
     remote_node: str | None = Field(
         default=None, description="set for a read-only organisation of another node"
     )
+    member: bool = Field(
+        default=True,
+        description="false for an organisation that runs the node without being a member",
+    )
 
 
 class UserIn(BaseModel):

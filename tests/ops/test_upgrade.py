@@ -90,6 +90,8 @@ def test_an_older_database_upgrades_with_its_data(db_url: str, other_url: str):
         with engine.connect() as conn:
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
             assert conn.execute(text("SELECT name FROM users")).scalars().all() == ["ana"]
+            org = conn.execute(text("SELECT sector, member FROM organisations")).one()
+            assert (org.sector, bool(org.member)) == ("government", True)  # was 'gobierno'
         sessions = make_sessionmaker(engine)
         with sessions() as s:
             _, issued = accounts.issue_token(s, None, user_id=1)
