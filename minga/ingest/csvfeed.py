@@ -219,14 +219,13 @@ def parse_csv(
     header = _header(rows[0][1], mapping)
     positions = _resolve(mapping, header, len(rows[0][1]))
     preset = PRESETS.get(mapping.preset or "")
-    missing = [c for c in preset or () if c not in _names(rows[0][1])]
-    if missing:
-        expected = ",".join(preset or ())
-        found = ",".join(_names(rows[0][1]))
+    names = _names(rows[0][1])
+    if preset and not any(preset.get(n) in VALUE_FIELDS for n in names):
         raise InvalidInput(
-            f"the {mapping.preset} preset expects a header row with the columns {expected}"
-            f" (any order; indicator cells may be empty); this file lacks {','.join(missing)}"
-            f" and has: {found[:300]}"
+            f"the {mapping.preset} preset expects a header row with the columns"
+            f" {','.join(preset)} (any order; at least one of the indicator columns"
+            f" {', '.join(c for c, f in preset.items() if f in VALUE_FIELDS)});"
+            f" this file has: {','.join(names)[:300]}"
         )
     if not any(f in VALUE_FIELDS for f in positions.values()):
         raise InvalidInput("no column is mapped to an indicator (value, ip, domain, url, hash)")

@@ -82,7 +82,7 @@ def test_an_explicit_map_is_idempotent_and_keeps_dates_and_descriptions(
 
 def test_the_preset_error_names_its_columns(member: Member, tmp_path: Path):
     path = tmp_path / "CR.csv"
-    path.write_text("fecha,ip\n2025-03-04,203.0.113.7\n")
+    path.write_text("fecha,indicador\n2025-03-04,203.0.113.7\n")
     r = runner.invoke(
         app, ["ingest", str(path), "--user", "csirt-cr-analyst", "--csv-preset", "csirtamericas"]
     )
@@ -90,4 +90,5 @@ def test_the_preset_error_names_its_columns(member: Member, tmp_path: Path):
     assert r.exit_code == 2
     assert "csirtamericas preset expects a header row with the columns" in said
     assert "date,ip,domain,url,hash,type,country,description" in said
-    assert "this file lacks date,domain,url,hash,type,country,description and has: fecha,ip" in said
+    assert "at least one of the indicator columns ip, domain, url, hash" in said
+    assert "this file has: fecha,indicador" in said

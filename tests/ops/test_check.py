@@ -11,6 +11,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from minga.cli import app
@@ -62,7 +63,8 @@ def test_a_healthy_node_passes_every_check(db_url: str, tmp_path: Path):
     env |= {"MINGA_TLS_CERT_FILE": str(cert), "MINGA_TLS_KEY_FILE": str(key)}
     code, lines = _check(env)
     assert code == 0, lines
-    assert set(lines) >= {"settings", "database", "schema", "clock", "node key", "disk", "tls"}
+    expected = {"settings", "database", "schema", "clock", "node key", "members", "disk", "tls"}
+    assert set(lines) >= expected
     assert all(status == "ok" for status, _ in lines.values()), lines
     assert head_revision() in lines["schema"][1]
     if not db_url.startswith("sqlite"):
@@ -75,6 +77,14 @@ def test_problems_fail_with_one_line_each(db_url: str, other_url: str, tmp_path:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0008")
+        conn.execute(
+            text(
+                "INSERT INTO organisations (name, country, sector, kind, identity_ref,"
+                " description, created_at) VALUES ('Old', 'XX', 'cosas', 'csirt',"
+                " 'identity--5e1d0b3a-0000-4a2b-9c3d-0a0b0c0d0e09', '', :now)"
+            ),
+            {"now": dt.datetime.now(dt.UTC)},
+        )
     engine.dispose()
     env = {
         "MINGA_DATABASE_URL": other_url,
@@ -86,5 +96,6 @@ def test_problems_fail_with_one_line_each(db_url: str, other_url: str, tmp_path:
     assert lines["schema"][0] == "fail" and "at revision 0008" in lines["schema"][1]
     assert lines["node key"][0] == "fail" and "minga init" in lines["node key"][1]
     assert lines["tls"][0] == "fail" and "missing.crt" in lines["tls"][1]
+    assert lines["members"] == ("warn", "country or sector to correct: Old (XX, cosas)")
     code, _ = _check({**env, "MINGA_TLS_KEY_FILE": ""})  # one without the other
     assert code == 2

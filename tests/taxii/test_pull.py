@@ -257,7 +257,7 @@ def test_scheduled_pulls_run_when_due(
         s.commit()
     outcomes = puller.run_due(local)
     assert sorted(outcomes) == ["gone", "remote"]
-    assert str(outcomes["gone"]).startswith("cannot reach http://127.0.0.1:9/taxii2/")
+    assert str(outcomes["gone"]).startswith("cannot reach the TAXII server at http://127.0.0.1:9/")
     assert isinstance(outcomes["remote"], puller.PullResult)
     assert outcomes["remote"].stored == 8
     assert puller.run_due(local) == {}
