@@ -284,6 +284,8 @@ def token_list(user: Annotated[str | None, typer.Option(help="user id or name")]
     with session_scope() as session:
         user_id = _user_by(session, user).id if user else None
         table = Table("public id", "user", "label", "created", "expires", "revoked")
+        for column in table.columns[:2]:  # ids and names whole; the rest wraps at 80 columns
+            column.no_wrap = True
         names = {u.id: u.name for u in accounts.list_users(session, None)}
         for t in accounts.list_tokens(session, None, user_id):
             table.add_row(

@@ -50,12 +50,3 @@ def uvicorn_config(level: str) -> dict[str, Any]:
             "minga": {"handlers": ["default"], "level": upper, "propagate": False},
         },
     }
-
-
-def configure(log_format: str, level: str = "info") -> None:
-    """Log the `minga` logger in `log_format` (what commands other than serve use)."""
-    if log_format != "json":
-        return
-    import logging.config
-
-    logging.config.dictConfig(uvicorn_config(level))
