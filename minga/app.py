@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from minga import __version__
 from minga.accounts.tokens import TokenVerifier
 from minga.db import engine_for, make_sessionmaker
+from minga.ops.metrics import RequestMetrics
 from minga.settings import Settings
 
 log = logging.getLogger("minga")
@@ -119,6 +120,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.node = node
     app.add_middleware(AllowOn405)
     app.add_middleware(ContainUnexpected)
+    app.add_middleware(RequestMetrics)  # outermost: counts every answer, 500s included
     errors.install(app)
     routes.install(app)
     return app

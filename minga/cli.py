@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from minga.accounts import invitations
@@ -19,6 +20,7 @@ from minga.accounts import service as accounts
 from minga.accounts.cli import add_signin_commands, give_password
 from minga.accounts.models import Organisation, User
 from minga.accounts.node import set_operator_org
+from minga.accounts.places import SECTORS
 from minga.advisories.cli import advisory_app
 from minga.assessments.cli import assessments_app
 from minga.db import make_engine, make_sessionmaker, unit_of_work
@@ -29,7 +31,9 @@ from minga.federation.remote import remote_label
 from minga.incidents.cli import incident_app
 from minga.ingest.command import ingest_command, worker_command
 from minga.knowledge.cli import knowledge_app
-from minga.settings import Settings
+from minga.ops import exits
+from minga.ops.cli import add_ops_commands
+from minga.ops.exits import database_problem, load_settings
 from minga.taxii.cli import taxii_app
 
 app = typer.Typer(no_args_is_help=True, help="Minga: threat-intelligence sharing for CSIRTs.")
@@ -53,35 +57,38 @@ app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(assessments_app, name="assessments")
 app.add_typer(advisory_app, name="advisory")
 app.add_typer(incident_app, name="incident")
+add_ops_commands(app)  # backup, restore, check (minga/ops/cli.py)
 
 out = Console()
 err = Console(stderr=True)
+DEFAULT_OPERATOR = "Node operator"
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
+def fail(message: str, code: int = exits.FAILED) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     return typer.Exit(code)
 
 
 @contextmanager
 def session_scope(migrate: bool = True) -> Iterator[Session]:
-    """A committed unit of work on the configured database; errors become one sentence."""
+    """A committed unit of work on the configured database; errors become one sentence
+    with the exit code of the README's table (minga/ops/exits.py)."""
     from minga.migrate import upgrade
 
+    settings = load_settings()
     try:
-        settings = Settings()
-    except Exception as exc:  # pydantic's ValidationError lists every bad variable
-        raise fail(f"bad MINGA_* setting: {exc}", 2) from None
-    engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url)
+    except ArgumentError as exc:
+        raise fail(database_problem(settings.database_url, exc), exits.USAGE) from None
     try:
         if migrate:
             upgrade(engine)
         with unit_of_work(make_sessionmaker(engine)) as session:
             yield session
     except MingaError as exc:
-        raise fail(exc.message, 2) from None
-    except OperationalError as exc:
-        raise fail(f"cannot use the database {settings.database_url}: {exc.orig}", 3) from None
+        raise fail(exc.message, exits.USAGE) from None
+    except (OperationalError, InterfaceError) as exc:
+        raise fail(database_problem(settings.database_url, exc), exits.UNAVAILABLE) from None
     finally:
         engine.dispose()
 
@@ -102,8 +109,15 @@ def _user_by(session: Session, ref: str) -> User:
 @app.command()
 def init(
     admin: Annotated[str, typer.Option(help="Name of the first admin user.")] = "admin",
-    org: Annotated[str, typer.Option(help="Organisation that runs this node.")] = "Node operator",
+    org: Annotated[str, typer.Option(help="Organisation that runs this node.")] = DEFAULT_OPERATOR,
     country: Annotated[str, typer.Option(help="ISO country code of that organisation.")] = "CR",
+    member: Annotated[
+        bool | None,
+        typer.Option(
+            help="Whether that organisation is one of the community's members (a national CSIRT"
+            " running its own node is); default: not for the default name 'Node operator'."
+        ),
+    ] = None,
 ) -> None:
     """Create the database and the first admin with a token (printed once)."""
     with session_scope() as session:
@@ -111,8 +125,15 @@ def init(
             out.print("The node is already initialised; nothing changed.")
             return
         operator = accounts.create_organisation(
-            session, None, name=org, country=country, sector="government", kind="csirt"
+            session,
+            None,
+            name=org,
+            country=country,
+            sector="government",
+            kind="csirt",
         )
+        # The default operator organisation runs the node; it is not one of its members.
+        operator.member = member if member is not None else org != DEFAULT_OPERATOR
         set_operator_org(session, operator.id)  # its admins are the node operator
         ensure_key(session)  # the node's Ed25519 identity for federation
         user = accounts.create_user(session, None, org_id=operator.id, name=admin, role="admin")
@@ -139,21 +160,23 @@ def serve(
     from minga.db import cores, engine_for
     from minga.migrate import upgrade
 
-    try:
-        settings = Settings()
-    except Exception as exc:  # pydantic's ValidationError lists every bad variable
-        raise fail(f"bad MINGA_* setting: {exc}", 2) from None
+    settings = load_settings()
     count = workers or settings.workers or cores()
-    engine = engine_for(settings.model_copy(update={"workers": count}))
+    bind_host, bind_port = host or settings.host, port or settings.port
+    taken = exits.port_taken(bind_host, bind_port)
+    if taken:
+        raise fail(taken, exits.UNAVAILABLE)
+    try:
+        engine = engine_for(settings.model_copy(update={"workers": count}))
+    except ArgumentError as exc:
+        raise fail(database_problem(settings.database_url, exc), exits.USAGE) from None
     try:
         upgrade(engine)
-        serving.run(
-            settings, engine, host=host or settings.host, port=port or settings.port, workers=count
-        )
+        serving.run(settings, engine, host=bind_host, port=bind_port, workers=count)
     except MingaError as exc:
-        raise fail(exc.message, 2) from None
-    except OperationalError as exc:
-        raise fail(f"cannot use the database {settings.database_url}: {exc.orig}", 3) from None
+        raise fail(exc.message, exits.USAGE) from None
+    except (OperationalError, InterfaceError) as exc:
+        raise fail(database_problem(settings.database_url, exc), exits.UNAVAILABLE) from None
     finally:
         engine.dispose()
 
@@ -189,11 +212,13 @@ def demo_data() -> None:
 @org_app.command("list")
 def org_list() -> None:
     with session_scope() as session:
-        table = Table("id", "name", "country", "sector", "kind", "identity", "remote")
+        table = Table("id", "name", "country", "sector", "kind", "identity", "remote", "member")
         for o in accounts.list_organisations(session):
+            member = "yes" if o.member else "no"
             table.add_row(
-                str(o.id), o.name, o.country, o.sector, o.kind, o.identity_ref, remote_label(o)
-            )
+                str(o.id), o.name, o.country, o.sector, o.kind, o.identity_ref, remote_label(o),
+                member,
+            )  # fmt: skip
     out.print(table)
 
 
@@ -201,7 +226,7 @@ def org_list() -> None:
 def org_create(
     name: str,
     country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2, e.g. GT")],
-    sector: Annotated[str, typer.Option(help="e.g. government, finance, health")],
+    sector: Annotated[str, typer.Option(help=", ".join(SECTORS))],
     kind: Annotated[str, typer.Option(help=", ".join(accounts.ORG_KINDS))] = "government",
 ) -> None:
     with session_scope() as session:
@@ -265,10 +290,13 @@ def token_list(user: Annotated[str | None, typer.Option(help="user id or name")]
     with session_scope() as session:
         user_id = _user_by(session, user).id if user else None
         table = Table("public id", "user", "label", "created", "expires", "revoked")
+        for column in table.columns[:2]:  # ids and names whole; the rest wraps at 80 columns
+            column.no_wrap = True
+        names = {u.id: u.name for u in accounts.list_users(session, None)}
         for t in accounts.list_tokens(session, None, user_id):
             table.add_row(
                 t.public_id,
-                str(t.user_id),
+                names.get(t.user_id, str(t.user_id)),
                 t.label,
                 f"{t.created_at:%Y-%m-%d %H:%M}",
                 f"{t.expires_at:%Y-%m-%d}" if t.expires_at else "",
@@ -365,4 +393,4 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(exits.INTERRUPTED)

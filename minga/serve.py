@@ -12,9 +12,13 @@ import ctypes
 import logging
 import os
 import secrets
+import shutil
 import signal
 import sys
+import tempfile
 from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -24,6 +28,7 @@ from minga.accounts.node import token_key
 from minga.app import create_app
 from minga.db import make_sessionmaker, unit_of_work
 from minga.errors import MingaError
+from minga.ops import logs, metrics
 from minga.settings import Settings
 
 log = logging.getLogger("minga")
@@ -55,7 +60,7 @@ def run(settings: Settings, engine: Engine, *, host: str, port: int, workers: in
         token_key(session)  # made once here, not raced for by the workers' first requests
     if workers <= 1:
         application = create_app(settings, engine=engine)
-        uvicorn.run(application, host=host, port=port, log_level=settings.log_level)
+        uvicorn.run(application, host=host, port=port, **_uvicorn_options(settings))
         return
     if settings.is_sqlite and settings.sqlite_path() is None:
         raise MingaError("several workers need a database file or PostgreSQL, not :memory:")
@@ -73,8 +78,15 @@ def run(settings: Settings, engine: Engine, *, host: str, port: int, workers: in
             from minga.web.auth import signing_key
 
             signing_key(settings)  # its key file is written before the workers read it
+    shared = os.environ.get(metrics.MULTIPROC_ENV)
+    if shared:
+        metrics.fresh_multiproc_dir(Path(shared))
+    else:  # the workers add up their request metrics through files here (minga/ops/metrics.py)
+        env[metrics.MULTIPROC_ENV] = tempfile.mkdtemp(prefix="minga-metrics-")
     os.environ.update(env)
     with ExitStack() as background:
+        if not shared:
+            background.callback(shutil.rmtree, env[metrics.MULTIPROC_ENV], ignore_errors=True)
         _start_background(background, settings, engine)
         uvicorn.run(
             "minga.serve:worker_app",
@@ -82,10 +94,21 @@ def run(settings: Settings, engine: Engine, *, host: str, port: int, workers: in
             workers=workers,
             host=host,
             port=port,
-            log_level=settings.log_level,
+            **_uvicorn_options(settings),
             # A worker's first answer waits for its imports, seconds on a busy machine.
             timeout_worker_healthcheck=60,
         )
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """Log level and format, and HTTPS when a certificate is set."""
+    options: dict[str, Any] = {"log_level": settings.log_level}
+    if settings.log_format == "json":
+        options["log_config"] = logs.uvicorn_config(settings.log_level)
+    if settings.tls_cert_file:
+        options["ssl_certfile"] = settings.tls_cert_file
+        options["ssl_keyfile"] = settings.tls_key_file
+    return options
 
 
 def _start_background(stack: ExitStack, settings: Settings, engine: Engine) -> None:

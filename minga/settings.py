@@ -75,6 +75,20 @@ class Settings(BaseSettings):
         default=100 * 1024 * 1024, ge=1024, description="Largest upload or file ingest accepts."
     )
     log_level: str = Field(default="info", description="uvicorn log level.")
+    log_format: str = Field(
+        default="text",
+        pattern="^(text|json)$",
+        description="`text` (lines for a person) or `json` (one JSON object per line, for a log"
+        " collector).",
+    )
+    metrics_token: str = Field(
+        default="",
+        description="Bearer token that opens GET /metrics (Prometheus); empty: /metrics is off.",
+    )
+    tls_cert_file: str = Field(
+        default="", description="PEM certificate chain `minga serve` serves HTTPS with."
+    )
+    tls_key_file: str = Field(default="", description="PEM private key of that certificate.")
     workers: int = Field(
         default=0, ge=0, le=256, description="Processes `minga serve` runs; 0: one per core."
     )
@@ -201,7 +215,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _default_public_url(self) -> Settings:
         if not self.public_url:
-            self.public_url = f"http://{self.host}:{self.port}"
+            scheme = "https" if self.tls_cert_file else "http"
+            self.public_url = f"{scheme}://{self.host}:{self.port}"
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ValueError("set both MINGA_TLS_CERT_FILE and MINGA_TLS_KEY_FILE, or neither")
         return self
 
     @property

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,6 +34,9 @@ class Organisation(Base):
     # Set for an organisation of another node (a peer node itself, or an organisation that
     # published there): read-only here, named in sharing groups like any organisation.
     remote_node: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    # False for an organisation that runs the node without being one of its community's
+    # members (the "Node operator" `minga init` makes): left out of member lists and counts.
+    member: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class User(Base):

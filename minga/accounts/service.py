@@ -13,6 +13,7 @@ from minga import audit
 from minga.accounts.checks import refuse_remote, require, user_target
 from minga.accounts.models import ApiToken, GroupMember, Organisation, User
 from minga.accounts.node import operator_org_id, token_key
+from minga.accounts.places import check_country, check_sector
 from minga.accounts.tokens import IssuedToken, new_token
 from minga.errors import Conflict, InvalidInput, NotFound
 from minga.policy import Action, Principal, Role, Target, may
@@ -20,7 +21,6 @@ from minga.policy import Action, Principal, Role, Target, may
 __all__ = ["may", "require", "user_target"]
 
 ORG_KINDS = ("government", "csirt", "private", "academia", "civil-society")
-COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,119}$")
 
 
@@ -54,25 +54,23 @@ def create_organisation(
     description: str = "",
     identity_ref: str | None = None,
 ) -> Organisation:
-    """A member organisation and its STIX identity (stored as a TLP:CLEAR community object)."""
+    """A member organisation and its STIX identity (stored as a TLP:CLEAR community object).
+    (`minga init` marks an operator organisation that is not a member: `member` False.)"""
     if actor is not None:
         require(actor, Action.MANAGE_ORGS)
     name = name.strip()
-    country = country.strip().upper()
     if not name or len(name) > 200:
         raise InvalidInput("an organisation needs a name of 1-200 characters")
-    if not COUNTRY_RE.match(country):
-        raise InvalidInput("country must be an ISO 3166-1 alpha-2 code such as CR or MX")
+    country = check_country(country)
     if kind not in ORG_KINDS:
         raise InvalidInput(f"kind must be one of: {', '.join(ORG_KINDS)}")
-    if not sector.strip():
-        raise InvalidInput("sector must not be empty")
     if session.scalar(select(Organisation.id).where(Organisation.name == name)) is not None:
         raise Conflict(f"an organisation named {name!r} already exists")
+    sector = check_sector(sector)
     org = Organisation(
         name=name,
         country=country,
-        sector=sector.strip().lower(),
+        sector=sector,
         kind=kind,
         description=description,
         identity_ref=identity_ref or f"identity--{uuid.uuid4()}",
@@ -95,8 +93,13 @@ def create_organisation(
     return org
 
 
-def list_organisations(session: Session) -> list[Organisation]:
-    return list(session.scalars(select(Organisation).order_by(Organisation.name)))
+def list_organisations(session: Session, *, members_only: bool = False) -> list[Organisation]:
+    """Every organisation of the node, or (`members_only`) the community's members: without
+    an operator organisation that is not a member."""
+    stmt = select(Organisation).order_by(Organisation.name)
+    if members_only:
+        stmt = stmt.where(Organisation.member.is_(True))
+    return list(session.scalars(stmt))
 
 
 def get_organisation(session: Session, org_id: int) -> Organisation:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from minga import audit
 from minga.accounts import invitations, service
+from minga.accounts.places import SECTORS
 from minga.api.deps import (
     DB_ID_MAX,
     CurrentPrincipal,
@@ -26,7 +27,11 @@ router = APIRouter(prefix="/api", tags=["accounts"])
 class OrganisationIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
-    sector: str = Field(min_length=1, max_length=64)
+    sector: str = Field(
+        min_length=1,
+        max_length=64,
+        description="a critical-infrastructure sector: " + ", ".join(SECTORS),
+    )
     kind: str = Field(description="government, csirt, private, academia or civil-society")
     description: str = Field(default="", max_length=4000)
 
@@ -43,6 +48,10 @@ class OrganisationOut(BaseModel):
     description: str
     remote_node: str | None = Field(
         default=None, description="set for a read-only organisation of another node"
+    )
+    member: bool = Field(
+        default=True,
+        description="false for an organisation that runs the node without being a member",
     )
 
 

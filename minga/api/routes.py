@@ -16,6 +16,7 @@ from minga.federation import receipt_views
 from minga.federation import sync as federation_sync
 from minga.federation import views as federation_views
 from minga.incidents import views as incident_views
+from minga.ops import views as ops_views
 from minga.taxii import routes as taxii_routes
 
 # Any operation may answer these (validation, authentication, policy, a stored-data conflict,
@@ -62,6 +63,7 @@ def install(app: FastAPI) -> None:
     app.include_router(assessment_views.router)
     app.include_router(advisories_views.router)
     app.include_router(incident_views.router)
+    app.include_router(ops_views.router)
     web.install(app)
 
     @app.get("/api/health", tags=["node"])

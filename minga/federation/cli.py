@@ -31,12 +31,9 @@ def _scope() -> AbstractContextManager[Session]:
 
 
 def _settings() -> Settings:
-    from minga.cli import fail
+    from minga.ops.exits import load_settings
 
-    try:
-        return Settings()
-    except Exception as exc:  # pydantic's ValidationError lists every bad variable
-        raise fail(f"bad MINGA_* setting: {exc}", 2) from None
+    return load_settings()
 
 
 def _when(value: datetime | None) -> str:

@@ -24,6 +24,7 @@ from minga import audit
 from minga.accounts import service as accounts
 from minga.accounts.checks import require
 from minga.accounts.models import ApiToken, Organisation, User
+from minga.accounts.places import check_country, check_sector, is_country, sector_key
 from minga.accounts.tokens import IssuedToken
 from minga.errors import Conflict, InvalidInput, NotFound
 from minga.federation.collection import ensure_collection
@@ -163,10 +164,11 @@ def refresh_identity(session: Session, peer: PeerNode, document: dict[str, Any])
         taken = session.scalar(select(Organisation.id).where(Organisation.identity_ref == ref))
         if isinstance(ref, str) and ref.startswith("identity--") and taken is None:
             org.identity_ref = ref[:100]
-        if isinstance(org_doc.get("country"), str) and re.match(r"^[A-Z]{2}$", org_doc["country"]):
-            org.country = org_doc["country"]
-        if isinstance(org_doc.get("sector"), str) and org_doc["sector"].strip():
-            org.sector = org_doc["sector"].strip().lower()[:64]
+        if isinstance(org_doc.get("country"), str) and is_country(org_doc["country"]):
+            org.country = org_doc["country"].upper()
+        stated = sector_key(org_doc["sector"]) if isinstance(org_doc.get("sector"), str) else None
+        if stated is not None:
+            org.sector = stated
     session.flush()
 
 
@@ -247,6 +249,8 @@ def add_peer(
             "--token-env names the environment variable holding the token the peer gave this"
             " node (letters, digits and _, not starting with a digit)"
         )
+    country = check_country(country) if country and country.strip() else None
+    sector = check_sector(sector) if sector and sector.strip() else None
     fp = parse_fingerprint(fingerprint_text)
     if fp == fingerprint(bytes(ensure_key(session).verify_key)):
         raise InvalidInput("that fingerprint is this node's own key: a node is not its own peer")
@@ -298,8 +302,8 @@ def add_peer(
     if document is not None:
         refresh_identity(session, peer, document)
         if country or sector:  # what the operator typed wins over the document
-            org.country = country.strip().upper() if country else org.country
-            org.sector = sector.strip().lower() if sector else org.sector
+            org.country = country or org.country
+            org.sector = sector or org.sector
     if user is None:
         user = accounts.create_user(
             session, None, org_id=org.id, name=account, role="machine", allow_remote=True

@@ -18,21 +18,21 @@ from sqlalchemy.orm import Session
 
 from minga import audit
 from minga.accounts.models import Organisation
+from minga.accounts.places import UNKNOWN_COUNTRY, UNKNOWN_SECTOR, is_country, sector_key
 from minga.federation.signing import SignatureRejected
 
-UNKNOWN_COUNTRY = "ZZ"  # ISO 3166 user-assigned code: not known (yet)
-UNKNOWN_SECTOR = "unknown"
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
 def clean_country(value: str | None) -> str:
+    """A country another node states: kept when it is an ISO 3166-1 country, else ZZ."""
     value = (value or "").strip().upper()
-    return value if _COUNTRY.match(value) else UNKNOWN_COUNTRY
+    return value if _COUNTRY.match(value) and is_country(value) else UNKNOWN_COUNTRY
 
 
 def clean_sector(value: str | None) -> str:
-    value = (value or "").strip().lower()[:64]
-    return value or UNKNOWN_SECTOR
+    """A sector another node states, as this node's key; `unknown` when it names none."""
+    return sector_key(value or "") or UNKNOWN_SECTOR
 
 
 def _free_name(session: Session, name: str, node: str) -> str:

@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.accounts import service as accounts
@@ -30,8 +30,9 @@ from minga.ingest import drafts, jobs, sources
 from minga.ingest.csvfeed import CsvMapping
 from minga.ingest.pipeline import FORMATS, Options
 from minga.intel.service import parse_reach, parse_tlp
+from minga.ops import exits
+from minga.ops.exits import database_problem, load_settings, stop
 from minga.policy import Principal, Tlp
-from minga.settings import Settings
 
 out = Console()
 err = Console(stderr=True)
@@ -44,6 +45,10 @@ SHOWN_REFUSED = 20  # refused objects listed after the table (the job result kee
 
 class BadInput(Exception):
     """Ends the command with exit code 2 and one sentence."""
+
+
+class Unavailable(Exception):
+    """Ends the command with exit code 3 (the database cannot be used) and one sentence."""
 
 
 class _OneLine(logging.Formatter):
@@ -80,16 +85,16 @@ def _quiet_logs() -> None:
 def _node() -> Iterator[sessionmaker[Session]]:
     from minga.migrate import upgrade
 
+    settings = load_settings()
     try:
-        settings = Settings()
-    except Exception as exc:  # pydantic lists every bad variable
-        raise BadInput(f"bad MINGA_* setting: {exc}") from None
-    engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url)
+    except ArgumentError as exc:
+        raise BadInput(database_problem(settings.database_url, exc)) from None
     try:
         upgrade(engine)
         yield make_sessionmaker(engine)
-    except OperationalError as exc:
-        raise BadInput(f"cannot use the database {settings.database_url}: {exc.orig}") from None
+    except (OperationalError, InterfaceError) as exc:
+        raise Unavailable(database_problem(settings.database_url, exc)) from None
     finally:
         engine.dispose()
 
@@ -105,7 +110,14 @@ def _principal(session: Session, name: str | None) -> Principal:
     return accounts.principal_for(session, user)
 
 
-UserOpt = Annotated[str | None, typer.Option("--user", help="Act as this user (default: admin).")]
+UserOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--user",
+        help="Act as this user. Default: importing, the first admin; `drafts`, every draft;"
+        " `publish`/`discard`, the draft's author.",
+    ),
+]
 TlpOpt = Annotated[str | None, typer.Option(help="TLP for content without a marking (amber).")]
 ReachOpt = Annotated[
     str | None, typer.Option(help="organisation, community, connected, federation")
@@ -123,7 +135,8 @@ def ingest_command(
     csv_preset: Annotated[str | None, typer.Option(help="CSV preset: csirtamericas")] = None,
     map: Annotated[list[str] | None, typer.Option("--map", help="CSV column=field")] = None,
     select_: Annotated[
-        str | None, typer.Option("--select", help="publish: item numbers, e.g. 0,2,5")
+        str | None,
+        typer.Option("--select", help="publish: item numbers from 1, e.g. 1,3,5 (`drafts ID`)"),
     ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="All or nothing: one invalid object refuses a file.")
@@ -154,11 +167,10 @@ def ingest_command(
                 strict=strict,
             )
             code = _ingest(sessions, principal, source, format, options)
+    except Unavailable as exc:
+        stop(str(exc), exits.UNAVAILABLE)
     except (MingaError, BadInput) as exc:
-        err.print(
-            f"[bold red]error:[/] {escape(str(getattr(exc, 'message', exc)))}", soft_wrap=True
-        )
-        raise typer.Exit(2) from None
+        stop(str(getattr(exc, "message", exc)), exits.USAGE)
     raise typer.Exit(code)
 
 
@@ -220,7 +232,9 @@ def _one(
     result = job.result or {}
     notes = job.error or ""
     if "draft_id" in result:
-        notes = f"draft {result['draft_id']} with {result['draft_items']} items to review"
+        draft_id = result["draft_id"]
+        notes = f"draft {draft_id} with {result['draft_items']} items to review"
+        notes += f" (minga ingest drafts {draft_id})"
         notes = " ".join([notes, *result.get("draft_limits", [])])
     rejected = result.get("rejected") or (result.get("details") if job.error else None) or []
     if rejected and isinstance(rejected, list) and "line" in rejected[0]:
@@ -260,26 +274,32 @@ def _drafts(
     group: list[int] | None,
     chosen: str | None,
 ) -> None:
+    """Without --user, `drafts` lists every draft on the node and `publish`/`discard` act as
+    the draft's author; with --user, as that user (their organisation's drafts only)."""
     command, rest = args[0], args[1:]
+    if rest and (len(rest) != 1 or not rest[0].isdigit()):
+        raise BadInput(f"write: minga ingest {command} DRAFT_ID")
+    draft_id = int(rest[0]) if rest else None
     with unit_of_work(sessions) as session:
-        principal = _principal(session, user)
-        if command == "drafts":
-            table = Table("id", "status", "language", "items", "name")
-            for d in drafts.list_drafts(session, principal):
-                table.add_row(str(d.id), d.status, d.language, str(len(d.items)), d.name)
-            out.print(table)
+        if command == "drafts" and draft_id is None:
+            _list_drafts(session, _principal(session, user) if user else None)
             return
-        if len(rest) != 1 or not rest[0].isdigit():
+        if draft_id is None:
             raise BadInput(f"write: minga ingest {command} DRAFT_ID")
-        draft_id = int(rest[0])
+        if user is None:
+            author = accounts.get_user(session, drafts.draft_author(session, draft_id))
+            principal = accounts.principal_for(session, author)
+        else:
+            principal = _principal(session, user)
+        if command == "drafts":
+            _show_items(drafts.get_draft(session, principal, draft_id))
+            return
         if command == "discard":
             drafts.discard_draft(session, principal, draft_id)
             out.print(f"Draft {draft_id} discarded.")
             return
-        try:
-            picked = [int(n) for n in chosen.split(",")] if chosen else None
-        except ValueError:
-            raise BadInput("--select takes item numbers separated by commas, e.g. 0,2,5") from None
+        draft = drafts.get_draft(session, principal, draft_id)
+        picked = _picked(chosen, len(draft.items))
         result = drafts.publish_draft(
             session,
             principal,
@@ -290,9 +310,62 @@ def _drafts(
             group_ids=list(group or []),
         )
         report_id = drafts.get_draft(session, principal, draft_id).report_id
+        wanted = set(picked) if picked is not None else {i.index for i in draft.items if i.selected}
+        benign = [i for i in draft.items if i.benign and i.index in wanted]
+    for item in benign:
+        err.print(
+            f"[bold yellow]warning:[/] item {item.index + 1} {escape(item.value)!r} is on a"
+            " warning list of benign values (large platforms, documentation ranges, system"
+            " programs): published as you asked, but check it is really malicious.",
+            soft_wrap=True,
+        )
     out.print(
-        f"Draft {draft_id} published as {report_id} with {len(result.created)} objects.",
+        f"Draft {draft_id} published as {report_id} with {len(result.created)} objects"
+        f" (as {principal.user_name or principal.user_id}).",
         soft_wrap=True,
+    )
+
+
+def _picked(chosen: str | None, count: int) -> list[int] | None:
+    """--select 1,3,5 (numbered from 1, as `minga ingest drafts ID` shows) as item indices."""
+    if not chosen:
+        return None
+    try:
+        numbers = [int(n) for n in chosen.split(",") if n.strip()]
+    except ValueError:
+        raise BadInput("--select takes item numbers separated by commas, e.g. 1,3,5") from None
+    wrong = [n for n in numbers if not 1 <= n <= count]
+    if wrong or not numbers:
+        raise BadInput(
+            f"--select: items are numbered 1 to {count} (`minga ingest drafts ID` lists them);"
+            f" no item {', '.join(map(str, wrong)) or 'given'}"
+        )
+    return [n - 1 for n in numbers]
+
+
+def _list_drafts(session: Session, principal: Principal | None) -> None:
+    table = Table("id", "status", "lang", "items", "author", "name")
+    if principal is None:
+        names = {u.id: u.name for u in accounts.list_users(session, None)}
+        rows = [(d, names.get(uid, str(uid))) for d, uid in drafts.node_drafts(session)]
+    else:
+        rows = [(d, principal.user_name or "") for d in drafts.list_drafts(session, principal)]
+    for d, author in rows:
+        table.add_row(str(d.id), d.status, d.language, str(len(d.items)), author, d.name)
+    out.print(table)
+    out.print("`minga ingest drafts ID` lists a draft's items, numbered for --select.")
+
+
+def _show_items(draft: drafts.Draft) -> None:
+    out.print(f"Draft {draft.id} ({draft.status}): {escape(draft.name)}", soft_wrap=True)
+    table = Table("#", "publish", "type", "value", "note")
+    for item in draft.items:
+        note = "warning list" if item.benign else ""
+        mark = "yes" if item.selected else ""
+        table.add_row(str(item.index + 1), mark, item.type, escape(item.value), note)
+    out.print(table)
+    out.print(
+        "`minga ingest publish ID` publishes the items marked yes; `--select 1,3` picks others."
     )
 
 
@@ -304,7 +377,8 @@ def worker_command(
     try:
         with _node() as sessions:
             count = jobs.work(sessions, once=once)
+    except Unavailable as exc:
+        stop(str(exc), exits.UNAVAILABLE)
     except BadInput as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+        stop(str(exc), exits.USAGE)
     out.print(f"{count} ingest jobs run.")

@@ -15,8 +15,14 @@ Preset `csirtamericas` (per-country daily CSVs as CSIRTAmericas shares them), he
 `date` is first_seen, ip/domain/url/hash are indicator columns (each non-empty one makes an
 indicator), `type` is the threat category (phishing, malware, botnet...), `country` ISO alpha-2.
 
-Re-importing the same row is idempotent when it has a first_seen: the indicator id is derived from
-the importing organisation, the pattern and that date. Rows that cannot be read are reported
+With `--map`, the columns mapped explicitly win and the other header names are still
+recognised (Spanish and Portuguese ones too: fecha/data, descripción/descrição, indicador...),
+so a mapping never drops a description or date column the file names.
+
+Re-importing the same rows stores nothing new: an indicator's id is a UUIDv5 over the importing
+organisation, its pattern (type and normalised value) and, when the row has one, its first_seen
+date, which is also its `created`; a row without a date keeps the `created` and `modified` of
+the version already stored (`minga/ingest/csvstable.py`). Rows that cannot be read are reported
 with their line numbers (`rejected`) and nothing of them is stored; other rows are.
 """
 
@@ -57,6 +63,13 @@ HEADER_ALIASES = {
     "first_seen": "first_seen", "firstseen": "first_seen", "timestamp": "first_seen",
     "description": "description", "comment": "description", "tlp": "tlp", "threat": "threat",
     "category": "threat", "country": "country",
+    # Spanish and Portuguese headers, as CSIRTs of the region write them
+    "indicador": "value", "valor": "value", "fecha": "first_seen", "data": "first_seen",
+    "descripcion": "description", "descripción": "description", "descricao": "description",
+    "descrição": "description", "comentario": "description", "comentário": "description",
+    "tipo": "type", "amenaza": "threat", "ameaca": "threat", "ameaça": "threat",
+    "categoria": "threat", "categoría": "threat", "pais": "country", "país": "country",
+    "dominio": "domain", "domínio": "domain",
 }  # fmt: skip
 TYPE_NAMES = {
     "ip": None, "ip-dst": None, "ip-src": None, "ipv4": IocType.IPV4, "ipv6": IocType.IPV6,
@@ -87,6 +100,7 @@ class CsvMapping:
     columns: dict[str, str] = field(default_factory=dict)
     delimiter: str | None = None
     header: bool | None = None  # None: detect
+    preset: str | None = None
 
     @classmethod
     def parse(cls, pairs: list[str], preset: str | None = None) -> CsvMapping:
@@ -104,7 +118,7 @@ class CsvMapping:
                     + ", ".join(sorted(FIELDS))
                 )
             columns[col.strip().lower()] = fld.strip()
-        return cls(columns)
+        return cls(columns, preset=preset)
 
 
 @dataclass(slots=True)
@@ -112,6 +126,7 @@ class CsvResult:
     objects: list[dict[str, Any]]
     rows: int
     rejected: list[dict[str, Any]]
+    undated: list[dict[str, Any]] = field(default_factory=list)  # rows without a first_seen
 
 
 def _delimiter(first_line: str) -> str:
@@ -165,14 +180,22 @@ def _resolve(mapping: CsvMapping, header: list[str] | None, width: int) -> dict[
         if width == 1:
             return {0: "value"}
         raise InvalidInput("the CSV has no header row: give a column mapping (--map 1=value ...)")
-    positions: dict[int, str] = {}
+    explicit: dict[int, str] = {}
     for col, fld in mapping.columns.items():
         if col.isdigit():
-            positions[int(col) - 1] = fld
+            explicit[int(col) - 1] = fld
         elif col in names:
-            positions[names.index(col)] = fld
+            explicit[names.index(col)] = fld
         elif header is None:
             raise InvalidInput(f"the CSV has no header row, so the column {col!r} is unknown")
+    # Header names are recognised too, unless the mapping gives their field another column.
+    taken = set(explicit.values())
+    recognised = {
+        i: HEADER_ALIASES[n]
+        for i, n in enumerate(names)
+        if n in HEADER_ALIASES and HEADER_ALIASES[n] not in taken
+    }
+    positions = {**recognised, **explicit}
     return positions
 
 
@@ -195,30 +218,47 @@ def parse_csv(
         raise InvalidInput("the CSV file has no rows")
     header = _header(rows[0][1], mapping)
     positions = _resolve(mapping, header, len(rows[0][1]))
+    preset = PRESETS.get(mapping.preset or "")
+    names = _names(rows[0][1])
+    if preset and not any(preset.get(n) in VALUE_FIELDS for n in names):
+        raise InvalidInput(
+            f"the {mapping.preset} preset expects a header row with the columns"
+            f" {','.join(preset)} (any order; at least one of the indicator columns"
+            f" {', '.join(c for c, f in preset.items() if f in VALUE_FIELDS)});"
+            f" this file has: {','.join(names)[:300]}"
+        )
     if not any(f in VALUE_FIELDS for f in positions.values()):
         raise InvalidInput("no column is mapped to an indicator (value, ip, domain, url, hash)")
     body = rows[1:] if header else rows
     result = CsvResult([], len(body), [])
     for line, row in body:
         try:
-            result.objects.extend(_row_objects(row, positions, identity_ref, ts, default_tlp))
+            made, dated = _row_objects(row, positions, identity_ref, ts, default_tlp)
         except ValueError as exc:
             if len(result.rejected) < MAX_REJECTED:
                 result.rejected.append({"line": line, "problem": str(exc)})
+            continue
+        result.objects.extend(made)
+        if not dated:
+            result.undated.extend(made)
     return result
+
+
+def _names(header: list[str]) -> list[str]:
+    return [c.strip().lower() for c in header]
 
 
 def _header(first: list[str], mapping: CsvMapping) -> list[str] | None:
     if mapping.header is not None:
         return first if mapping.header else None
-    names = {c.strip().lower() for c in first}
-    known = set(mapping.columns) if mapping.columns else set(HEADER_ALIASES)
-    return first if names & known else None
+    known = set(mapping.columns) | set(HEADER_ALIASES)
+    return first if set(_names(first)) & known else None
 
 
 def _row_objects(
     row: list[str], positions: dict[int, str], identity_ref: str, ts: str, default_tlp: Tlp | None
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], bool]:
+    """The row's indicators, and whether the row had a date of its own."""
     cells: dict[str, list[str]] = {}
     for pos, fld in positions.items():
         value = row[pos].strip() if pos < len(row) else ""
@@ -248,7 +288,7 @@ def _row_objects(
             tlp=tlp,
             description=one.get("description"),
             labels=[one["threat"].lower()[:100]] if "threat" in one else None,
-            stable_key=f"{identity_ref}|{first_seen}" if first_seen else None,
+            stable_key=f"{identity_ref}|{first_seen}" if first_seen else identity_ref,
             extra=extra,
         )
         if obj is None:
@@ -257,4 +297,4 @@ def _row_objects(
         if problems:
             raise ValueError("; ".join(problems))
         out.append(obj)
-    return out
+    return out, first_seen is not None

@@ -142,6 +142,21 @@ def list_drafts(session: Session, principal: Principal) -> list[Draft]:
     return [_draft(r, r.id in kept) for r in rows]
 
 
+def node_drafts(session: Session) -> list[tuple[Draft, int]]:
+    """Every draft on the node with its author's user id, newest first: for the node's own
+    command line, which acts as the operator (no account)."""
+    rows = session.execute(select(drafts).order_by(drafts.c.id.desc()))
+    return [(_draft(r), r.user_id) for r in rows]
+
+
+def draft_author(session: Session, draft_id: int) -> int:
+    """The user who made a draft (the command line acts as them when no --user is given)."""
+    found = session.scalar(select(drafts.c.user_id).where(drafts.c.id == draft_id))
+    if found is None:
+        raise NotFound(f"no draft {draft_id}")
+    return int(found)
+
+
 def discard_draft(session: Session, principal: Principal, draft_id: int) -> None:
     _require_publish(principal)
     draft = get_draft(session, principal, draft_id)

@@ -92,6 +92,7 @@ def _options_json(options: Options) -> str:
                 "columns": options.csv.columns,
                 "delimiter": options.csv.delimiter,
                 "header": options.csv.header,
+                "preset": options.csv.preset,
             },
         }
     ).decode()

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from minga.errors import InvalidInput
 from minga.ingest import csvfeed, drafts, misp, stixfile
+from minga.ingest.csvstable import keep_stored_times
 from minga.intel import quirks
 from minga.intel.service import Provenance, create_objects
 from minga.intel.stix import SCO_TYPES, TLP2_MARKING_ID, TLP_MARKINGS, check_object, tlp_of
@@ -57,6 +58,7 @@ class Batch:
     third_party: bool  # keep the creator the source named
     tlp: Tlp | None = None  # default marking for this batch's unmarked objects
     reach: Reach | None = None  # narrower reach than asked (MISP distribution)
+    undated: frozenset[str] = frozenset()  # CSV indicators whose row had no date
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +176,8 @@ def parse_csv(item: Upload, ctx: Context) -> list[Batch]:
         raise InvalidInput(
             f"none of the {result.rows} CSV rows holds a usable indicator", details=result.rejected
         )
-    return [Batch(result.objects, item.source, third_party=False)]
+    undated = frozenset(o["id"] for o in result.undated)
+    return [Batch(result.objects, item.source, third_party=False, undated=undated)]
 
 
 def _default_tlp(batch: Batch, options: Options) -> Tlp:
@@ -271,6 +274,9 @@ def store(batch: Batch, ctx: Context) -> list[Stored]:
     (the others, with their reason, go to the `refused` notes)."""
     if not batch.objects:
         return [Stored(batch.label, 0, 0)]
+    if batch.undated:  # so that importing the same file again stores nothing new
+        undated = [o for o in batch.objects if o.get("id") in batch.undated]
+        keep_stored_times(ctx.session, ctx.principal.org_id, undated)
     options: dict[str, Any] = {
         "reach": batch.reach or ctx.options.reach,
         "group_ids": ctx.options.group_ids,

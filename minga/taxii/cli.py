@@ -8,14 +8,17 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.accounts import service as accounts
-from minga.db import make_engine, make_sessionmaker
+from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
-from minga.settings import Settings
+from minga.ops import exits
+from minga.ops.exits import database_problem, load_settings
 from minga.taxii import puller, service
 from minga.taxii.client import RemoteError
 
@@ -44,12 +47,14 @@ def _fail(message: str, code: int) -> typer.Exit:
 def _sessions() -> sessionmaker[Session]:
     from minga.migrate import upgrade
 
+    settings = load_settings()
     try:
-        settings = Settings()
-    except Exception as exc:  # pydantic's ValidationError lists every bad variable
-        raise _fail(f"bad MINGA_* setting: {exc}", 2) from None
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
+        engine = make_engine(settings.database_url)
+        upgrade(engine)
+    except ArgumentError as exc:
+        raise _fail(database_problem(settings.database_url, exc), exits.USAGE) from None
+    except (OperationalError, InterfaceError) as exc:
+        raise _fail(database_problem(settings.database_url, exc), exits.UNAVAILABLE) from None
     return make_sessionmaker(engine)
 
 
@@ -58,7 +63,16 @@ def _user_id(session: Session, ref: str) -> int:
     return (user or accounts.find_user(session, ref)).id
 
 
-def _run_pull(feed_id: int, *, token: str | None, limit: int, from_start: bool) -> None:
+def _run_pull(
+    feed_id: int,
+    *,
+    token: str | None,
+    limit: int,
+    from_start: bool,
+    user_id: int | None = None,
+    one_off: bool = False,
+) -> None:
+    """Pull a feed now; `one_off`: the feed was made for this pull and goes if it fails."""
     sessions = _sessions()
     with Progress(
         SpinnerColumn(),
@@ -87,11 +101,19 @@ def _run_pull(feed_id: int, *, token: str | None, limit: int, from_start: bool) 
                 limit=limit,
                 from_start=from_start,
                 on_page=on_page,
+                user_id=user_id,
             )
-        except RemoteError as exc:
-            raise _fail(f"the remote TAXII server misbehaved: {exc}", 4) from None
-        except MingaError as exc:
-            raise _fail(exc.message, 2) from None
+        except (RemoteError, MingaError) as exc:
+            if one_off:
+                with unit_of_work(sessions) as session:
+                    puller.remove_feed(session, str(feed_id))
+            if isinstance(exc, RemoteError):
+                raise _fail(str(exc), exc.exit_code) from None
+            raise _fail(exc.message, exits.USAGE) from None
+        except (OperationalError, InterfaceError) as exc:
+            raise _fail(
+                database_problem(str(sessions.kw["bind"].url), exc), exits.UNAVAILABLE
+            ) from None
         progress.update(task, total=1, completed=1, description="done")
     out.print(f"Pulled {result.summary()}. Next pull resumes after {result.cursor or 'the start'}.")
     for refused in result.refused:
@@ -113,18 +135,22 @@ def pull(
     """Pull a remote collection now; the cursor is kept, so the next pull only fetches news."""
     token = token or os.environ.get("MINGA_TAXII_TOKEN")
     with _scope() as session:
+        user_id = _user_id(session, user)
         feed = puller.find_feed(session, url, collection)
+        one_off = feed is None
         if feed is None:
             feed = puller.add_feed(
                 session,
                 name=f"{url.rstrip('/')} {collection}"[:120],
                 url=url,
                 collection=collection,
-                user_id=_user_id(session, user),
+                user_id=user_id,
                 username=username,
             )
         feed_id = feed.id
-    _run_pull(feed_id, token=token, limit=limit, from_start=from_start)
+    _run_pull(
+        feed_id, token=token, limit=limit, from_start=from_start, user_id=user_id, one_off=one_off
+    )
 
 
 @taxii_app.command("run-due")
@@ -168,19 +194,23 @@ def feed_add(
 
 @feed_app.command("list")
 def feed_list() -> None:
+    """Feeds, one row each; long URLs and results wrap inside their column (fits 80 columns)."""
     with _scope() as session:
-        table = Table("id", "name", "url", "collection", "every", "cursor", "last run", "result")
+        table = Table(show_lines=True, expand=False)
+        table.add_column("id", justify="right", no_wrap=True)
+        table.add_column("feed (URL, collection)", overflow="fold", ratio=3)
+        table.add_column("every", no_wrap=True)
+        table.add_column("last run", overflow="fold", ratio=2)
         for f in puller.list_feeds(session):
-            table.add_row(
-                str(f.id),
-                f.name,
-                f.api_root_url,
-                f.collection,
-                f"{f.interval_seconds} s" if f.interval_seconds else "manual",
-                f.added_after or "",
-                f"{f.last_run_at:%Y-%m-%d %H:%M}" if f.last_run_at else "",
-                f.last_result,
-            )
+            where = f"{escape(f.name)}\n[dim]{escape(f.api_root_url)}\n{escape(f.collection)}[/]"
+            last = f"{f.last_run_at:%Y-%m-%d %H:%M}" if f.last_run_at else "never"
+            if f.added_after:
+                last += f"\n[dim]cursor {escape(f.added_after)}[/]"
+            if f.last_result:
+                result = f.last_result if len(f.last_result) <= 160 else f.last_result[:157] + "..."
+                last += f"\n{escape(result)}"
+            every = f"{f.interval_seconds} s" if f.interval_seconds else "manual"
+            table.add_row(str(f.id), where, every, last)
     out.print(table)
 
 

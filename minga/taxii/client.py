@@ -19,6 +19,24 @@ TAXII = "application/taxii+json;version=2.1"
 class RemoteError(Exception):
     """The remote server failed or answered something that is not TAXII 2.1."""
 
+    exit_code = 4  # minga/ops/exits.py: REMOTE
+
+
+class RemoteUnreachable(RemoteError):
+    """No answer at all: the server is down, the name does not resolve, a timeout."""
+
+    exit_code = 3  # UNAVAILABLE
+
+
+class RemoteRefused(RemoteError):
+    """The server refused the credentials (401) or the access (403)."""
+
+
+class UnknownCollection(RemoteError):
+    """The server has no collection by that id, alias or title (for these credentials)."""
+
+    exit_code = 2  # USAGE: the name given is wrong
+
 
 @dataclass(frozen=True, slots=True)
 class RemotePage:
@@ -26,6 +44,15 @@ class RemotePage:
     more: bool
     next: str | None
     date_added_last: str | None  # X-TAXII-Date-Added-Last: where a later pull resumes
+
+
+def _reason(exc: httpx.HTTPError) -> str:
+    cause: BaseException = exc
+    while cause.__context__ is not None and not isinstance(cause, ConnectionError | OSError):
+        cause = cause.__context__
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror.lower()
+    return str(exc) or type(exc).__name__
 
 
 def _slash(url: str) -> str:
@@ -63,10 +90,26 @@ class TaxiiClient:
     def get(self, url: str, params: dict[str, Any] | None = None) -> tuple[Any, httpx.Headers]:
         try:
             response = self.http.get(url, params=params)
+        except httpx.TimeoutException:
+            raise RemoteUnreachable(f"the TAXII server at {url} did not answer in time") from None
         except httpx.HTTPError as exc:
-            raise RemoteError(f"cannot reach {url}: {exc}") from None
+            raise RemoteUnreachable(
+                f"cannot reach the TAXII server at {url} ({_reason(exc)}): is it running,"
+                " and is the URL right?"
+            ) from None
         ctype = response.headers.get("content-type", "")
         body = self._json(response, url)
+        if response.status_code == 401:
+            raise RemoteRefused(
+                f"the TAXII server at {url} refused the credentials (401 Unauthorized):"
+                " check the token (--token, $MINGA_TAXII_TOKEN or the feed's --token-env)"
+                " and --username"
+            )
+        if response.status_code == 403:
+            raise RemoteRefused(
+                f"the TAXII server at {url} accepted the credentials but refused access"
+                " (403 Forbidden): ask its operator to let this account read the collection"
+            )
         if response.status_code >= 400:
             detail = ""
             if isinstance(body, dict):
@@ -115,14 +158,19 @@ class TaxiiClient:
 
     def find_collection(self, api_root: str, ref: str) -> str:
         """A collection id from its id, alias or title."""
-        for c in self.collections(api_root):
+        found = self.collections(api_root)
+        for c in found:
             if ref in (c.get("id"), c.get("alias"), c.get("title")):
                 if c.get("can_read") is False:
-                    raise RemoteError(
+                    raise RemoteRefused(
                         f"the collection {ref!r} may not be read with these credentials"
                     )
                 return str(c["id"])
-        raise RemoteError(f"the remote has no collection {ref!r} visible to these credentials")
+        offered = ", ".join(repr(c.get("alias") or c.get("title") or c.get("id")) for c in found)
+        raise UnknownCollection(
+            f"the TAXII server has no collection {ref!r} visible to these credentials"
+            + (f"; it offers {offered}" if offered else "; it offers none to them")
+        )
 
     def pages(
         self,

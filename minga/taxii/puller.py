@@ -142,13 +142,22 @@ def pull_feed(
     from_start: bool = False,
     on_page: Callable[[PullResult], None] | None = None,
     transport: httpx.BaseTransport | None = None,
+    user_id: int | None = None,
 ) -> PullResult:
-    """Pull every object added since the feed's cursor; raises RemoteError or MingaError."""
+    """Pull every object added since the feed's cursor, stored as the feed's account (or
+    `user_id`'s, for a pull someone runs by hand); raises RemoteError or MingaError."""
     with sessions() as s:
         feed = s.get(Feed, feed_id)
         if feed is None:
             raise NotFound(f"no feed {feed_id}")
-        name, url, ref, user_id = feed.name, feed.api_root_url, feed.collection, feed.user_id
+        name, url, ref = feed.name, feed.api_root_url, feed.collection
+        if user_id is not None and user_id != feed.user_id:
+            user = accounts.get_user(s, user_id)
+            if not may(accounts.principal_for(s, user), Action.PUBLISH):
+                raise InvalidInput(
+                    f"the account {user.name!r} may not publish, so it cannot import"
+                )
+        user_id = user_id or feed.user_id
         reach, cursor, username = parse_reach(feed.reach), feed.added_after, feed.username
         token = token or (os.environ.get(feed.token_env) if feed.token_env else None)
         if feed.token_env and not token:

@@ -6,6 +6,7 @@ code without a label is shown as it is.
 
 from __future__ import annotations
 
+from minga.accounts import places
 from minga.web import i18n
 from minga.web.i18n import N_
 
@@ -168,7 +169,12 @@ def ioc_label(code: str) -> str:
 
 
 def sector_label(code: str) -> str:
-    return _label(SECTORS, (code or "").strip().lower())
+    """A STIX industry sector (identity objects), else an organisation's sector from the
+    node's controlled vocabulary (`minga.accounts.places.SECTORS`), translated."""
+    key = (code or "").strip().lower()
+    if key in SECTORS:
+        return _label(SECTORS, key)
+    return _label(places.SECTORS, key)
 
 
 def verb_label(code: str) -> str:

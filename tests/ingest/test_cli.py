@@ -148,7 +148,7 @@ def test_report_becomes_a_draft_then_is_published(
     assert f"draft {draft.id}" in r.output
     r = ingest("drafts", *user(member))
     assert (r.exit_code, "Campaña Conti" in r.output) == (0, True)
-    r = ingest("publish", str(draft.id), "--select", "0,1", *user(member))
+    r = ingest("publish", str(draft.id), "--select", "1,2", *user(member))
     assert r.exit_code == 0, r.output
     assert "with 3 objects" in r.output
     r = ingest("publish", str(draft.id), *user(member))
@@ -195,3 +195,37 @@ def test_worker_runs_queued_jobs(member: Member, sessions: sessionmaker[Session]
         s.commit()
     r = runner.invoke(app, ["ingest-worker", "--once"])
     assert (r.exit_code, "1 ingest jobs run." in r.output) == (0, True)
+
+
+def test_drafts_without_user_act_as_the_author_and_number_items_from_one(
+    member: Member, tmp_path: Path, sessions: sessionmaker[Session]
+):
+    path = tmp_path / "conti.md"
+    path.write_text(REPORT_ES)
+    assert ingest(str(path), *user(member)).exit_code == 0
+    with sessions() as s:
+        (draft,) = drafts.list_drafts(s, member.principal)
+    listed = ingest("drafts")  # no --user, no admin on this node: every draft, with its author
+    assert listed.exit_code == 0, listed.output
+    assert "csirt-cr-analyst" in listed.output and "Campaña Conti" in listed.output
+    shown = ingest("drafts", str(draft.id))
+    assert shown.exit_code == 0, shown.output
+    rows = {
+        cells[0]: cells
+        for line in shown.output.splitlines()
+        if len(cells := [c.strip() for c in line.split("│")[1:-1]]) == 5
+    }
+    benign = next(i for i in draft.items if i.value == "microsoft.com")
+    assert rows[str(benign.index + 1)][2:] == [
+        benign.type,
+        "microsoft.com",
+        "warning list",
+    ]
+    assert "0" not in rows and str(len(draft.items)) in rows  # numbered 1..n
+    r = ingest("publish", str(draft.id), "--select", "0")
+    assert r.exit_code == 2 and f"numbered 1 to {len(draft.items)}" in r.output
+    r = ingest("publish", str(draft.id), "--select", f"1,{benign.index + 1}")
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.split())
+    assert "as csirt-cr-analyst" in said and "with 3 objects" in said
+    assert f"item {benign.index + 1} 'microsoft.com' is on a warning list" in said
