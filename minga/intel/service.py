@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from minga import audit
 from minga.accounts.models import GroupMember, Organisation
+from minga.correlate.stored import after_store
 from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
 from minga.intel import copies, positions
 from minga.intel.copies import Held
@@ -252,6 +253,8 @@ def create_objects(
             insert_many(session, rows)
         result.created.extend((r["stix_id"], r["modified"]) for r in rows)
     positions.advance(session, first + len(planned) - 1)
+    # Sightings counted and scores recomputed in this same transaction.
+    after_store(session, principal, [p[0] for p in planned], newest, provenance.origin_node)
     audit.record(
         session,
         principal,

@@ -1,0 +1,96 @@
+"""What the object store calls after every write (in the same transaction): sightings get
+their counting row, and indicators with a new version or a new sighting get a new score.
+
+Every path that stores objects (REST, TAXII, ingest, the web forms, federation) goes through
+`minga.intel.service.create_objects`, so sightings from members, sensors and federated nodes
+are all counted here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, insert
+from sqlalchemy.orm import Session
+
+from minga.correlate import scores
+from minga.correlate.score_models import sightings
+from minga.intel.copies import chunks
+from minga.intel.stix import ts_to_us
+from minga.policy import Principal, Role
+
+MAX_COUNT = 999_999_999  # STIX 2.1: a sighting's count is 0 to 999,999,999
+FALSE_POSITIVE = "x_minga_false_positive"
+ANONYMOUS = "x_minga_anonymous"
+
+
+def observer_of(principal: Principal, origin_node: str | None) -> str:
+    if origin_node is not None:
+        return "federation"
+    return "sensor" if principal.role is Role.MACHINE else "member"
+
+
+def _us(value: Any, fallback: int) -> int:
+    if isinstance(value, str):
+        try:
+            return ts_to_us(value)
+        except ValueError:
+            return fallback
+    return fallback
+
+
+def sighting_row(obj: dict[str, Any], org_id: int, observer: str) -> dict[str, Any]:
+    modified = _us(obj.get("modified"), 0)
+    count = obj.get("count", 1)
+    if not isinstance(count, int) or isinstance(count, bool):
+        count = 1
+    first = _us(obj.get("first_seen"), _us(obj.get("created"), modified))
+    return {
+        "sighting_id": obj["id"],
+        "org_id": org_id,
+        "sighting_of_ref": str(obj["sighting_of_ref"])[:128],
+        "count": max(0, min(count, MAX_COUNT)),
+        "first_seen_us": first,
+        "last_seen_us": _us(obj.get("last_seen"), max(first, modified)),
+        "false_positive": obj.get(FALSE_POSITIVE) is True,
+        "anonymous": obj.get(ANONYMOUS) is True,
+        "observer": observer,
+    }
+
+
+def after_store(
+    session: Session,
+    principal: Principal,
+    written: Sequence[dict[str, Any]],
+    newest: dict[str, int],
+    origin_node: str | None,
+) -> None:
+    """`written`: the objects just stored; `newest`: id → µs of each id's version that became
+    the writer's latest copy (older versions arriving late leave the score alone)."""
+    rows: list[dict[str, Any]] = []
+    changed: dict[str, dict[str, Any]] = {}
+    sighted: set[str] = set()
+    observer = observer_of(principal, origin_node)
+    for obj in written:
+        kind = obj["type"]
+        if kind not in ("indicator", "sighting"):
+            continue
+        if newest.get(obj["id"]) != ts_to_us(obj["modified"]):
+            continue  # an older version arriving late: the newest one stands
+        if kind == "indicator":
+            changed[obj["id"]] = obj
+        elif isinstance(obj.get("sighting_of_ref"), str):
+            rows.append(sighting_row(obj, principal.org_id, observer))
+            sighted.add(obj["sighting_of_ref"])
+    if rows:
+        for chunk in chunks([r["sighting_id"] for r in rows]):
+            session.execute(
+                delete(sightings).where(
+                    sightings.c.org_id == principal.org_id, sightings.c.sighting_id.in_(chunk)
+                )
+            )
+        session.execute(insert(sightings), rows)
+    if changed or sighted:
+        # Indicators written by another copy-holder keep the newest version of any copy.
+        scores.recompute(session, {*changed, *sighted}, written=changed)
