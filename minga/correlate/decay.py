@@ -113,5 +113,6 @@ def time_to_threshold_us(base: float, threshold: float, model: DecayModel) -> in
 
 
 def as_points(value: float) -> int:
-    """The 0–100 integer shown and filtered on: rounded down, so "≥ θ" never overstates."""
-    return max(0, min(100, math.floor(value + 1e-9)))
+    """The 0–100 integer shown and filtered on: rounded to the nearest (halves up). Whether
+    an indicator has expired is `valid_until`'s to say, from the exact value."""
+    return max(0, min(100, math.floor(value + 0.5)))

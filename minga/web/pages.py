@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from minga.accounts import service as accounts
+from minga.correlate import sighting_pages
 from minga.errors import InvalidInput
 from minga.federation import receipt_tally
 from minga.intel import service as intel
@@ -124,6 +125,7 @@ def object_list(
         ctx,
         "objects.html",
         rows=[views.row(i, orgs) for i in page.items],
+        scores=sighting_pages.list_scores(ctx.session, [i.stix_id for i in page.items]),
         next_cursor=page.next_cursor,
         first_page=not cursor,
         types=views.LISTED_TYPES,
@@ -147,7 +149,9 @@ def _properties(obj: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 @router.get("/objects/{stix_id}", response_class=HTMLResponse)
-def object_detail(ctx: Page, stix_id: str, version: str = "", published: str = "") -> Response:
+def object_detail(
+    ctx: Page, stix_id: str, version: str = "", published: str = "", sighted: str = ""
+) -> Response:
     me = ctx.me
     session = ctx.session
     item = intel.get_object(session, me, stix_id, version or None)
@@ -207,4 +211,6 @@ def object_detail(ctx: Page, stix_id: str, version: str = "", published: str = "
         published=published == "1",
         relationship_scan=stats.RELATIONSHIP_SCAN,
         receipts=tally,
+        sight=sighting_pages.panel(session, me, item),
+        sighted=sighted == "1",
     )

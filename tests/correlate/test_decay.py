@@ -89,7 +89,7 @@ def test_compute_one_indicator_by_hand():
     # S = 2^(−3/7) = 0.742997; F = 1 → base = (70 + 7.42997) × 0.5 = 38.714986
     assert score.base == pytest.approx(38.714986, abs=1e-6)
     # The sighting restarts the clock: t = 3 d. (3/30)^(1/2) = 0.316228
-    # → 38.714986 × (1 − 0.316228) = 38.714986 × 0.683772 = 26.47223 → 26 (rounded down)
+    # → 38.714986 × (1 − 0.316228) = 38.714986 × 0.683772 = 26.47223 → 26 (to the nearest)
     assert score.score == 26
     assert (score.model, score.confidence) == ("ip", 70)
     assert (score.sightings, score.false_positives, score.organisations) == (4, 1, 1)

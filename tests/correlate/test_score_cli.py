@@ -1,0 +1,48 @@
+"""`minga score refresh` and `minga score show`."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from minga.cli import app
+from minga.correlate import scores
+from minga.correlate.score_models import indicator_scores
+from minga.intel import service as intel
+from minga.intel.stix import now_ts
+from minga.policy import Tlp
+from tests.conftest import add_member
+from tests.factories import indicator
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("MINGA_DATABASE_URL", db_url)
+    return db_url
+
+
+def test_refresh_recomputes_and_show_prints(env: str, sessions: sessionmaker[Session]):
+    a = add_member(sessions, "Org A")
+    ts = now_ts()
+    fresh = indicator(1, created=ts, modified=ts, valid_from=ts, confidence=70)
+    old = indicator(2)  # modified 2024-03-01: an IP that old has decayed to 0
+    with sessions() as s:
+        intel.create_objects(s, a.principal, [fresh, old], tlp=Tlp.GREEN)
+        # Pretend the stored scores are stale.
+        s.execute(update(indicator_scores).values(score=99))
+        s.commit()
+    r = runner.invoke(app, ["score", "refresh"])
+    assert r.exit_code == 0, r.output
+    assert "2 indicator scores recomputed" in r.output
+    with sessions() as s:
+        found = scores.score_of(s, [fresh["id"], old["id"]])
+    assert found[old["id"]].score == 0
+    assert 69 <= found[fresh["id"]].score <= 70
+    shown = runner.invoke(app, ["score", "show", fresh["id"]])
+    assert shown.exit_code == 0 and "70.0" in shown.output and "ip" in shown.output
+    missing = runner.invoke(app, ["score", "show", "indicator--nope"])
+    assert missing.exit_code == 1 and "no score for indicator--nope" in missing.output
