@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from sqlalchemy import update
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from minga.app import create_app
 from minga.cli import app
 from minga.correlate import scores
 from minga.correlate.score_models import indicator_scores
 from minga.intel import service as intel
 from minga.intel.stix import now_ts
 from minga.policy import Tlp
+from minga.settings import Settings
 from tests.conftest import add_member
 from tests.factories import indicator
 
@@ -46,3 +51,28 @@ def test_refresh_recomputes_and_show_prints(env: str, sessions: sessionmaker[Ses
     assert shown.exit_code == 0 and "70.0" in shown.output and "ip" in shown.output
     missing = runner.invoke(app, ["score", "show", "indicator--nope"])
     assert missing.exit_code == 1 and "no score for indicator--nope" in missing.output
+
+
+def test_serving_node_refreshes_scores_in_the_background(
+    db_url: str, engine: Engine, sessions: sessionmaker[Session]
+):
+    a = add_member(sessions, "Org A")
+    with sessions() as s:
+        intel.create_objects(s, a.principal, [indicator(3)], tlp=Tlp.GREEN)
+        s.execute(update(indicator_scores).values(score=99))  # stale: it is 2024's
+        s.commit()
+    settings = Settings(
+        database_url=db_url,
+        ingest_worker_seconds=0,
+        federation_receipts_seconds=0,
+        score_refresh_seconds=0.2,
+    )
+    with TestClient(create_app(settings, engine=engine)):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with sessions() as s:
+                if scores.score_of(s, [indicator(3)["id"]])[indicator(3)["id"]].score == 0:
+                    break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the background refresh did not run")
