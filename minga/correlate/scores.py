@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import delete, exists, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from minga.correlate import decay
@@ -132,30 +134,40 @@ def compute(
 def public_sightings(session: Session, ids: Sequence[str]) -> dict[str, list[Sighted]]:
     """The live sightings of `ids` that count for everyone, by sighted id."""
     found: dict[str, list[Sighted]] = defaultdict(list)
-    query = (
-        select(
-            sightings.c.sighting_of_ref,
-            sightings.c.org_id,
-            sightings.c.count,
-            sightings.c.last_seen_us,
-            sightings.c.false_positive,
-        )
-        .select_from(
-            sightings.join(
-                objects,
-                (objects.c.stix_id == sightings.c.sighting_id)
-                & (objects.c.owner_org_id == sightings.c.org_id)
-                & latest_flag(objects),
-            )
-        )
-        .where(
-            sightings.c.sighting_of_ref.in_(list(ids)),
-            objects.c.revoked.is_(False),
-            public_sighting_filter(sightings, objects),
+    # Most indicators have no sighting: one probe of the sighted-id index settles those, and
+    # the join below starts from the few sighting ids (the planner would otherwise walk the
+    # object store from the other side).
+    sighting_ids = list(
+        session.scalars(
+            select(sightings.c.sighting_id).where(sightings.c.sighting_of_ref.in_(list(ids)))
         )
     )
-    for ref, org_id, count, last_seen, fp in session.execute(query):
-        found[ref].append(Sighted(org_id, count, last_seen, bool(fp)))
+    for chunk in chunks(sighting_ids):
+        query = (
+            select(
+                sightings.c.sighting_of_ref,
+                sightings.c.org_id,
+                sightings.c.count,
+                sightings.c.last_seen_us,
+                sightings.c.false_positive,
+            )
+            .select_from(
+                sightings.join(
+                    objects,
+                    (objects.c.stix_id == sightings.c.sighting_id)
+                    & (objects.c.owner_org_id == sightings.c.org_id)
+                    & latest_flag(objects),
+                )
+            )
+            .where(
+                objects.c.stix_id.in_(list(chunk)),
+                sightings.c.sighting_of_ref.in_(list(ids)),
+                objects.c.revoked.is_(False),
+                public_sighting_filter(sightings, objects),
+            )
+        )
+        for ref, org_id, count, last_seen, fp in session.execute(query):
+            found[ref].append(Sighted(org_id, count, last_seen, bool(fp)))
     return found
 
 
@@ -165,8 +177,7 @@ def _newest_indicators(session: Session, ids: Sequence[str]) -> dict[str, dict[s
         select(objects.c.stix_id, objects.c.raw, objects.c.modified_us)
         .where(
             objects.c.stix_id.in_(list(ids)),
-            latest_flag(objects),
-            objects.c.type == "indicator",
+            latest_flag(objects),  # the id index serves (the type is checked on the object)
             objects.c.revoked.is_(False),
         )
         .order_by(objects.c.modified_us)
@@ -196,11 +207,27 @@ def recompute(
             for sid, obj in found.items()
             if obj.get("type") == "indicator" and not obj.get("revoked")
         ]
-        session.execute(delete(indicator_scores).where(indicator_scores.c.stix_id.in_(chunk)))
+        scored = {r["stix_id"] for r in rows}
+        unscored = [i for i in chunk if i not in scored]  # revoked, deleted, no indicator
+        if unscored:
+            session.execute(
+                delete(indicator_scores).where(indicator_scores.c.stix_id.in_(unscored))
+            )
         if rows:
-            session.execute(insert(indicator_scores), rows)
+            _upsert(session, rows)
         stored += len(rows)
     return stored
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert or replace score rows in one statement (SQLite and PostgreSQL say it alike)."""
+    insert_of = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert_of(indicator_scores)
+    new = statement.excluded
+    replaced = {c.name: new[c.name] for c in indicator_scores.c if c.name != "stix_id"}
+    session.execute(
+        statement.on_conflict_do_update(index_elements=["stix_id"], set_=replaced), rows
+    )
 
 
 def _row(s: Score) -> dict[str, Any]:
@@ -223,13 +250,14 @@ def refresh(session: Session, now_us: int | None = None, batch: int = 5000) -> i
     """Recompute every live indicator's score (ageing); scores of gone indicators are dropped.
     Returns how many scores are stored."""
     now = now_us if now_us is not None else ts_to_us(now_ts())
-    last = ""
+    # Indicator ids sort together ("indicator--..."): a range of the id index, walked in order.
+    last, end = "indicator--", "indicator-."
     total = 0
     while True:
         ids = list(
             session.scalars(
                 select(objects.c.stix_id)
-                .where(objects.c.type == "indicator", objects.c.stix_id > last)
+                .where(objects.c.stix_id > last, objects.c.stix_id < end)
                 .group_by(objects.c.stix_id)
                 .order_by(objects.c.stix_id)
                 .limit(batch)
@@ -239,12 +267,8 @@ def refresh(session: Session, now_us: int | None = None, batch: int = 5000) -> i
             break
         total += recompute(session, ids, now_us=now)
         last = ids[-1]
-    orphans = ~exists(
-        select(objects.c.pk).where(
-            objects.c.stix_id == indicator_scores.c.stix_id, objects.c.type == "indicator"
-        )
-    )
-    session.execute(delete(indicator_scores).where(orphans))
+    gone = ~exists(select(objects.c.pk).where(objects.c.stix_id == indicator_scores.c.stix_id))
+    session.execute(delete(indicator_scores).where(gone))
     return total
 
 
