@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from minga.correlate import scores
 from minga.correlate.score_models import sightings
 from minga.intel.copies import chunks
+from minga.intel.models import latest_flag, object_groups, objects
 from minga.intel.stix import ts_to_us
-from minga.policy import Principal, Role
+from minga.policy import Principal, Role, visible_filter
 
 MAX_COUNT = 999_999_999  # STIX 2.1: a sighting's count is 0 to 999,999,999
 FALSE_POSITIVE = "x_minga_false_positive"
@@ -83,6 +84,13 @@ def after_store(
         elif isinstance(obj.get("sighting_of_ref"), str):
             rows.append(sighting_row(obj, principal.org_id, observer))
             sighted.add(obj["sighting_of_ref"])
+    if rows and origin_node is None:
+        # A member counts only what it may see (a sighting of a hidden or unknown id is kept
+        # as the object it sent, and counts nowhere). A federated node's sightings are of
+        # versions it was sent: its organisations see nothing here by the ordinary paths.
+        seen = _visible(session, principal, sighted)
+        rows = [r for r in rows if r["sighting_of_ref"] in seen]
+        sighted &= seen
     if rows:
         for chunk in chunks([r["sighting_id"] for r in rows]):
             session.execute(
@@ -94,3 +102,18 @@ def after_store(
     if changed or sighted:
         # Indicators written by another copy-holder keep the newest version of any copy.
         scores.recompute(session, {*changed, *sighted}, written=changed)
+
+
+def _visible(session: Session, principal: Principal, ids: set[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in chunks(sorted(ids)):
+        found.update(
+            session.scalars(
+                select(objects.c.stix_id).where(
+                    objects.c.stix_id.in_(list(chunk)),
+                    latest_flag(objects),
+                    visible_filter(principal, objects, object_groups),
+                )
+            )
+        )
+    return found

@@ -260,3 +260,26 @@ def test_score_filter_refresh_and_revocation(sessions: sessionmaker[Session]):
         intel.revoke(s, a.principal, low["id"])
         s.commit()
         assert low["id"] not in scores.score_of(s, [low["id"]])
+
+
+def test_sighting_of_a_hidden_object_over_taxii_counts_nowhere(
+    client: TestClient, sessions: sessionmaker[Session]
+):
+    a = add_member(sessions, "Org A")
+    b = add_member(sessions, "Org B")
+    ind = fresh(11)
+    publish(client, a, ind, reach="organisation")  # B may not see it
+    ts = now_ts()
+    stix = {
+        "type": "sighting",
+        "spec_version": "2.1",
+        "id": sid("sighting", 11),
+        "created": ts,
+        "modified": ts,
+        "sighting_of_ref": ind["id"],
+        "count": 50,
+    }
+    r = post_envelope(client, b.token, [stix])
+    assert r.status_code == 202 and orjson.loads(r.content)["success_count"] == 1
+    assert meta(client, a, ind["id"])["sightings"]["sightings"] == 0
+    assert meta(client, a, ind["id"])["score"]["sightings"] == 0
