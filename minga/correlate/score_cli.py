@@ -1,5 +1,6 @@
-"""`minga score refresh` (recompute every indicator's score as it ages) and `minga score show
-ID...` (the stored scores, for the node operator at the console)."""
+"""`minga score refresh` (recompute every indicator's score as it ages), `minga score show
+ID...` (the stored scores) and `minga score confidence ORG [N | --clear]` (how far this node
+trusts an organisation's indicators that state no confidence)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,28 @@ def show_command(
     if missing:
         err.print(f"[bold red]error:[/] no score for {', '.join(missing)} (not an indicator here)")
         raise typer.Exit(1)
+
+
+@score_app.command("confidence")
+def confidence_command(
+    org: Annotated[str, typer.Argument(help="organisation id or exact name")],
+    confidence: Annotated[
+        int | None, typer.Argument(min=0, max=100, help="0 to 100; left out: show it")
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="use the node default again")] = False,
+) -> None:
+    """The default confidence of ORG's indicators that state no STIX `confidence` (else
+    MINGA_SCORE_DEFAULT_CONFIDENCE); changing it recomputes every score."""
+    from minga.cli import _org_by
+
+    _configure()
+    with _scope() as session:
+        found = _org_by(session, org)
+        if clear or confidence is not None:
+            scores.set_org_default(session, found.id, None if clear else confidence)
+            scores.refresh(session)
+        current = scores.org_defaults(session).get(found.id)
+    if current is None:
+        out.print(f"{found.name}: the node default ({scores.params().default_confidence})")
+    else:
+        out.print(f"{found.name}: {current}")

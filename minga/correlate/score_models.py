@@ -63,3 +63,18 @@ indicator_scores = Table(
     Column("computed_us", BigInteger, nullable=False),
     Index("ix_indicator_scores_score", "score"),
 )
+
+# An organisation's default confidence, for its indicators that state none (set by the node
+# operator: how far this node trusts that source). Without a row, `MINGA_SCORE_DEFAULT_CONFIDENCE`.
+org_confidence = Table(
+    "score_org_confidence",
+    Base.metadata,
+    Column(
+        "org_id",
+        Integer,
+        ForeignKey("organisations.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("confidence", Integer, nullable=False),
+)

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from minga.correlate import decay
-from minga.correlate.score_models import indicator_scores, sightings
+from minga.correlate.score_models import indicator_scores, org_confidence, sightings
 from minga.intel.copies import chunks
 from minga.intel.models import latest_flag, objects
 from minga.intel.stix import now_ts, ts_to_us, us_to_ts
@@ -102,10 +102,13 @@ def compute(
     seen: Sequence[Sighted],
     now_us: int,
     settings: Params | None = None,
+    default_confidence: int | None = None,
 ) -> Score:
-    """The score of one indicator (its newest version) with the sightings that count."""
+    """The score of one indicator (its newest version) with the sightings that count.
+    `default_confidence`: its organisation's, if set (else the node's)."""
     p = settings or _params
-    confidence = confidence_of(indicator, p.default_confidence)
+    default = p.default_confidence if default_confidence is None else default_confidence
+    confidence = confidence_of(indicator, default)
     model = decay.model_for(indicator.get("pattern"))
     base = decay.base_score(
         confidence, [decay.Seen(s.last_seen_us, s.false_positive) for s in seen], now_us
@@ -171,10 +174,13 @@ def public_sightings(session: Session, ids: Sequence[str]) -> dict[str, list[Sig
     return found
 
 
-def _newest_indicators(session: Session, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The newest live version of each indicator among `ids` (of any organisation's copy)."""
+def _newest_indicators(
+    session: Session, ids: Sequence[str]
+) -> dict[str, tuple[dict[str, Any], int]]:
+    """The newest live version of each indicator among `ids` (of any organisation's copy),
+    with the organisation holding it."""
     query = (
-        select(objects.c.stix_id, objects.c.raw, objects.c.modified_us)
+        select(objects.c.stix_id, objects.c.raw, objects.c.owner_org_id)
         .where(
             objects.c.stix_id.in_(list(ids)),
             latest_flag(objects),  # the id index serves (the type is checked on the object)
@@ -182,7 +188,19 @@ def _newest_indicators(session: Session, ids: Sequence[str]) -> dict[str, dict[s
         )
         .order_by(objects.c.modified_us)
     )
-    return {sid: orjson.loads(raw) for sid, raw, _ in session.execute(query)}
+    return {sid: (orjson.loads(raw), owner) for sid, raw, owner in session.execute(query)}
+
+
+def org_defaults(session: Session) -> dict[int, int]:
+    """Default confidence per organisation, where one is set (`minga score confidence`)."""
+    return dict(session.execute(select(org_confidence.c.org_id, org_confidence.c.confidence)).all())
+
+
+def set_org_default(session: Session, org_id: int, confidence: int | None) -> None:
+    """Set (or with None, clear) an organisation's default confidence."""
+    session.execute(delete(org_confidence).where(org_confidence.c.org_id == org_id))
+    if confidence is not None:
+        session.execute(insert(org_confidence).values(org_id=org_id, confidence=confidence))
 
 
 def recompute(
@@ -190,21 +208,24 @@ def recompute(
     ids: Iterable[str],
     written: Mapping[str, dict[str, Any]] | None = None,
     now_us: int | None = None,
+    writer_org_id: int = 0,
 ) -> int:
     """Compute and store the scores of `ids` (indicators; other ids are skipped, and a revoked
-    or deleted indicator loses its score). `written`: newest versions already in hand."""
+    or deleted indicator loses its score). `written`: newest versions already in hand, written
+    by the organisation `writer_org_id`."""
     now = now_us if now_us is not None else ts_to_us(now_ts())
     written = written or {}
+    defaults = org_defaults(session)
     stored = 0
     for chunk in chunks(sorted(set(ids))):
-        found = {i: written[i] for i in chunk if i in written}
+        found = {i: (written[i], writer_org_id) for i in chunk if i in written}
         missing = [i for i in chunk if i not in found]
         if missing:
             found.update(_newest_indicators(session, missing))
         seen = public_sightings(session, chunk)
         rows = [
-            _row(compute(sid, obj, seen.get(sid, []), now))
-            for sid, obj in found.items()
+            _row(compute(sid, obj, seen.get(sid, []), now, None, defaults.get(owner)))
+            for sid, (obj, owner) in found.items()
             if obj.get("type") == "indicator" and not obj.get("revoked")
         ]
         scored = {r["stix_id"] for r in rows}

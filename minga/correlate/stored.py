@@ -101,7 +101,9 @@ def after_store(
         session.execute(insert(sightings), rows)
     if changed or sighted:
         # Indicators written by another copy-holder keep the newest version of any copy.
-        scores.recompute(session, {*changed, *sighted}, written=changed)
+        scores.recompute(
+            session, {*changed, *sighted}, written=changed, writer_org_id=principal.org_id
+        )
 
 
 def _visible(session: Session, principal: Principal, ids: set[str]) -> set[str]:

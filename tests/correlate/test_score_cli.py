@@ -76,3 +76,32 @@ def test_serving_node_refreshes_scores_in_the_background(
             time.sleep(0.1)
         else:
             raise AssertionError("the background refresh did not run")
+
+
+def test_organisation_default_confidence(env: str, sessions: sessionmaker[Session]):
+    a = add_member(sessions, "Org A")
+    b = add_member(sessions, "Org B")
+    ts = now_ts()
+    ind_a = indicator(4, created=ts, modified=ts, valid_from=ts, pattern="[file:hashes.MD5 = 'a']")
+    ind_b = indicator(5, created=ts, modified=ts, valid_from=ts, pattern="[file:hashes.MD5 = 'b']")
+    with sessions() as s:
+        intel.create_objects(s, a.principal, [ind_a], tlp=Tlp.GREEN)
+        intel.create_objects(s, b.principal, [ind_b], tlp=Tlp.GREEN)
+        s.commit()
+    r = runner.invoke(app, ["score", "confidence", "Org A", "80"])
+    assert r.exit_code == 0 and "Org A: 80" in r.output
+    with sessions() as s:
+        found = scores.score_of(s, [ind_a["id"], ind_b["id"]])
+    # A's indicator states no confidence: its organisation's 80; B's the node's 50.
+    assert (found[ind_a["id"]].confidence, found[ind_b["id"]].confidence) == (80, 50)
+    assert (found[ind_a["id"]].score, found[ind_b["id"]].score) == (80, 50)
+    # A new indicator of A is scored with it at once.
+    ind_c = indicator(6, created=ts, modified=ts, valid_from=ts, pattern="[file:hashes.MD5 = 'c']")
+    with sessions() as s:
+        intel.create_objects(s, a.principal, [ind_c], tlp=Tlp.GREEN)
+        s.commit()
+        assert scores.score_of(s, [ind_c["id"]])[ind_c["id"]].confidence == 80
+    cleared = runner.invoke(app, ["score", "confidence", str(a.org_id), "--clear"])
+    assert cleared.exit_code == 0 and "the node default (50)" in cleared.output
+    assert runner.invoke(app, ["score", "confidence", "Org A", "101"]).exit_code == 2
+    assert runner.invoke(app, ["score", "confidence", "Nobody", "5"]).exit_code == 2

@@ -53,9 +53,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("stix_id", name=op.f("pk_indicator_scores")),
     )
     op.create_index("ix_indicator_scores_score", "indicator_scores", ["score"])
+    op.create_table(
+        "score_org_confidence",
+        sa.Column("org_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("confidence", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organisations.id"],
+            name=op.f("fk_score_org_confidence_org_id_organisations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("org_id", name=op.f("pk_score_org_confidence")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("score_org_confidence")
     op.drop_index("ix_indicator_scores_score", table_name="indicator_scores")
     op.drop_table("indicator_scores")
     op.drop_index("ix_sightings_sighting_of_ref", table_name="sightings")
