@@ -20,6 +20,7 @@ from minga.accounts.cli import add_signin_commands, give_password
 from minga.accounts.models import Organisation, User
 from minga.accounts.node import set_operator_org
 from minga.correlate.score_cli import score_app
+from minga.correlate.scores import configure_from as configure_scores
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
 from minga.federation.cli import node_app, peer_app
@@ -68,6 +69,7 @@ def session_scope(migrate: bool = True) -> Iterator[Session]:
         settings = Settings()
     except Exception as exc:  # pydantic's ValidationError lists every bad variable
         raise fail(f"bad MINGA_* setting: {exc}", 2) from None
+    configure_scores(settings)  # scores computed by this command use the node's settings
     engine = make_engine(settings.database_url)
     try:
         if migrate:

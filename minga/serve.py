@@ -99,7 +99,8 @@ def _start_background(stack: ExitStack, settings: Settings, engine: Engine) -> N
     if settings.taxii_pull_check_seconds > 0:
         stack.enter_context(puller.scheduler(sessions, settings.taxii_pull_check_seconds))
     if settings.score_refresh_seconds > 0:
-        from minga.correlate.sighting_views import configure, refresher
+        from minga.correlate.scores import configure_from
+        from minga.correlate.sighting_views import refresher
 
-        configure(settings)
+        configure_from(settings)
         stack.enter_context(refresher(sessions, settings.score_refresh_seconds))

@@ -29,10 +29,9 @@ def _scope() -> AbstractContextManager[Session]:
 
 
 def _configure() -> None:
-    from minga.correlate.sighting_views import configure
     from minga.settings import Settings
 
-    configure(Settings())
+    scores.configure_from(Settings())
 
 
 @score_app.command("refresh")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import delete, exists, insert, select
@@ -26,6 +26,9 @@ from minga.intel.copies import chunks
 from minga.intel.models import latest_flag, objects
 from minga.intel.stix import now_ts, ts_to_us, us_to_ts
 from minga.policy import public_sighting_filter
+
+if TYPE_CHECKING:
+    from minga.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,11 @@ def configure(params: Params) -> None:
     """Set the scoring settings of this process (the app and the CLI do, from `Settings`)."""
     global _params
     _params = params
+
+
+def configure_from(settings: Settings) -> None:
+    """Take the scoring settings (`MINGA_SCORE_*`) of this process's node."""
+    configure(Params(settings.score_default_confidence, settings.score_threshold))
 
 
 def params() -> Params:

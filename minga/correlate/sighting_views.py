@@ -28,11 +28,6 @@ from minga.correlate import scores, sightings
 from minga.db import unit_of_work
 from minga.intel import service as intel
 from minga.policy import Principal
-from minga.settings import Settings
-
-
-def configure(settings: Settings) -> None:
-    scores.configure(scores.Params(settings.score_default_confidence, settings.score_threshold))
 
 
 def refresher(sessions: sessionmaker[Session], seconds: float) -> Periodic:
@@ -46,7 +41,7 @@ def refresher(sessions: sessionmaker[Session], seconds: float) -> Periodic:
 @asynccontextmanager
 async def score_loop(app: FastAPI) -> AsyncIterator[None]:
     node = app.state.node
-    configure(node.settings)
+    scores.configure_from(node.settings)
     seconds = node.settings.score_refresh_seconds
     with refresher(node.sessions, seconds) if seconds > 0 else nullcontext():
         yield
