@@ -119,3 +119,22 @@ def _visible(session: Session, principal: Principal, ids: set[str]) -> set[str]:
             )
         )
     return found
+
+
+def after_delete(session: Session, principal: Principal, stix_id: str, gone: bool) -> None:
+    """After versions of `stix_id` of the principal's organisation were deleted (`gone`: all of
+    them): its sighting row goes with it, and the scores it touched are recomputed."""
+    refs = set(
+        session.scalars(
+            select(sightings.c.sighting_of_ref).where(
+                sightings.c.sighting_id == stix_id, sightings.c.org_id == principal.org_id
+            )
+        )
+    )
+    if gone and refs:
+        session.execute(
+            delete(sightings).where(
+                sightings.c.sighting_id == stix_id, sightings.c.org_id == principal.org_id
+            )
+        )
+    scores.recompute(session, {stix_id, *refs})

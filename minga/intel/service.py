@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from minga import audit
 from minga.accounts.models import GroupMember, Organisation
-from minga.correlate.stored import after_store
+from minga.correlate.stored import after_delete, after_store
 from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
 from minga.intel import copies, positions
 from minga.intel.copies import Held
@@ -382,6 +382,7 @@ def delete_objects(
         session.execute(
             update(objects).where(*mine, objects.c.modified_us == newest).values(is_latest=True)
         )
+    after_delete(session, principal, stix_id, gone=newest is None)  # sightings and scores
     audit.record(
         session,
         principal,

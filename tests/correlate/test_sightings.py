@@ -283,3 +283,25 @@ def test_sighting_of_a_hidden_object_over_taxii_counts_nowhere(
     assert r.status_code == 202 and orjson.loads(r.content)["success_count"] == 1
     assert meta(client, a, ind["id"])["sightings"]["sightings"] == 0
     assert meta(client, a, ind["id"])["score"]["sightings"] == 0
+
+
+def test_revoked_or_deleted_sighting_stops_counting(
+    client: TestClient, sessions: sessionmaker[Session]
+):
+    a = add_member(sessions, "Org A")
+    b = add_member(sessions, "Org B")
+    ind = fresh(12)
+    publish(client, a, ind, tlp="green")
+    url = f"/api/objects/{ind['id']}/sightings"
+    first = client.post(url, json={"count": 2}, headers=b.headers).json()["sighting"]["id"]
+    second = client.post(url, json={"count": 5}, headers=b.headers).json()["sighting"]["id"]
+    assert meta(client, a, ind["id"])["score"]["sightings"] == 7
+    r = client.post(f"/api/objects/{first}/revoke", headers=b.headers)
+    assert r.status_code == 200, r.text
+    assert meta(client, a, ind["id"])["sightings"]["sightings"] == 5
+    assert meta(client, a, ind["id"])["score"]["sightings"] == 5
+    with sessions() as s:
+        intel.delete_objects(s, b.principal, second)
+        s.commit()
+    assert meta(client, a, ind["id"])["score"]["sightings"] == 0
+    assert meta(client, a, ind["id"])["sightings"]["sightings"] == 0
