@@ -9,6 +9,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from minga.accounts import service as accounts
+from minga.api.deps import DB_ID_MAX
 from minga.correlate import scores, sightings
 from minga.errors import InvalidInput
 from minga.intel.service import StoredObject
@@ -32,6 +34,7 @@ def panel(session: Session, principal: Principal, item: StoredObject) -> dict[st
         "tlps": [t.value for t in Tlp],
         "reaches": [r.value for r in Reach],
         "default_tlp": item.tlp.value,
+        "share_groups": accounts.groups_to_share_with(session, principal),
     }
 
 
@@ -46,6 +49,13 @@ def _count(value: str) -> int:
     if not value.isdigit():
         raise InvalidInput("the number of times seen must be a whole number from 1")
     return int(value)
+
+
+def _groups(values: list[str]) -> list[int]:
+    """Sharing-group ids from the form; the store checks the organisation belongs to each."""
+    if not all(v.isdigit() and 0 < int(v) <= DB_ID_MAX for v in values):
+        raise InvalidInput("choose sharing groups from the list")
+    return [int(v) for v in values]
 
 
 @router.post("/objects/{stix_id}/sightings")
@@ -68,6 +78,7 @@ def add_sighting(ctx: Page, stix_id: str) -> Response:
         anonymous=ctx.field("anonymous") == "1",
         tlp=level,
         reach=how_far,
+        group_ids=_groups(ctx.fields("group")),
         note=ctx.field("note")[:4000],
     )
     ctx.session.commit()

@@ -66,3 +66,38 @@ def test_form_without_csrf_or_with_bad_count_is_refused(
     assert client.post(url, data={"count": "1"}, follow_redirects=False).status_code in (400, 403)
     bad = client.post(url, data={"csrf": csrf, "count": "many"}, follow_redirects=False)
     assert bad.status_code == 422 and "Some of the values sent are not valid" in bad.text
+
+
+def test_sighting_shared_with_a_group_from_the_form(
+    client: TestClient, sessions: sessionmaker[Session]
+):
+    from minga.accounts import service as accounts
+    from tests.conftest import refresh
+
+    a = add_member(sessions, "Org A")
+    b = add_member(sessions, "Org B")
+    c = add_member(sessions, "Org C")
+    with sessions() as s:
+        group = accounts.create_group(
+            s, None, name="A and B", owner_org_id=b.org_id, member_org_ids=[a.org_id]
+        )
+        s.commit()
+    a, b = refresh(sessions, a), refresh(sessions, b)
+    ts = now_ts()
+    ind = indicator(3, created=ts, modified=ts, valid_from=ts)
+    client.post("/api/objects?tlp=green", json=ind, headers=c.headers)
+    csrf = sign_in(client, b.token)
+    assert 'name="group"' in client.get(f"/objects/{ind['id']}").text
+    r = client.post(
+        f"/objects/{ind['id']}/sightings",
+        data={"csrf": csrf, "count": "2", "tlp": "red", "group": str(group.id)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    # A (in the group) counts and names it; C (not in it) does not see it at all.
+    for_a = client.get(f"/api/objects/{ind['id']}/sightings", headers=a.headers).json()
+    assert [(s["organisation"], s["count"], s["tlp"]) for s in for_a["sightings"]] == [
+        ("Org B", 2, "red")
+    ]
+    for_c = client.get(f"/api/objects/{ind['id']}/sightings", headers=c.headers).json()
+    assert for_c["summary"]["sightings"] == 0 and for_c["sightings"] == []
