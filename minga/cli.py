@@ -23,6 +23,8 @@ from minga.accounts.node import set_operator_org
 from minga.accounts.places import SECTORS
 from minga.advisories.cli import advisory_app
 from minga.assessments.cli import assessments_app
+from minga.correlate.score_cli import score_app
+from minga.correlate.scores import configure_from as configure_scores
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
 from minga.federation.cli import node_app, peer_app
@@ -58,6 +60,7 @@ app.add_typer(assessments_app, name="assessments")
 app.add_typer(advisory_app, name="advisory")
 app.add_typer(incident_app, name="incident")
 add_ops_commands(app)  # backup, restore, check (minga/ops/cli.py)
+app.add_typer(score_app, name="score")
 
 out = Console()
 err = Console(stderr=True)
@@ -80,6 +83,7 @@ def session_scope(migrate: bool = True) -> Iterator[Session]:
         engine = make_engine(settings.database_url)
     except ArgumentError as exc:
         raise fail(database_problem(settings.database_url, exc), exits.USAGE) from None
+    configure_scores(settings)  # scores computed by this command use the node's settings
     try:
         if migrate:
             upgrade(engine)

@@ -485,3 +485,54 @@ def incident_filter(principal: Principal, incidents: Table | Any, named: Table |
     if principal.remote or not principal.operator_org:
         return mine
     return or_(mine, incidents.c.tlp != Tlp.RED.value)
+
+
+# -- sightings: who counts them, who learns who made them ----------------------------------
+# A sighting is an object of its own (TLP, reach, groups). An anonymous one is stored where only
+# its organisation sees it (reach `organisation`), yet counted for everyone who may see what it
+# sighted: counted, not attributed.
+
+
+def counts_for_everyone(marking: Marking, *, anonymous: bool) -> bool:
+    """Does a sighting count in the node-wide figures (the stored score, list counts) that
+    anyone who sees the indicator is shown? Anonymous ones do (a count names nobody); an
+    attributed one only if every member may see it, so those figures reveal nothing hidden."""
+    if anonymous:
+        return True
+    return (
+        marking.reach is not Reach.ORGANISATION
+        and not marking.group_ids
+        and marking.tlp not in NAMED_ONLY
+    )
+
+
+def may_count_sighting(principal: Principal, marking: Marking, *, anonymous: bool) -> bool:
+    """Does a sighting count in the figures shown to `principal` (who may see what it sighted)?"""
+    return anonymous or may_see(principal, marking)
+
+
+def may_know_sighter(principal: Principal, marking: Marking, *, anonymous: bool) -> bool:
+    """May `principal` learn which organisation made a sighting? An anonymous one: only that
+    organisation itself (it owns the sighting); otherwise whoever may see the sighting."""
+    if anonymous:
+        return marking.owner_org_id == principal.org_id
+    return may_see(principal, marking)
+
+
+def public_sighting_filter(sightings: Table | Any, objects: Table | Any) -> Any:
+    """SQL equal to `counts_for_everyone` for `sightings` rows joined to their object row."""
+    return or_(
+        sightings.c.anonymous == true(),
+        and_(
+            objects.c.reach != Reach.ORGANISATION.value,
+            objects.c.has_groups == false(),
+            objects.c.tlp.not_in([t.value for t in NAMED_ONLY]),
+        ),
+    )
+
+
+def sighting_count_filter(
+    principal: Principal, sightings: Table | Any, objects: Table | Any, object_groups: Table | Any
+) -> Any:
+    """SQL equal to `may_count_sighting` for `sightings` rows joined to their object row."""
+    return or_(sightings.c.anonymous == true(), visible_filter(principal, objects, object_groups))

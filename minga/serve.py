@@ -69,6 +69,7 @@ def run(settings: Settings, engine: Engine, *, host: str, port: int, workers: in
         "MINGA_WORKERS": str(workers),
         "MINGA_INGEST_WORKER_SECONDS": "0",
         "MINGA_TAXII_PULL_CHECK_SECONDS": "0",
+        "MINGA_SCORE_REFRESH_SECONDS": "0",
     }
     if not settings.secret_key:
         if settings.sqlite_path() is None:
@@ -120,3 +121,9 @@ def _start_background(stack: ExitStack, settings: Settings, engine: Engine) -> N
         stack.enter_context(jobs.worker(sessions, settings.ingest_worker_seconds))
     if settings.taxii_pull_check_seconds > 0:
         stack.enter_context(puller.scheduler(sessions, settings.taxii_pull_check_seconds))
+    if settings.score_refresh_seconds > 0:
+        from minga.correlate.scores import configure_from
+        from minga.correlate.sighting_views import refresher
+
+        configure_from(settings)
+        stack.enter_context(refresher(sessions, settings.score_refresh_seconds))

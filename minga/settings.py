@@ -194,6 +194,24 @@ class Settings(BaseSettings):
         description="JSON file of regulatory reporting clocks per country and sector; empty: the"
         " shipped one (first notice 24 h, full report 72 h).",
     )
+    score_threshold: int = Field(
+        default=30,
+        ge=1,
+        le=100,
+        description="Score under which an indicator counts as expired: sets its valid_until.",
+    )
+    score_default_confidence: int = Field(
+        default=50,
+        ge=0,
+        le=100,
+        description="Confidence assumed for an indicator that states none (STIX `confidence`).",
+    )
+    score_refresh_seconds: float = Field(
+        default=3600,
+        ge=0,
+        description="How often `minga serve` recomputes every indicator's score as it ages;"
+        " 0 turns it off (run `minga score refresh` instead).",
+    )
 
     @field_validator("database_url")
     @classmethod

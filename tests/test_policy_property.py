@@ -481,3 +481,158 @@ def test_incident_rules_in_plain_words(
         assert not seen
     else:  # the node's coordinator oversees every case but those at TLP:RED
         assert seen == (tlp is not Tlp.RED)
+
+
+# -- sightings: counted through the policy, attributed only where the policy says -----------
+
+
+@dataclass(frozen=True)
+class SightSpec:
+    by: int  # index into the generated organisations
+    tlp: Tlp
+    reach: Reach
+    groups: frozenset[int]
+    anonymous: bool
+    false_positive: bool
+    count: int
+
+
+@st.composite
+def sighting_worlds(draw: st.DrawFn) -> tuple[World, list[SightSpec]]:
+    n_orgs = draw(st.integers(2, 4))
+    orgs = st.integers(0, n_orgs - 1)
+    groups = draw(st.lists(st.frozensets(orgs, min_size=1, max_size=n_orgs), max_size=2))
+    specs = draw(
+        st.lists(
+            st.builds(
+                SightSpec,
+                by=orgs,
+                tlp=st.sampled_from(list(Tlp)),
+                reach=st.sampled_from(list(Reach)),
+                groups=st.frozensets(st.integers(0, max(len(groups) - 1, 0)), max_size=1)
+                if groups
+                else st.just(frozenset()),
+                anonymous=st.booleans(),
+                false_positive=st.booleans(),
+                count=st.integers(1, 5),
+            ),
+            min_size=1,
+            max_size=8,
+        )
+    )
+    specs = [s for s in specs if all(s.by in groups[g] for g in s.groups)]
+    return World(n_orgs, groups, []), specs
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(drawn=sighting_worlds())
+def test_sighting_counts_and_attribution_follow_the_policy(
+    client: TestClient, sessions: sessionmaker[Session], drawn: tuple[World, list[SightSpec]]
+) -> None:
+    from minga.correlate import scores, sightings
+    from minga.intel.stix import now_ts
+    from minga.policy import counts_for_everyone, may_count_sighting, may_know_sighter
+
+    world, specs = drawn
+    members, _ = _build(sessions, world)
+    with sessions() as s:
+        tag = accounts.get_organisation(s, members[0].org_id).name.split()[1]
+        by_name = {g.name: g.id for g in accounts.list_groups(s)}
+        names = {m.org_id: accounts.get_organisation(s, m.org_id).name for m in members}
+    group_ids = [by_name[f"group {tag} {gi}"] for gi in range(len(world.groups))]
+    ts = now_ts()
+    target = {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": f"indicator--{uuid.uuid4()}",
+        "created": ts,
+        "modified": ts,
+        "pattern": "[ipv4-addr:value = '192.0.2.1']",
+        "pattern_type": "stix",
+        "valid_from": ts,
+    }
+    truth: list[tuple[SightSpec, Marking]] = []
+    with sessions() as s:
+        intel.create_objects(s, members[0].principal, [target], tlp=Tlp.CLEAR)
+        for spec in specs:
+            gids = frozenset(group_ids[g] for g in spec.groups)
+            sightings.record(
+                s,
+                members[spec.by].principal,
+                target["id"],
+                count=spec.count,
+                false_positive=spec.false_positive,
+                anonymous=spec.anonymous,
+                tlp=spec.tlp,
+                reach=spec.reach,
+                group_ids=sorted(gids),
+            )
+            reach, groups = (
+                (Reach.ORGANISATION, frozenset()) if spec.anonymous else (spec.reach, gids)
+            )
+            truth.append((spec, Marking(members[spec.by].org_id, spec.tlp, reach, groups)))
+        s.commit()
+        stored = scores.score_of(s, [target["id"]])[target["id"]]
+    everyone = [sp for sp, mk in truth if counts_for_everyone(mk, anonymous=sp.anonymous)]
+    assert stored.sightings == sum(sp.count for sp in everyone if not sp.false_positive)
+    assert stored.false_positives == sum(sp.count for sp in everyone if sp.false_positive)
+    for m in members:
+        body = client.get(f"/api/objects/{target['id']}/sightings", headers=m.headers).json()
+        counted = [
+            sp for sp, mk in truth if may_count_sighting(m.principal, mk, anonymous=sp.anonymous)
+        ]
+        assert body["summary"]["sightings"] == sum(
+            sp.count for sp in counted if not sp.false_positive
+        )
+        assert body["summary"]["false_positives"] == sum(
+            sp.count for sp in counted if sp.false_positive
+        )
+        assert len(body["sightings"]) == len(counted)
+        named = sorted(e["organisation"] for e in body["sightings"] if e["organisation"])
+        expected = sorted(
+            names[mk.owner_org_id]
+            for sp, mk in truth
+            if may_count_sighting(m.principal, mk, anonymous=sp.anonymous)
+            and may_know_sighter(m.principal, mk, anonymous=sp.anonymous)
+        )
+        assert named == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    tlp=st.sampled_from(list(Tlp)),
+    reach=st.sampled_from(list(Reach)),
+    groups=st.frozensets(st.integers(1, 4), max_size=3),
+    mine=st.frozensets(st.integers(1, 4), max_size=3),
+    own=st.booleans(),
+    anonymous=st.booleans(),
+)
+def test_sighting_rules_in_plain_words(
+    tlp: Tlp, reach: Reach, groups: frozenset[int], mine: frozenset[int], own: bool, anonymous: bool
+) -> None:
+    from minga.policy import (
+        Principal,
+        Role,
+        counts_for_everyone,
+        may_count_sighting,
+        may_know_sighter,
+    )
+
+    p = Principal(user_id=1, org_id=1, role=Role.READER, identity_ref="x", group_ids=mine)
+    m = Marking(owner_org_id=1 if own else 2, tlp=tlp, reach=reach, group_ids=groups)
+    # An anonymous sighting counts for everyone; who made it is its own organisation's to know.
+    if anonymous:
+        assert may_count_sighting(p, m, anonymous=True)
+        assert counts_for_everyone(m, anonymous=True)
+        assert may_know_sighter(p, m, anonymous=True) == own
+    else:
+        assert may_count_sighting(p, m, anonymous=False) == may_see(p, m)
+        assert may_know_sighter(p, m, anonymous=False) == may_see(p, m)
+    # What counts for everyone is what every other member of the node may see.
+    stranger = Principal(user_id=9, org_id=9, role=Role.READER, identity_ref="y")
+    if not anonymous and counts_for_everyone(m, anonymous=False):
+        assert may_see(stranger, m)

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from minga.accounts.models import Organisation
 from minga.api.deps import DB_ID_MAX, CurrentPrincipal, DbId, NodeDep, SessionDep
 from minga.api.errors import error_body
+from minga.correlate import scores
+from minga.correlate.sighting_views import sighting_facts
 from minga.errors import InvalidInput
 from minga.federation import receipt_tally
 from minga.intel import service
@@ -225,7 +227,8 @@ def list_objects(
         session, principal, query, limit=min(limit, node.settings.page_size_max), cursor=cursor
     )
     orgs = _org_names(session)
-    items = b",".join(envelope(i, orgs) for i in page.items)
+    scored = scores.score_of(session, [i.stix_id for i in page.items])
+    items = b",".join(envelope(i, orgs, **_score_meta(scored, i.stix_id)) for i in page.items)
     return _json(b'{"objects":[' + items + b'],"next":' + orjson.dumps(page.next_cursor) + b"}")
 
 
@@ -239,7 +242,18 @@ def get_object(
     if found.origin_node is None:
         received, recalled = receipt_tally.counts(session, stix_id)
         tally = {"received": received, "recalled": recalled}
-    return _json(envelope(found, _org_names(session, found.owner_org_id), receipts=tally))
+    orgs = _org_names(session, found.owner_org_id)
+    # Sightings the caller may count, and the indicator's score (null for what is not scored).
+    facts = sighting_facts(session, principal, stix_id)
+    return _json(
+        envelope(found, orgs, receipts=tally, sightings=facts["summary"], score=facts["score"])
+    )
+
+
+def _score_meta(found: dict[str, scores.Score], stix_id: str) -> dict[str, Any]:
+    """`score` in an object's meta: its indicator score (null for what is not scored)."""
+    score = found.get(stix_id)
+    return {"score": score.as_json() if score else None}
 
 
 @router.get("/{stix_id}/versions", summary="Every version of an object you may see, oldest first")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from minga import audit
 from minga.accounts.models import GroupMember, Organisation
+from minga.correlate.stored import after_delete, after_store
 from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
 from minga.intel import copies, positions
 from minga.intel.copies import Held
@@ -252,6 +253,8 @@ def create_objects(
             insert_many(session, rows)
         result.created.extend((r["stix_id"], r["modified"]) for r in rows)
     positions.advance(session, first + len(planned) - 1)
+    # Sightings counted and scores recomputed in this same transaction.
+    after_store(session, principal, [p[0] for p in planned], newest, provenance.origin_node)
     audit.record(
         session,
         principal,
@@ -379,6 +382,7 @@ def delete_objects(
         session.execute(
             update(objects).where(*mine, objects.c.modified_us == newest).values(is_latest=True)
         )
+    after_delete(session, principal, stix_id, gone=newest is None)  # sightings and scores
     audit.record(
         session,
         principal,

@@ -57,5 +57,8 @@ def install(app: FastAPI) -> None:
     from minga.incidents import pages as incident_pages
 
     app.include_router(incident_pages.router)
+    from minga.correlate import sighting_pages
+
+    app.include_router(sighting_pages.router)
     static = resources.files("minga.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

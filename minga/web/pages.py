@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from minga.accounts import service as accounts
+from minga.correlate import sighting_pages
 from minga.errors import InvalidInput
 from minga.federation import receipt_tally
 from minga.incidents.work import incidents_holding
@@ -138,6 +139,7 @@ def object_list(
         ctx,
         "objects.html",
         rows=views.rows(ctx.session, me, page.items, orgs),
+        scores=sighting_pages.list_scores(ctx.session, [i.stix_id for i in page.items]),
         next_cursor=page.next_cursor,
         first_page=not cursor,
         types=views.LISTED_TYPES,
@@ -168,6 +170,7 @@ def object_detail(
     published: str = "",
     saved: str = "",
     revoked: str = "",
+    sighted: str = "",
 ) -> Response:
     done = "saved" if saved == "1" else "revoked" if revoked == "1" else ""
     me = ctx.me
@@ -234,4 +237,6 @@ def object_detail(
         original_file=item.type == "report"
         and bool(files.reports_with_files(session, [item.stix_id])),
         incidents=incidents_holding(session, me, stix_id),
+        sight=sighting_pages.panel(session, me, item),
+        sighted=sighted == "1",
     )

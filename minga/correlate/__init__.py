@@ -1,0 +1,1 @@
+"""Correlation: the observable index, sightings, scores and exports."""
