@@ -27,6 +27,7 @@ from minga.federation.keys import ensure_key
 from minga.federation.remote import remote_label
 from minga.ingest.command import ingest_command, worker_command
 from minga.knowledge.cli import knowledge_app
+from minga.sensor.cli import sensor_app
 from minga.settings import Settings
 from minga.taxii.cli import taxii_app
 
@@ -49,6 +50,7 @@ app.add_typer(node_app, name="node")
 app.add_typer(peer_app, name="peer")
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(assessments_app, name="assessments")
+app.add_typer(sensor_app, name="sensor")
 
 out = Console()
 err = Console(stderr=True)

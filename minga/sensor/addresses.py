@@ -7,31 +7,55 @@ import ipaddress
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-
-DOTTED = r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$"
 
 
 def ipv4_column(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """(addresses as uint32, mask of rows that hold a valid dotted IPv4 address)."""
+    """(addresses as uint32, mask of rows that hold a valid dotted IPv4 address).
+
+    Works on Arrow's string buffers: each value is gathered into a 16-byte row, then the 16
+    character positions are scanned column by column (vectorised over all rows)."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     column = column.cast(pa.string())
     n = len(column)
-    shaped = pc.match_substring_regex(column, DOTTED).fill_null(False)
-    mask = np.asarray(shaped.to_numpy(zero_copy_only=False), dtype=bool)
-    out = np.zeros(n, dtype=np.uint32)
-    if not mask.any():
-        return out, mask
-    dotted = column.filter(shaped)
-    parts = pc.list_flatten(pc.split_pattern(dotted, "."))
-    octets = np.asarray(parts.cast(pa.uint16()).to_numpy(), dtype=np.uint32).reshape(-1, 4)
-    good = (octets <= 255).all(axis=1)
-    value = (octets[:, 0] << 24) | (octets[:, 1] << 16) | (octets[:, 2] << 8) | octets[:, 3]
-    where = np.flatnonzero(mask)
-    out[where] = value
-    mask[where[~good]] = False
-    return out, mask
+    if n == 0:
+        return np.zeros(0, np.uint32), np.zeros(0, bool)
+    _, offsets_buf, data_buf = column.buffers()
+    offsets = np.frombuffer(offsets_buf, np.int32)[column.offset : column.offset + n + 1]
+    raw = np.frombuffer(data_buf, np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    data = np.concatenate((raw[offsets[0] : offsets[-1]], np.zeros(16, np.uint8)))
+    starts = offsets[:-1] - offsets[0]
+    lengths = offsets[1:] - offsets[:-1]
+    ok = (lengths >= 7) & (lengths <= 15)
+    if column.null_count:
+        ok &= np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    # (16, n): character position j of every value, so each step runs over all rows at once
+    width = np.arange(16, dtype=np.int32)[:, None]
+    live = width < lengths[None, :]
+    chars = data[starts[None, :] + width]
+    chars[~live] = 0
+    digit = (chars - np.uint8(48)).astype(np.uint32)  # wraps past 9 for non-digits
+    is_digit = digit < 10
+    is_dot = chars == 46
+    ok &= (is_dot | is_digit | ~live).all(axis=0)
+    ok &= is_dot.sum(axis=0) == 3
+    last = chars[np.clip(lengths - 1, 0, 15), np.arange(n)]
+    ok &= is_digit[0] & (last != 46)  # no dot at either end
+    ok &= ~(is_dot[1:] & is_dot[:-1]).any(axis=0)  # no empty octet
+    digit = np.where(is_digit, digit, np.uint32(0))
+    after1 = np.zeros_like(is_digit)
+    after1[:-1] = is_digit[1:]
+    after2 = np.zeros_like(is_digit)
+    after2[:-1] = after1[1:] & is_digit[1:]
+    ok &= ~(is_digit[:-1] & after2[:-1] & after1[1:] & after2[1:]).any(axis=0)  # ≤ 3 digits
+    hundreds = np.zeros_like(digit)
+    hundreds[:-2] = digit[:-2] * 100 + digit[1:-1] * 10 + digit[2:]
+    ok &= ~((is_digit & after2) & (hundreds > 255)).any(axis=0)  # octets ≤ 255
+    place = np.where(after2, np.uint32(100), np.where(after1, np.uint32(10), np.uint32(1)))
+    octet_of = np.minimum(np.cumsum(is_dot, axis=0, dtype=np.uint8), np.uint8(3))
+    shifted = (digit * place) << (np.uint32(8) * (np.uint32(3) - octet_of).astype(np.uint32))
+    value = shifted.sum(axis=0, dtype=np.uint32)
+    return np.where(ok, value, np.uint32(0)).astype(np.uint32), ok
 
 
 def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
@@ -40,3 +64,60 @@ def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | 
         return ipaddress.ip_network(text.strip(), strict=False)
     except ValueError:
         return None
+
+
+class Ipv4Index:
+    """Listed IPv4 addresses and CIDRs. Single addresses: a sorted uint32 array. CIDR blocks are
+    nested or disjoint, so they cut the address space into segments, each owned by the
+    innermost block covering it (parents are kept for the outer ones): one searchsorted per
+    column whatever the number of prefix lengths."""
+
+    def __init__(self, networks: list[tuple[int, int]], owners: list[int]) -> None:
+        """`networks`: (network address as int, prefix length), one per listed value."""
+        exact = [i for i, (_, length) in enumerate(networks) if length == 32]
+        keys = np.array([networks[i][0] for i in exact], dtype=np.uint32)
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        self.exact_owners = np.array([owners[i] for i in exact], dtype=np.int32)[order]
+        self.exact, starts = np.unique(keys, return_index=True)
+        self.exact_offsets = np.append(starts, len(keys)).astype(np.int64)
+        blocks: dict[tuple[int, int], list[int]] = {}
+        for (address, length), owner in zip(networks, owners, strict=True):
+            if length < 32:
+                blocks.setdefault((length, address), []).append(owner)
+        ordered = sorted(blocks)  # outer (shorter prefix) blocks first
+        self.blocks = ordered
+        self.block_owners = [blocks[b] for b in ordered]
+        first = np.array([a for _, a in ordered], dtype=np.uint64)
+        after = first + np.array([1 << (32 - n) for n, _ in ordered], dtype=np.uint64)
+        self.bounds = np.unique(np.concatenate((first, after, np.zeros(1, np.uint64))))
+        self.segment = np.full(len(self.bounds), -1, dtype=np.int32)
+        self.parent = np.full(len(ordered), -1, dtype=np.int32)
+        lo = np.searchsorted(self.bounds, first)
+        hi = np.searchsorted(self.bounds, after)
+        for block, (a, b) in enumerate(zip(lo.tolist(), hi.tolist(), strict=True)):
+            self.parent[block] = self.segment[a]
+            self.segment[a:b] = block
+
+    def lookup(self, addresses: np.ndarray, valid: np.ndarray) -> list[tuple[int, int, str, str]]:
+        """(row, owner, listed value, why) for every listed address or block a row falls in."""
+        found: list[tuple[int, int, str, str]] = []
+        if len(self.exact):
+            pos = np.minimum(np.searchsorted(self.exact, addresses), len(self.exact) - 1)
+            for row in np.flatnonzero(valid & (self.exact[pos] == addresses)).tolist():
+                listed = str(ipaddress.IPv4Address(int(addresses[row])))
+                p = int(pos[row])
+                for owner in self.exact_owners[self.exact_offsets[p] : self.exact_offsets[p + 1]]:
+                    found.append((row, int(owner), listed, "address is listed"))
+        if self.blocks:
+            seg = np.searchsorted(self.bounds, addresses.astype(np.uint64), side="right") - 1
+            block = self.segment[seg]
+            for row in np.flatnonzero(valid & (block >= 0)).tolist():
+                b = int(block[row])
+                while b >= 0:
+                    length, address = self.blocks[b]
+                    net = f"{ipaddress.IPv4Address(address)}/{length}"
+                    for owner in self.block_owners[b]:
+                        found.append((row, owner, net, f"address is inside listed {net}"))
+                    b = int(self.parent[b])
+        return found

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from stix2patterns.pattern import ParseException, Pattern
+from stix2patterns.pattern import Pattern
 
 KINDS = ("ip", "domain", "url", "hash", "ja3", "ja3s", "cert")
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'")
@@ -44,7 +44,11 @@ def _kind(obj_type: str, path: list[Any]) -> str | None:
         return "ja3"
     if obj_type in ("ipv4-addr", "ipv6-addr") and path == ["value"]:
         return "ip"
-    if obj_type == "network-traffic" and path[-1:] == ["value"] and path[0] in ("src_ref", "dst_ref"):
+    if (
+        obj_type == "network-traffic"
+        and path[-1:] == ["value"]
+        and path[0] in ("src_ref", "dst_ref")
+    ):
         return "ip"
     if obj_type == "domain-name" and path == ["value"]:
         return "domain"
@@ -58,7 +62,7 @@ def _kind(obj_type: str, path: list[Any]) -> str | None:
 
 
 def _values(raw: str) -> list[str]:
-    """"'a'" → [a]; "('a', 'b')" (IN) → [a, b]."""
+    """ "'a'" → [a]; "('a', 'b')" (IN) → [a, b]."""
     return [m[1:-1].replace("\\'", "'").replace("\\\\", "\\") for m in _QUOTED.findall(raw)]
 
 
@@ -68,23 +72,26 @@ def pattern_observables(pattern: str) -> tuple[list[Observable], str | None]:
         return [], "needs several observables together (AND/FOLLOWEDBY/qualifier)"
     try:
         comparisons = Pattern(pattern).inspect().comparisons
-    except (ParseException, Exception) as exc:  # the parser raises several types
+    except Exception as exc:  # stix2-patterns raises several types, ParseException among them
         return [], f"pattern does not parse: {str(exc)[:80]}"
     found: list[Observable] = []
     for obj_type, items in comparisons.items():
         for path, op, raw in items:
             kind = _kind(obj_type, list(path))
             if kind is None or op not in ("=", "ISSUBSET", "IN"):
-                return [], f"{obj_type}:{'.'.join(map(str, path))} {op} is not matched by the sensor"
+                return (
+                    [],
+                    f"{obj_type}:{'.'.join(map(str, path))} {op} is not matched by the sensor",
+                )
             found.extend(Observable(kind, v) for v in _values(raw))
     return found, None if found else "no observable in the pattern"
 
 
 def indicators_of(objects: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for obj in objects:
-        if obj.get("type") == "indicator" and obj.get("pattern_type", "stix") == "stix":
-            if not obj.get("revoked"):
-                yield obj
+        stix = obj.get("type") == "indicator" and obj.get("pattern_type", "stix") == "stix"
+        if stix and not obj.get("revoked"):
+            yield obj
 
 
 def load_objects(objects: Iterable[dict[str, Any]]) -> Loaded:

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from minga.sensor.addresses import ipv4_column, parse_network
+from minga.sensor.addresses import Ipv4Index, ipv4_column, parse_network
 from minga.sensor.indicators import Loaded
 from minga.sensor.readers.base import Batch
 
@@ -29,8 +29,9 @@ FIELD_KINDS: dict[str, str] = {
     **dict.fromkeys(["query", "host", "server_name", "dns.rrname", "http.hostname", "tls.sni"],
                     "domain"),
     "url": "url",
+    # Zeek's files.log hashes certificates too (mime application/pkix-cert), as Zeek Intel uses
     **dict.fromkeys(["md5", "sha1", "sha256", "fileinfo.md5", "fileinfo.sha1", "fileinfo.sha256"],
-                    "hash"),
+                    "hash+cert"),
     "ja3": "ja3", "tls.ja3.hash": "ja3", "ja3s": "ja3s", "tls.ja3s.hash": "ja3s",
     **dict.fromkeys(["fingerprint", "cert_chain_fps", "tls.fingerprint"], "cert"),
 }  # fmt: skip
@@ -42,6 +43,7 @@ DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 class Match:
     path: str
     log: str
+    row: int  # the record's row in its batch
     line: int
     field: str
     value: str
@@ -116,7 +118,8 @@ class IndicatorIndex:
         self.skipped = list(loaded.skipped)
         self.refused: list[tuple[str, str]] = []
         per_kind: dict[str, tuple[list[str], list[int]]] = {}
-        v4: dict[int, tuple[list[int], list[int]]] = {}
+        v4_nets: list[tuple[int, int]] = []
+        v4_owners: list[int] = []
         self.v6: dict[tuple[int, int], list[int]] = {}
         for kind, raw, owner in zip(loaded.kinds, loaded.values, loaded.owners, strict=True):
             if kind == "ip":
@@ -124,9 +127,8 @@ class IndicatorIndex:
                 if net is None:
                     self.refused.append((loaded.ids[owner], f"{raw!r} is not an IP address"))
                 elif net.version == 4:
-                    nets, who = v4.setdefault(net.prefixlen, ([], []))
-                    nets.append(int(net.network_address) >> (32 - net.prefixlen))
-                    who.append(owner)
+                    v4_nets.append((int(net.network_address), net.prefixlen))
+                    v4_owners.append(owner)
                 else:
                     key = (net.prefixlen, int(net.network_address))
                     self.v6.setdefault(key, []).append(owner)
@@ -138,17 +140,9 @@ class IndicatorIndex:
             values, owners = per_kind.setdefault(kind, ([], []))
             values.append(value)
             owners.append(owner)
-        self.v4 = {length: self._v4_group(*v4[length]) for length in sorted(v4, reverse=True)}
+        self.v4 = Ipv4Index(v4_nets, v4_owners)
         self.sets = {kind: _Set(*pair) for kind, pair in per_kind.items()}
         self.v6_lengths = sorted({length for length, _ in self.v6}, reverse=True)
-
-    @staticmethod
-    def _v4_group(nets: list[int], owners: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        keys = np.array(nets, dtype=np.uint32)
-        order = np.argsort(keys, kind="stable")
-        keys, who = keys[order], np.array(owners, dtype=np.int32)[order]
-        distinct, starts = np.unique(keys, return_index=True)
-        return distinct, np.append(starts, len(keys)).astype(np.int64), who
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -157,22 +151,25 @@ class IndicatorIndex:
 
     def match(self, batch: Batch) -> Iterator[Match]:
         for field in batch.table.column_names:
-            kind = FIELD_KINDS.get(field)
-            if kind is None:
+            kinds = FIELD_KINDS.get(field)
+            if kinds is None:
                 continue
             column = batch.table.column(field).cast(pa.string()).combine_chunks()
-            if kind == "ip":
-                hits = self._match_ip(column)
-            elif kind == "domain":
-                hits = self._match_domain(column)
-            else:
-                hits = self._match_set(kind, column)
-            for row, owner, listed, why in hits:
+            for row, owner, listed, why in self._hits(kinds, column):
                 yield Match(
-                    batch.path, batch.log, int(batch.lines[row]), field,
+                    batch.path, batch.log, row, int(batch.lines[row]), field,
                     str(column[row].as_py()), str(self.ids[owner].as_py()),
                     str(self.names[owner].as_py()), listed, why,
                 )  # fmt: skip
+
+    def _hits(self, kinds: str, column: pa.Array) -> Iterator[tuple[int, int, str, str]]:
+        for kind in kinds.split("+"):
+            if kind == "ip":
+                yield from self._match_ip(column)
+            elif kind == "domain":
+                yield from self._match_domain(column)
+            else:
+                yield from self._match_set(kind, column)
 
     def count(self, batch: Batch) -> int:
         """How many (record, field, indicator) matches a batch holds, without building them."""
@@ -180,19 +177,7 @@ class IndicatorIndex:
 
     def _match_ip(self, column: pa.Array) -> Iterator[tuple[int, int, str, str]]:
         addresses, valid = ipv4_column(column)
-        for length, (nets, offsets, who) in self.v4.items():
-            keys = addresses >> np.uint32(32 - length) if length < 32 else addresses
-            if length == 0:
-                keys = np.zeros_like(addresses)
-            pos = np.searchsorted(nets, keys)
-            pos_ok = np.minimum(pos, len(nets) - 1)
-            for row in np.flatnonzero(valid & (nets[pos_ok] == keys)):
-                net = ipaddress.IPv4Network((int(nets[pos_ok[row]]) << (32 - length), length))
-                for owner in who[offsets[pos_ok[row]] : offsets[pos_ok[row] + 1]]:
-                    if length == 32:
-                        yield int(row), int(owner), str(net.network_address), "address is listed"
-                    else:
-                        yield int(row), int(owner), str(net), f"address is inside listed {net}"
+        yield from self.v4.lookup(addresses, valid)
         if self.v6:
             yield from self._match_v6(column)
 

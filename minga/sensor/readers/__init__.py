@@ -68,8 +68,8 @@ def read(path: str, kind: str | None = None) -> Batch:
 
 def read_paths(spec: str) -> Iterator[Batch]:
     """'PATH' or 'KIND:PATH'; a directory yields every log file in it (Zeek's log directory)."""
-    kind, sep, rest = spec.partition(":")
-    kind, path = (kind, rest) if sep and kind in KINDS else (None, spec)
+    prefix, sep, rest = spec.partition(":")
+    kind, path = (prefix, rest) if sep and prefix in KINDS else (None, spec)
     if os.path.isdir(path):
         for name in sorted(os.listdir(path)):
             full = os.path.join(path, name)

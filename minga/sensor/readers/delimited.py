@@ -43,9 +43,7 @@ def read_delimited(
         return Batch(path, log, table, np.zeros(0, np.int64), malformed)
     table = pacsv.read_csv(
         io.BytesIO(buf),
-        read_options=pacsv.ReadOptions(
-            column_names=names, skip_rows=skip_lines, use_threads=False
-        ),
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip_lines, use_threads=False),
         parse_options=pacsv.ParseOptions(
             delimiter=sep, quote_char=False, invalid_row_handler=lambda _row: "skip"
         ),

@@ -37,8 +37,7 @@ def read_syslog(path: str, buf: bytes) -> Batch:
     ok = np.asarray(parts.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     empty = np.asarray(pc.equal(pc.utf8_length(raw), 0).to_numpy(zero_copy_only=False), bool)
     malformed = [
-        Malformed(path, int(numbers[i]), "not a syslog line")
-        for i in np.flatnonzero(~ok & ~empty)
+        Malformed(path, int(numbers[i]), "not a syslog line") for i in np.flatnonzero(~ok & ~empty)
     ]
     parts = parts.filter(pa.array(ok))
     columns = {name: parts.field(name) for name in ("ts", "host", "program", "pid", "message")}

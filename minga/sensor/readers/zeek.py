@@ -42,7 +42,9 @@ def read_tsv(path: str, buf: bytes) -> Batch:
     for raw in buf[:65536].split(b"\n"):
         if not raw.startswith(b"#"):
             break
-        key, _, value = raw.decode("utf-8", "replace").partition(" " if raw.startswith(b"#separator") else "\t")
+        key, _, value = raw.decode("utf-8", "replace").partition(
+            " " if raw.startswith(b"#separator") else "\t"
+        )
         header.setdefault(key.lstrip("#"), value)
         skip += 1
     if "fields" not in header:
