@@ -29,7 +29,7 @@ def looks_like_syslog(first_line: str) -> bool:
 
 def read_syslog(path: str, buf: bytes) -> Batch:
     text = buf.decode("utf-8", "replace")
-    raw = pa.array(text.split("\n"), pa.string())
+    raw = pc.utf8_rtrim(pa.array(text.split("\n"), pa.string()), characters="\r")  # CRLF files
     numbers = np.arange(1, len(raw) + 1, dtype=np.int64)
     if len(raw) and raw[-1].as_py() == "":
         raw, numbers = raw[:-1], numbers[:-1]
