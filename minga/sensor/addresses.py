@@ -8,6 +8,8 @@ import ipaddress
 import numpy as np
 import pyarrow as pa
 
+SLICE = 1 << 18
+
 
 def ipv4_column(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """(addresses as uint32, mask of rows that hold a valid dotted IPv4 address).
@@ -17,6 +19,14 @@ def ipv4_column(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndar
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     column = column.cast(pa.string())
+    n = len(column)
+    if n > SLICE:  # bounded temporaries whatever the column's length
+        parts = [_ipv4_slice(column.slice(i, SLICE)) for i in range(0, n, SLICE)]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    return _ipv4_slice(column)
+
+
+def _ipv4_slice(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     n = len(column)
     if n == 0:
         return np.zeros(0, np.uint32), np.zeros(0, bool)
@@ -29,32 +39,28 @@ def ipv4_column(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndar
     ok = (lengths >= 7) & (lengths <= 15)
     if column.null_count:
         ok &= np.asarray(column.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-    # (16, n): character position j of every value, so each step runs over all rows at once
+    # (16, n): character j of every value in one contiguous row, then a Horner scan over j
     width = np.arange(16, dtype=np.int32)[:, None]
-    live = width < lengths[None, :]
     chars = data[starts[None, :] + width]
-    chars[~live] = 0
-    digit = (chars - np.uint8(48)).astype(np.uint32)  # wraps past 9 for non-digits
-    is_digit = digit < 10
-    is_dot = chars == 46
-    ok &= (is_dot | is_digit | ~live).all(axis=0)
-    ok &= is_dot.sum(axis=0) == 3
-    last = chars[np.clip(lengths - 1, 0, 15), np.arange(n)]
-    ok &= is_digit[0] & (last != 46)  # no dot at either end
-    ok &= ~(is_dot[1:] & is_dot[:-1]).any(axis=0)  # no empty octet
-    digit = np.where(is_digit, digit, np.uint32(0))
-    after1 = np.zeros_like(is_digit)
-    after1[:-1] = is_digit[1:]
-    after2 = np.zeros_like(is_digit)
-    after2[:-1] = after1[1:] & is_digit[1:]
-    ok &= ~(is_digit[:-1] & after2[:-1] & after1[1:] & after2[1:]).any(axis=0)  # ≤ 3 digits
-    hundreds = np.zeros_like(digit)
-    hundreds[:-2] = digit[:-2] * 100 + digit[1:-1] * 10 + digit[2:]
-    ok &= ~((is_digit & after2) & (hundreds > 255)).any(axis=0)  # octets ≤ 255
-    place = np.where(after2, np.uint32(100), np.where(after1, np.uint32(10), np.uint32(1)))
-    octet_of = np.minimum(np.cumsum(is_dot, axis=0, dtype=np.uint8), np.uint8(3))
-    shifted = (digit * place) << (np.uint32(8) * (np.uint32(3) - octet_of).astype(np.uint32))
-    value = shifted.sum(axis=0, dtype=np.uint32)
+    chars[width >= lengths[None, :]] = 0
+    value = np.zeros(n, np.uint32)
+    octet = np.zeros(n, np.uint32)
+    digits = np.zeros(n, np.uint8)
+    dots = np.zeros(n, np.uint8)
+    bad = np.zeros(n, bool)
+    for j in range(16):
+        c = chars[j]
+        digit = c - np.uint8(48)  # wraps past 9 for anything but a digit
+        is_digit = digit < 10
+        close = (c == 46) | (lengths == j)  # a dot, or the end of the value
+        bad |= ~(is_digit | close | (lengths < j))
+        bad |= close & ((digits == 0) | (digits > 3) | (octet > 255))
+        shift = close.astype(np.uint32) * np.uint32(8)
+        value = (value << shift) | (octet * close)
+        octet = (octet * np.uint32(10) + digit) * is_digit
+        digits = (digits + np.uint8(1)) * is_digit
+        dots += close
+    ok &= ~bad & (dots == 4)
     return np.where(ok, value, np.uint32(0)).astype(np.uint32), ok
 
 
@@ -72,19 +78,22 @@ class Ipv4Index:
     innermost block covering it (parents are kept for the outer ones): one searchsorted per
     column whatever the number of prefix lengths."""
 
-    def __init__(self, networks: list[tuple[int, int]], owners: list[int]) -> None:
-        """`networks`: (network address as int, prefix length), one per listed value."""
-        exact = [i for i, (_, length) in enumerate(networks) if length == 32]
-        keys = np.array([networks[i][0] for i in exact], dtype=np.uint32)
+    def __init__(self, addresses: np.ndarray, lengths: np.ndarray, owners: np.ndarray) -> None:
+        """One listed value per position: network address (uint32), prefix length, owner."""
+        exact = lengths == 32
+        keys = addresses[exact].astype(np.uint32)
         order = np.argsort(keys, kind="stable")
         keys = keys[order]
-        self.exact_owners = np.array([owners[i] for i in exact], dtype=np.int32)[order]
+        self.exact_owners = owners[exact].astype(np.int32)[order]
         self.exact, starts = np.unique(keys, return_index=True)
         self.exact_offsets = np.append(starts, len(keys)).astype(np.int64)
         blocks: dict[tuple[int, int], list[int]] = {}
-        for (address, length), owner in zip(networks, owners, strict=True):
-            if length < 32:
-                blocks.setdefault((length, address), []).append(owner)
+        for address, length, owner in zip(
+            addresses[~exact].tolist(), lengths[~exact].tolist(), owners[~exact].tolist(),
+            strict=True,
+        ):  # fmt: skip
+            mask = (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF
+            blocks.setdefault((length, address & mask), []).append(owner)
         ordered = sorted(blocks)  # outer (shorter prefix) blocks first
         self.blocks = ordered
         self.block_owners = [blocks[b] for b in ordered]

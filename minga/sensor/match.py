@@ -118,20 +118,12 @@ class IndicatorIndex:
         self.skipped = list(loaded.skipped)
         self.refused: list[tuple[str, str]] = []
         per_kind: dict[str, tuple[list[str], list[int]]] = {}
-        v4_nets: list[tuple[int, int]] = []
-        v4_owners: list[int] = []
-        self.v6: dict[tuple[int, int], list[int]] = {}
+        ip_values: list[str] = []
+        ip_owners: list[int] = []
         for kind, raw, owner in zip(loaded.kinds, loaded.values, loaded.owners, strict=True):
             if kind == "ip":
-                net = parse_network(raw)
-                if net is None:
-                    self.refused.append((loaded.ids[owner], f"{raw!r} is not an IP address"))
-                elif net.version == 4:
-                    v4_nets.append((int(net.network_address), net.prefixlen))
-                    v4_owners.append(owner)
-                else:
-                    key = (net.prefixlen, int(net.network_address))
-                    self.v6.setdefault(key, []).append(owner)
+                ip_values.append(raw)
+                ip_owners.append(owner)
                 continue
             value = _normalise(kind, raw)
             if value is None:
@@ -140,8 +132,29 @@ class IndicatorIndex:
             values, owners = per_kind.setdefault(kind, ([], []))
             values.append(value)
             owners.append(owner)
-        self.v4 = Ipv4Index(v4_nets, v4_owners)
+        self._index_addresses(ip_values, ip_owners, loaded.ids)
         self.sets = {kind: _Set(*pair) for kind, pair in per_kind.items()}
+
+    def _index_addresses(self, values: list[str], owners: list[int], ids: list[str]) -> None:
+        # plain dotted IPv4 (most of a feed) parsed as one column; CIDRs and IPv6 one by one
+        addresses, plain = ipv4_column(pa.array(values, pa.string()))
+        owner_array = np.array(owners, dtype=np.int32)
+        v4_addresses, v4_lengths = [addresses[plain]], [np.full(int(plain.sum()), 32, np.uint8)]
+        v4_owners = [owner_array[plain]]
+        self.v6: dict[tuple[int, int], list[int]] = {}
+        for i in np.flatnonzero(~plain).tolist():
+            net = parse_network(values[i])
+            if net is None:
+                self.refused.append((ids[owners[i]], f"{values[i]!r} is not an IP address"))
+            elif net.version == 4:
+                v4_addresses.append(np.array([int(net.network_address)], np.uint32))
+                v4_lengths.append(np.array([net.prefixlen], np.uint8))
+                v4_owners.append(np.array([owners[i]], np.int32))
+            else:
+                self.v6.setdefault((net.prefixlen, int(net.network_address)), []).append(owners[i])
+        self.v4 = Ipv4Index(
+            np.concatenate(v4_addresses), np.concatenate(v4_lengths), np.concatenate(v4_owners)
+        )
         self.v6_lengths = sorted({length for length, _ in self.v6}, reverse=True)
 
     def __len__(self) -> int:

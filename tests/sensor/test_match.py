@@ -202,7 +202,11 @@ def test_ipv4_index_agrees_with_a_linear_scan(listed, probes):
     probes = (
         probes + [int(n.network_address) for n in nets] + [int(n.broadcast_address) for n in nets]
     )
-    index = Ipv4Index([(int(n.network_address), n.prefixlen) for n in nets], list(range(len(nets))))
+    index = Ipv4Index(
+        np.array([int(n.network_address) for n in nets], np.uint32),
+        np.array([n.prefixlen for n in nets], np.uint8),
+        np.arange(len(nets), dtype=np.int32),
+    )
     addresses = np.array(probes, dtype=np.uint32)
     found = sorted(
         (row, owner) for row, owner, _, _ in index.lookup(addresses, np.ones(len(probes), bool))
