@@ -129,3 +129,86 @@ def _print_matches(matches: list[tuple[Match, Batch]], had_indicators: bool) -> 
     out.print(table)
     if len(matches) > SHOWN_MATCHES:
         out.print(f"{len(matches) - SHOWN_MATCHES} more matches: use --json for all of them.")
+
+
+@sensor_app.command("run")
+def run_command(
+    node: Annotated[str, typer.Option("--node", help="The node's base URL.")],
+    token_env: Annotated[
+        str, typer.Option("--token-env", help="Environment variable holding the API token.")
+    ],
+    inputs: Annotated[
+        list[str],
+        typer.Option(
+            "--input",
+            help="KIND:PATH, KIND one of zeek, eve, netflow, syslog; a Zeek "
+            "directory follows every *.log in it. Repeat for several.",
+        ),
+    ],
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Keep matching what the logs append.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines on stdout.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between polls of the logs.")] = 1.0,
+    refresh: Annotated[float, typer.Option(help="Seconds between indicator pulls.")] = 300.0,
+    duration: Annotated[
+        float | None, typer.Option("--for", help="With --follow: stop after so many seconds.")
+    ] = None,
+) -> None:
+    """Pull the indicators your organisation may see from the node (TAXII 2.1, with a token of
+    one of its accounts, ideally a machine account) and match the inputs against them."""
+    from minga.sensor.node import NodeIndicators
+    from minga.sensor.run import Input, InputError, Sensor
+    from minga.taxii.client import RemoteError
+
+    token = os.environ.get(token_env)
+    if not token:
+        err.print(f"[bold red]error:[/] the environment variable {token_env} holds no token")
+        raise typer.Exit(2)
+    try:
+        parsed = [Input.parse(spec) for spec in inputs]
+    except InputError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    summary = Table("file", "log", "records", "malformed", "matches", title="Read")
+    totals: dict[tuple[str, str], list[int]] = {}
+
+    def on_batch(batch: Batch, found: list[Match]) -> None:
+        if as_json:
+            _report_batch(batch, found, True, summary)
+            return
+        for bad in batch.malformed:
+            err.print(f"[yellow]malformed:[/] {escape(bad.path)}:{bad.line}: {escape(bad.reason)}")
+        for m in found:
+            who = f"{m.name} ({m.indicator})" if m.name else m.indicator
+            out.print(escape(f"{m.path}:{m.line} {m.log} {m.field}={m.value} → {who}: {m.why}"))
+        count = totals.setdefault((batch.path, batch.log), [0, 0, 0])
+        count[0] += batch.records
+        count[1] += len(batch.malformed)
+        count[2] += len(found)
+
+    def on_warning(message: str) -> None:
+        if as_json:
+            _emit_json("warning", {"message": message})
+        else:
+            err.print(f"[yellow]warning:[/] {escape(message)}")
+
+    sensor = Sensor(NodeIndicators(node, token), parsed, on_batch, on_warning)
+    try:
+        try:
+            sensor.pull()
+        except RemoteError as exc:
+            err.print(f"[bold red]error:[/] cannot pull indicators from {escape(node)}: {exc}")
+            raise typer.Exit(3) from None
+        assert sensor.index is not None
+        _report_index(sensor.index, as_json)
+        sensor.run(follow, interval, refresh, duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sensor.close()
+    if not as_json:
+        for (path, log), (records, malformed, matched) in totals.items():
+            summary.add_row(escape(path), log, f"{records:,}", f"{malformed:,}", f"{matched:,}")
+        if summary.row_count:
+            out.print(summary)

@@ -15,7 +15,7 @@ from minga.sensor.readers.nfdump import looks_like_nfdump, read_nfdump
 from minga.sensor.readers.syslog import looks_like_syslog, read_syslog
 from minga.sensor.readers.zeek import read_json, read_tsv
 
-__all__ = ["KINDS", "Batch", "Malformed", "ReadError", "read", "read_paths"]
+__all__ = ["KINDS", "Batch", "Malformed", "ReadError", "detect", "read", "read_bytes", "read_paths"]
 KINDS = ("zeek", "eve", "netflow", "syslog")
 
 
@@ -54,6 +54,16 @@ def read(path: str, kind: str | None = None) -> Batch:
     buf = _load(path)
     if not buf.strip():
         raise ReadError(f"{path}: empty")
+    return read_bytes(path, buf, kind)
+
+
+def detect(path: str, buf: bytes) -> str:
+    """The reader for a log whose first line is in `buf`: zeek, eve, netflow or syslog."""
+    return _detect(path, buf)
+
+
+def read_bytes(path: str, buf: bytes, kind: str | None = None) -> Batch:
+    """Records of `buf` (whole lines of `path`); line numbers count from the start of `buf`."""
     kind = kind or _detect(path, buf)
     if kind == "zeek":
         return read_json(path, buf) if buf.lstrip().startswith(b"{") else read_tsv(path, buf)
