@@ -142,7 +142,7 @@ def run_command(
         typer.Option(
             "--input",
             help="KIND:PATH, KIND one of zeek, eve, netflow, syslog; a Zeek "
-            "directory follows every *.log in it. Repeat for several.",
+            "directory follows its current logs (conn.log, dns.log, ...). Repeat for several.",
         ),
     ],
     follow: Annotated[

@@ -5,6 +5,7 @@ pulling new indicators every --refresh seconds."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from minga.sensor.match import IndicatorIndex, Match
 from minga.sensor.node import NodeIndicators
 from minga.sensor.readers import KINDS, Batch
 from minga.taxii.client import RemoteError
+
+CURRENT_LOG = re.compile(r"[A-Za-z0-9_-]+\.log")
 
 
 class InputError(Exception):
@@ -35,10 +38,11 @@ class Input:
         return cls(kind, path)
 
     def files(self) -> list[str]:
-        """A directory means every *.log in it (Zeek's current logs), new ones included."""
+        """A directory means Zeek's current logs in it (conn.log, dns.log, ..., new ones
+        included), not its rotated copies (conn.2024-03-01-10-00-00.log, conn.log.1)."""
         if not os.path.isdir(self.path):
             return [self.path]
-        names = sorted(n for n in os.listdir(self.path) if n.endswith(".log"))
+        names = sorted(n for n in os.listdir(self.path) if CURRENT_LOG.fullmatch(n))
         return [os.path.join(self.path, n) for n in names]
 
 
