@@ -6,12 +6,15 @@ FOLLOWEDBY, qualifiers) cannot be decided from one log record and is reported as
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from stix2patterns.pattern import Pattern
+
+from minga.intel.stix import ts_to_us
 
 KINDS = ("ip", "domain", "url", "hash", "ja3", "ja3s", "cert")
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'")
@@ -87,10 +90,20 @@ def pattern_observables(pattern: str) -> tuple[list[Observable], str | None]:
     return found, None if found else "no observable in the pattern"
 
 
+def _expired(obj: dict[str, Any], now_us: int) -> bool:
+    until = obj.get("valid_until")
+    try:
+        return isinstance(until, str) and ts_to_us(until) <= now_us
+    except ValueError:
+        return False  # a malformed valid_until does not hide an indicator
+
+
 def indicators_of(objects: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """STIX-pattern indicators still in force: not revoked, valid_until not past."""
+    now_us = int(time.time() * 1_000_000)
     for obj in objects:
         stix = obj.get("type") == "indicator" and obj.get("pattern_type", "stix") == "stix"
-        if stix and not obj.get("revoked"):
+        if stix and not obj.get("revoked") and not _expired(obj, now_us):
             yield obj
 
 

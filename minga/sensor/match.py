@@ -1,10 +1,12 @@
 """The sensor's in-memory indicator index and batched matching over whole columns.
 
-IPv4 addresses and CIDRs: one sorted uint32 array of network numbers per prefix length, matched
-with numpy.searchsorted (a handful of prefix lengths in practice). Domains: exact set membership
-of the name, then of each parent (labels stripped from the left, whole columns at a time), so a
-subdomain matches its listed parent. URLs (normalised, without scheme as Zeek Intel does), file
-hashes, JA3/JA3S and certificate hashes: set membership (Arrow hash kernels)."""
+IPv4 text is parsed a whole column at a time (`addresses.py`); listed addresses are one sorted
+uint32 array and listed CIDRs (nested or disjoint) cut the address space into segments owned by
+the innermost block: two numpy.searchsorted calls per column. IPv6: per distinct value.
+Domains: exact set membership of the name, then of each parent (labels stripped from the left,
+whole columns at a time), so a subdomain matches its listed parent. URLs (normalised, without
+scheme as Zeek Intel does), file hashes, JA3/JA3S and certificate hashes: set membership (Arrow
+hash kernels)."""
 
 from __future__ import annotations
 

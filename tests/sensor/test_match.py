@@ -62,8 +62,10 @@ def test_revoked_and_non_stix_indicators_are_left_out():
         indicator(1, "[ipv4-addr:value = '1.2.3.4']", revoked=True),
         indicator(2, "alert tcp any any", pattern_type="snort"),
         indicator(3, "[ipv4-addr:value = '1.2.3.5']"),
+        indicator(4, "[ipv4-addr:value = '1.2.3.6']", valid_until="2020-01-01T00:00:00Z"),
+        indicator(5, "[ipv4-addr:value = '1.2.3.7']", valid_until="2999-01-01T00:00:00.000Z"),
     ])  # fmt: skip
-    assert loaded.values == ["1.2.3.5"]
+    assert loaded.values == ["1.2.3.5", "1.2.3.7"]
 
 
 def test_nested_cidrs_and_exact_addresses_on_conn_log():
