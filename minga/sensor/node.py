@@ -11,6 +11,9 @@ from minga.sensor.match import IndicatorIndex
 from minga.taxii.client import TaxiiClient
 
 
+KEPT = ("type", "id", "name", "pattern", "pattern_type", "modified", "revoked", "valid_until")
+
+
 class NodeIndicators:
     def __init__(self, node_url: str, token: str, timeout: float = 60.0) -> None:
         self.client = TaxiiClient(node_url.rstrip("/") + "/taxii2/", token=token, timeout=timeout)
@@ -42,7 +45,9 @@ class NodeIndicators:
         known = self.latest.get(key)
         if known is not None and str(known.get("modified", "")) >= str(obj.get("modified", "")):
             return 0
-        self.latest[key] = obj  # a revoked newest version takes the indicator out of the index
+        # only what matching needs is kept (a million full STIX objects would not fit); a
+        # revoked newest version takes the indicator out of the index
+        self.latest[key] = {k: obj[k] for k in KEPT if k in obj}
         return 1
 
     def index(self) -> IndicatorIndex:
