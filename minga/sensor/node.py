@@ -10,7 +10,6 @@ from minga.sensor.indicators import load_objects
 from minga.sensor.match import IndicatorIndex
 from minga.taxii.client import TaxiiClient
 
-
 KEPT = ("type", "id", "name", "pattern", "pattern_type", "modified", "revoked", "valid_until")
 
 
