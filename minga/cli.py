@@ -36,6 +36,7 @@ from minga.knowledge.cli import knowledge_app
 from minga.ops import exits
 from minga.ops.cli import add_ops_commands
 from minga.ops.exits import database_problem, load_settings
+from minga.sensor.cli import sensor_app
 from minga.taxii.cli import taxii_app
 
 app = typer.Typer(no_args_is_help=True, help="Minga: threat-intelligence sharing for CSIRTs.")
@@ -61,6 +62,7 @@ app.add_typer(advisory_app, name="advisory")
 app.add_typer(incident_app, name="incident")
 add_ops_commands(app)  # backup, restore, check (minga/ops/cli.py)
 app.add_typer(score_app, name="score")
+app.add_typer(sensor_app, name="sensor")
 
 out = Console()
 err = Console(stderr=True)
