@@ -37,6 +37,8 @@ def _country_bars(ctx: Page, summary: stats.Summary) -> list[charts.Bar]:
     orgs = views.organisations(ctx.session)
     by_country: dict[str, int] = {}
     for owner, count in summary.by_owner.items():
+        if owner in orgs and not orgs[owner].member:
+            continue  # the node itself (reference knowledge it loaded) is no member country
         country = orgs[owner].country if owner in orgs else "?"
         by_country[country] = by_country.get(country, 0) + count
     ranked = sorted(by_country.items(), key=lambda kv: (-kv[1], kv[0]))[:8]

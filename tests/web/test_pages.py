@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from fastapi.testclient import TestClient
@@ -284,3 +285,33 @@ def _principal(session: Session, name: str):
     from minga.accounts import service as accounts
 
     return accounts.principal_for(session, accounts.find_user(session, name))
+
+
+def test_the_country_chart_leaves_out_the_node_itself(
+    client: TestClient, demo: dict[str, str], sessions: sessionmaker[Session]
+):
+    """Reference knowledge the node loads is owned by its operator organisation, which is no
+    member of the community: its country must not appear among the sharing countries."""
+    from minga.accounts.models import Organisation
+
+    node = add_member(sessions, "Node operator", country="UY")
+    with sessions() as s:
+        intel.create_objects(s, node.principal, [{
+            "type": "malware", "spec_version": "2.1", "id": f"malware--{uuid.uuid4()}",
+            "created": "2026-12-01T00:00:00.000Z", "modified": "2026-12-01T00:00:00.000Z",
+            "name": "Reference entry", "is_family": True,
+        }])  # fmt: skip
+        s.commit()
+    sign_in(client, demo["maria.lopez"])
+
+    def chart() -> str:
+        page = client.get("/", headers={"Accept-Language": "en"}).text
+        return page.split('aria-labelledby="c-country-t')[1].split("</svg>")[0]
+
+    assert ">UY<" in chart()
+    with sessions() as s:
+        org = s.get(Organisation, node.org_id)
+        assert org is not None
+        org.member = False
+        s.commit()
+    assert ">UY<" not in chart()
