@@ -7,9 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from minga.cli import app
+from minga.incidents import cli as incident_cli
 from tests.incidents.conftest import Community
 
 runner = CliRunner()
@@ -19,6 +21,9 @@ runner = CliRunner()
 def _database(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MINGA_DATABASE_URL", db_url)
     monkeypatch.setenv("COLUMNS", "200")
+    # The command's console was made at import, whatever COLUMNS said then: a wide one, so
+    # titles are not wrapped inside the table's cells.
+    monkeypatch.setattr(incident_cli, "out", Console(width=200))
 
 
 def _run(*args: str) -> str:
