@@ -25,6 +25,8 @@ _COMPARISON = re.compile(
     r"([a-z0-9][a-z0-9-]*):([A-Za-z0-9_]+(?:\.(?:[A-Za-z0-9_]+|'[^'\\]+')|\[(?:\d+|\*)\])*)"
     r"\s*(=|!=|>=|<=|>|<|LIKE|MATCHES)\s*('(?:[^'\\]|\\['\\])*'|[^\s\]]+)"
 )
+# The usual indicator: one equality (`[ipv4-addr:value = '198.51.100.7']`), read in one step.
+_ONE = re.compile(r"\[([a-z0-9-]+):(value|name|hashes\.'[^'\\]+')\s*=\s*'((?:[^'\\]|\\['\\])*)'\]")
 _IN_LIST = re.compile(r"'((?:[^'\\]|\\['\\])*)'")
 EQUAL_OPS = frozenset({"=", "IN", "ISSUBSET"})
 MAX_VALUES = 1000  # values indexed of one object (a pattern of thousands of ORs is a list)
@@ -90,6 +92,11 @@ def _unquote(text: str) -> str:
 def pattern_values(pattern: str) -> list[Value]:
     """The comparable values a STIX pattern names (empty if it names none or cannot be read)."""
     found: list[Value] = []
+    one = _ONE.fullmatch(pattern)
+    if one is not None:
+        otype, path, text = one.groups()
+        _add(found, _reader(otype, path), _unquote(text) if "\\" in text else text)
+        return found
     if SIMPLE_PATTERN.fullmatch(pattern):
         for otype, path, op, raw in _COMPARISON.findall(pattern):
             if op == "=" and raw.startswith("'"):

@@ -35,7 +35,9 @@ observables = Table(
     # domain of domains, URLs and mailboxes (`[`+hex when the host is an address).
     Column("lo", String(256), nullable=True),
     Column("hi", String(40), nullable=True),
-    PrimaryKeyConstraint("object_pk", "kind", "value", name="pk_observables"),
+    # No primary key: rows are found by value or range and deleted with their object; a key
+    # over the value would be a fourth B-tree to write for every value.
+    Index("ix_observables_object", "object_pk"),
     Index("ix_observables_value", "value"),
     Index(
         "ix_observables_range",

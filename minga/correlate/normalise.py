@@ -48,9 +48,21 @@ def reversed_domain(domain: str) -> str:
     return ".".join(reversed(domain.split("."))) + "."
 
 
+_V4 = re.compile(r"(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\Z")
+
+
 def ip(text: str) -> Value | None:
     """An address or a network (CIDR), compressed; None if `text` is neither."""
     text = text.strip()
+    m = _V4.match(text)
+    if m is not None:  # the common case, without ipaddress' exceptions and objects
+        a, b, c, d = int(m[1]), int(m[2]), int(m[3]), int(m[4])
+        if a < 256 and b < 256 and c < 256 and d < 256:
+            key = f"{(a << 24) | (b << 16) | (c << 8) | d:08x}"
+            return Value("ipv4", text, key, key)
+        return None
+    if "/" not in text and ":" not in text:
+        return None
     if "/" in text:
         try:
             net = ipaddress.ip_network(text, strict=False)
@@ -93,6 +105,11 @@ def domain(text: str) -> Value | None:
     return Value("domain", name, reversed_domain(name)) if name else None
 
 
+def _domain_of(key: str) -> str:
+    """The domain of a reversed-domain key (`com.example.` -> `example.com`)."""
+    return ".".join(reversed(key[:-1].split(".")))
+
+
 def _host_key(host: str) -> str | None:
     """`lo` of a URL or mailbox: the reversed domain, or `[` and the hex of an address."""
     found = ip(host)
@@ -107,11 +124,33 @@ def _pct(match: re.Match[str]) -> str:
     return char if char in _UNRESERVED else "%" + match.group(1).upper()
 
 
+# The common shape (no credentials, no IPv6 literal), read without urlsplit's generality.
+_PLAIN_URL = re.compile(
+    r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#@\[\]:]+)(?::(\d{1,5}))?([^?#]*)(?:\?([^#]*))?"
+)
+
+
 def url(text: str) -> Value | None:
     """A normalised URL (a scheme-less one gets http://); None if it has no usable host."""
     text = text.strip()
     if "://" not in text:
         text = "http://" + text
+    m = _PLAIN_URL.match(text)
+    if m is not None and m.end() in (len(text), text.find("#")):
+        scheme, host, port_text, path, query = m.groups()
+        scheme = scheme.lower()
+        key = _host_key(host)
+        if key is None:
+            return None
+        shown = host.lower() if key.startswith(URL_HOST) else _domain_of(key)
+        if port_text is not None and DEFAULT_PORTS.get(scheme) != int(port_text):
+            shown = f"{shown}:{int(port_text)}"
+        if "%" in path:
+            path = _PCT_RE.sub(_pct, path)
+        value = f"{scheme}://{shown}{path or '/'}"
+        if query is not None:
+            value += "?" + (_PCT_RE.sub(_pct, query) if "%" in query else query)
+        return Value("url", value[:MAX_VALUE], key)
     try:
         parts = urlsplit(text)
         port = parts.port

@@ -33,8 +33,8 @@ def upgrade() -> None:
             name=op.f("fk_observables_object_pk_stix_objects"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("object_pk", "kind", "value", name="pk_observables"),
     )
+    op.create_index("ix_observables_object", "observables", ["object_pk"])
     op.create_index("ix_observables_value", "observables", ["value"])
     op.create_index(
         "ix_observables_range",
@@ -94,4 +94,5 @@ def downgrade() -> None:
     op.drop_table("correlation_exclusions")
     op.drop_index("ix_observables_range", table_name="observables")
     op.drop_index("ix_observables_value", table_name="observables")
+    op.drop_index("ix_observables_object", table_name="observables")
     op.drop_table("observables")
