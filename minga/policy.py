@@ -92,6 +92,8 @@ class Action(StrEnum):
     MANAGE_COLLECTIONS = "manage-collections"
     READ_AUDIT = "read-audit"
     MANAGE_PEERS = "manage-peers"  # add, list, inspect and remove federation peers
+    # Node-wide correlation settings: values excluded from correlation, imported warninglists.
+    MANAGE_CORRELATION = "manage-correlation"
 
 
 ALLOWED: dict[Role, frozenset[Action]] = {
@@ -135,7 +137,7 @@ ALLOWED: dict[Role, frozenset[Action]] = {
     ),
 }
 # Actions that only the node operator (an admin of the operator organisation) takes.
-OPERATOR_ONLY = frozenset({Action.MANAGE_ORGS, Action.MANAGE_PEERS})
+OPERATOR_ONLY = frozenset({Action.MANAGE_ORGS, Action.MANAGE_PEERS, Action.MANAGE_CORRELATION})
 # Actions an account of a remote organisation never takes here (its versions come signed,
 # through federation).
 LOCAL_ONLY = frozenset({Action.PUBLISH, Action.SHARE_WITH_GROUP})

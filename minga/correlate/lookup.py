@@ -1,0 +1,320 @@
+"""Correlation: for a value (or every value of an object), the other objects the caller may see
+that share it or contain it, with how many organisations and countries reported them and when.
+
+Relations, from the found object's side: `same` (equal value), `contains` (its network holds
+the address, its domain is the host or a parent domain of the URL, mailbox or subdomain) and
+`within` (its address is in the network looked up, its URL or subdomain under the domain).
+Every count is over objects the caller may see (`minga.policy.visible_filter`), latest versions
+only, revoked ones left out. A value found in more objects than the correlation limit is
+`common`: counted, not expanded (MISP's `MISP.correlation_limit`, default 20). Excluded values
+(`exclusions`) are not correlated at all.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, distinct, func, literal, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from minga.accounts.models import Organisation
+from minga.correlate import normalise as n
+from minga.correlate.exclusions import excluded_values
+from minga.correlate.models import observables
+from minga.correlate.normalise import Value
+from minga.correlate.warninglists import flags
+from minga.errors import InvalidInput
+from minga.intel.models import object_groups, objects
+from minga.policy import Principal, visible_filter
+
+DEFAULT_LIMIT = 20  # MISP.correlation_limit's default (app/Model/OverCorrelatingValue.php)
+MAX_VALUES = 10_000  # values of one look-up request
+NETS = ("ipv4-net", "ipv6-net")
+ADDRESSES = ("ipv4", "ipv6")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One visible object that shares or contains the value."""
+
+    stix_id: str
+    type: str
+    name: str
+    relation: str  # same | contains | within
+    kind: str
+    value: str
+    organisation: str
+    country: str
+    tlp: str
+    created: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+@dataclass(slots=True)
+class Correlation:
+    """What the node holds, visible to the caller, about one value."""
+
+    query: str
+    kind: str
+    value: str
+    objects: int = 0
+    organisations: int = 0
+    countries: int = 0
+    first_reported: str | None = None
+    last_reported: str | None = None
+    common: bool = False
+    excluded: bool = False
+    warninglists: list[str] = field(default_factory=list)
+    reported_by: list[str] = field(default_factory=list)  # organisation names
+    matches: list[Match] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in self.__slots__ if k != "matches"}
+        out["matches"] = [m.as_dict() for m in self.matches]
+        return out
+
+
+def _range(kinds: Sequence[str], lo: str, hi: str) -> Any:
+    """Rows of `kinds` whose range lies inside [lo, hi] (a network starting at `lo` but larger
+    than it contains it instead; CIDR ranges never overlap otherwise)."""
+    c = observables.c
+    inside = and_(c.kind.in_(kinds), c.lo >= lo, c.lo <= hi)
+    return and_(inside, or_(c.hi.is_(None), c.hi <= hi), or_(c.lo != lo, c.hi != hi))
+
+
+def conditions(v: Value) -> list[tuple[str, Any]]:
+    """(relation, SQL condition over `observables`) of every row related to `v`."""
+    c = observables.c
+    # Equal strings are the same value whatever kind the writer gave it (a file name typed
+    # into a look-up is recognised as a domain, `text` is whatever else was typed).
+    found: list[tuple[str, Any]] = [("same", c.value == v.value)]
+    host = v.lo if v.kind in ("url", "email") else None
+    if v.kind in ADDRESSES or v.kind in NETS:
+        found.append(("contains", and_(c.kind.in_(NETS), c.value.in_(n.supernets(v)))))
+        if v.lo and v.hi:
+            within = [*ADDRESSES, *NETS] if v.kind in NETS else []
+            parts = [_range(within, v.lo, v.hi)] if within else []
+            parts.append(_range(("url", "email"), n.URL_HOST + v.lo, n.URL_HOST + v.hi))
+            found.append(("within", or_(*parts) if len(parts) > 1 else parts[0]))
+    elif v.kind == "domain" and v.lo:
+        parents = n.parent_domains(v.value)
+        if parents:
+            found.append(("contains", and_(c.kind == "domain", c.value.in_(parents))))
+        # Subdomains, URLs and mailboxes under the domain: one key range ("com.example." ...).
+        end = v.lo[:-1] + "/"
+        found.append(
+            (
+                "within",
+                and_(
+                    c.kind.in_(("domain", "url", "email")),
+                    c.lo >= v.lo,
+                    c.lo < end,
+                    or_(c.kind != "domain", c.value != v.value),
+                ),
+            )
+        )
+    elif host is not None:
+        if host.startswith(n.URL_HOST):  # a URL or mailbox on an address
+            address = n.ip(_address_of(host))
+            if address is not None:
+                names = [address.value, *n.supernets(address)]
+                kinds = [*ADDRESSES, *NETS]
+                found.append(("contains", and_(c.kind.in_(kinds), c.value.in_(names))))
+        else:
+            name = n._domain_of(host)
+            names = [name, *n.parent_domains(name)]
+            found.append(("contains", and_(c.kind == "domain", c.value.in_(names))))
+    return found
+
+
+def _address_of(key: str) -> str:
+    """The address of a `[`+hex host key."""
+    digits = key[len(n.URL_HOST) :]
+    number = int(digits, 16)
+    found = ipaddress.IPv4Address(number) if len(digits) == 8 else ipaddress.IPv6Address(number)
+    return str(found)
+
+
+def _matching(principal: Principal, v: Value, exclude_ids: Sequence[str]) -> Any:
+    """Rows (relation, kind, value, object columns) of the visible latest objects related to v."""
+    parts = []
+    for relation, cond in conditions(v):
+        stmt = (
+            select(
+                literal(relation).label("relation"),
+                observables.c.kind,
+                observables.c.value,
+                objects.c.pk,
+                objects.c.stix_id,
+                objects.c.type,
+                objects.c.owner_org_id,
+                objects.c.tlp,
+                objects.c.created,
+            )
+            .select_from(observables.join(objects, objects.c.pk == observables.c.object_pk))
+            .where(
+                cond,
+                objects.c.is_latest,
+                objects.c.revoked == False,  # noqa: E712
+                visible_filter(principal, objects, object_groups),
+            )
+        )
+        if exclude_ids:
+            stmt = stmt.where(objects.c.stix_id.not_in(list(exclude_ids)))
+        parts.append(stmt)
+    return union_all(*parts).subquery("related")
+
+
+def correlate_value(
+    session: Session,
+    principal: Principal,
+    v: Value,
+    *,
+    query: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    exclude_ids: Sequence[str] = (),
+    excluded: bool = False,
+    lists: Sequence[str] = (),
+) -> Correlation:
+    out = Correlation(query if query is not None else v.value, v.kind, v.value)
+    out.warninglists = list(lists)
+    if excluded:
+        out.excluded = True
+        return out
+    related = _matching(principal, v, exclude_ids)
+    orgs = Organisation.__table__
+    totals = session.execute(
+        select(
+            func.count(distinct(related.c.stix_id)),
+            func.count(distinct(related.c.owner_org_id)),
+            func.count(distinct(orgs.c.country)),
+            func.min(related.c.created),
+            func.max(related.c.created),
+        ).select_from(related.join(orgs, orgs.c.id == related.c.owner_org_id))
+    ).one()
+    out.objects, out.organisations, out.countries = int(totals[0]), int(totals[1]), int(totals[2])
+    out.first_reported, out.last_reported = totals[3], totals[4]
+    if not out.objects:
+        return out
+    names = session.execute(
+        select(orgs.c.name)
+        .distinct()
+        .select_from(related.join(orgs, orgs.c.id == related.c.owner_org_id))
+        .order_by(orgs.c.name)
+        .limit(limit)
+    ).scalars()
+    out.reported_by = list(names)
+    if out.objects > limit:
+        out.common = True
+        return out
+    rows = session.execute(
+        select(related, orgs.c.name.label("org_name"), orgs.c.country, objects.c.raw)
+        .select_from(
+            related.join(orgs, orgs.c.id == related.c.owner_org_id).join(
+                objects, objects.c.pk == related.c.pk
+            )
+        )
+        .order_by(related.c.created.desc(), related.c.stix_id)
+    ).all()
+    seen: set[tuple[str, int, str]] = set()
+    for r in rows:
+        key = (r.stix_id, r.owner_org_id, r.relation)
+        if key in seen:
+            continue
+        seen.add(key)
+        obj = orjson.loads(r.raw)
+        out.matches.append(
+            Match(
+                stix_id=r.stix_id,
+                type=r.type,
+                name=str(obj.get("name") or obj.get("value") or r.value)[:200],
+                relation=r.relation,
+                kind=r.kind,
+                value=r.value,
+                organisation=r.org_name,
+                country=r.country,
+                tlp=r.tlp,
+                created=r.created,
+            )
+        )
+    return out
+
+
+def parse_values(texts: Iterable[str]) -> list[tuple[str, Value]]:
+    """(as given, normalised) of each non-empty text; InvalidInput names what is not a value."""
+    found: list[tuple[str, Value]] = []
+    for text in texts:
+        text = text.strip()
+        if not text or text.startswith("#"):
+            continue
+        value = n.guess(text)
+        if value is None:
+            raise InvalidInput(f"{text[:100]!r} is not an address, domain, URL, e-mail or hash")
+        found.append((text, value))
+        if len(found) > MAX_VALUES:
+            raise InvalidInput(f"at most {MAX_VALUES} values in one look-up")
+    return found
+
+
+def lookup(
+    session: Session,
+    principal: Principal,
+    texts: Iterable[str],
+    *,
+    limit: int = DEFAULT_LIMIT,
+) -> list[Correlation]:
+    """Correlations of values typed or pasted by a person (`minga lookup`, REST)."""
+    pairs = parse_values(texts)
+    return correlate_many(session, principal, pairs, limit=limit)
+
+
+def correlate_many(
+    session: Session,
+    principal: Principal,
+    pairs: Sequence[tuple[str, Value]],
+    *,
+    limit: int = DEFAULT_LIMIT,
+    exclude_ids: Sequence[str] = (),
+) -> list[Correlation]:
+    values = [v for _, v in pairs]
+    excluded = excluded_values(session, values)
+    listed = flags(session, values)
+    return [
+        correlate_value(
+            session,
+            principal,
+            v,
+            query=text,
+            limit=limit,
+            exclude_ids=exclude_ids,
+            excluded=(v.kind, v.value) in excluded,
+            lists=listed.get((v.kind, v.value), ()),
+        )
+        for text, v in pairs
+    ]
+
+
+def stored_values(session: Session, pk: int) -> list[Value]:
+    """The indexed values of one stored object version."""
+    rows = session.execute(
+        select(observables.c.kind, observables.c.value, observables.c.lo, observables.c.hi)
+        .where(observables.c.object_pk == pk)
+        .order_by(observables.c.kind, observables.c.value)
+    )
+    return [Value(k, v, lo, hi) for k, v, lo, hi in rows]
+
+
+def correlate_object(
+    session: Session, principal: Principal, pk: int, stix_id: str, *, limit: int = DEFAULT_LIMIT
+) -> list[Correlation]:
+    """Correlations of every value of one object (the object itself left out)."""
+    values = stored_values(session, pk)
+    return correlate_many(
+        session, principal, [(v.value, v) for v in values], limit=limit, exclude_ids=[stix_id]
+    )
