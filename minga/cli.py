@@ -19,6 +19,7 @@ from minga.accounts import service as accounts
 from minga.accounts.cli import add_signin_commands, give_password
 from minga.accounts.models import Organisation, User
 from minga.accounts.node import set_operator_org
+from minga.correlate.cli import correlate_app, lookup_command, warninglist_app
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
 from minga.federation.cli import node_app, peer_app
@@ -47,6 +48,9 @@ app.add_typer(taxii_app, name="taxii")
 app.add_typer(node_app, name="node")
 app.add_typer(peer_app, name="peer")
 app.add_typer(knowledge_app, name="knowledge")
+app.command("lookup")(lookup_command)
+app.add_typer(correlate_app, name="correlate")
+app.add_typer(warninglist_app, name="warninglist")
 
 out = Console()
 err = Console(stderr=True)

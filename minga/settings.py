@@ -71,6 +71,13 @@ class Settings(BaseSettings):
         description="How often `minga serve` loads reference knowledge (ATT&CK, KEV, MISP) again"
         " from the URL it was last loaded from; 0 turns it off. Files are never re-read.",
     )
+    correlation_limit: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="A value shared by more visible objects than this is marked common: counted,"
+        " not listed (MISP's MISP.correlation_limit, default 20).",
+    )
     ingest_max_bytes: int = Field(
         default=100 * 1024 * 1024, ge=1024, description="Largest upload or file ingest accepts."
     )
