@@ -10,6 +10,8 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from minga.accounts import service as accounts
+from minga.api.deps import get_node
+from minga.correlate.pages import correlation_section
 from minga.errors import InvalidInput
 from minga.federation import receipt_tally
 from minga.intel import service as intel
@@ -207,4 +209,5 @@ def object_detail(ctx: Page, stix_id: str, version: str = "", published: str = "
         published=published == "1",
         relationship_scan=stats.RELATIONSHIP_SCAN,
         receipts=tally,
+        **correlation_section(session, me, item, get_node(ctx.request).settings.correlation_limit),
     )
