@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from minga import audit
 from minga.accounts.models import GroupMember, Organisation
+from minga.correlate import duplicates
 from minga.correlate import store as observable_index
 from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
 from minga.intel import copies, positions
@@ -104,6 +105,9 @@ class Provenance:
 class WriteResult:
     created: list[tuple[str, str]] = field(default_factory=list)  # (id, version)
     existing: list[tuple[str, str]] = field(default_factory=list)
+    # Indicators sent under a new id for values the writer had published: stored as (versions
+    # of) its known indicators (`link_known`, `minga.correlate.duplicates`).
+    linked: list[duplicates.Linked] = field(default_factory=list)
 
 
 def parse_tlp(value: str | None) -> Tlp | None:
@@ -159,6 +163,7 @@ def create_objects(
     group_ids: Sequence[int] = (),
     provenance: Provenance = Provenance(),
     enforce_creator: bool = True,
+    link_known: bool = False,
 ) -> WriteResult:
     """Store objects (new ones and new versions) all or nothing.
 
@@ -168,6 +173,10 @@ def create_objects(
     value). An id of which the writer may see no copy is stored as its own copy, answered as
     for an unknown id (`minga.intel.copies`). Any invalid item fails the whole batch with a
     per-item list of problems (`index` into `items`) and stores nothing.
+
+    `link_known` (what an organisation publishes itself: reports, CSV rows, REST): an
+    indicator under a new id for values the writer already published becomes a new version of
+    its known indicator, or nothing new if it says nothing new (`result.linked`).
 
     From reading the stored versions to the commit, the write holds the store's write lock
     (`positions.lock`): the latest flag and the positions (date_added) are decided on everything
@@ -184,6 +193,12 @@ def create_objects(
         return result
     last = positions.lock(session)
     current = copies.held(session, principal, {k[0] for k in prepared})
+    if link_known:
+        held_ids = {sid for sid, h in current.items() if h.own is not None}
+        prepared, result.linked, known = duplicates.link(session, principal, prepared, held_ids)
+        result.existing.extend(known)
+        if result.linked:
+            current = copies.held(session, principal, {k[0] for k in prepared})
     stored = copies.stored_content(
         session, principal, [k for k in prepared if k[1] in _known(current.get(k[0]))]
     )

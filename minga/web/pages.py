@@ -149,7 +149,9 @@ def _properties(obj: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 @router.get("/objects/{stix_id}", response_class=HTMLResponse)
-def object_detail(ctx: Page, stix_id: str, version: str = "", published: str = "") -> Response:
+def object_detail(
+    ctx: Page, stix_id: str, version: str = "", published: str = "", known: str = ""
+) -> Response:
     me = ctx.me
     session = ctx.session
     item = intel.get_object(session, me, stix_id, version or None)
@@ -210,4 +212,5 @@ def object_detail(ctx: Page, stix_id: str, version: str = "", published: str = "
         relationship_scan=stats.RELATIONSHIP_SCAN,
         receipts=tally,
         **correlation_section(session, me, item, get_node(ctx.request).settings.correlation_limit),
+        already_known=known == "1",
     )
