@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from minga.api.deps import CurrentPrincipal, DbId, NodeDep, SessionDep
 from minga.correlate import exclusions, lookup, warninglists
 from minga.errors import InvalidInput
+from minga.intel import search
 from minga.intel import service as intel
 
-router = APIRouter(tags=["correlation"])
+
+@asynccontextmanager
+async def text_indexer(app: FastAPI) -> AsyncIterator[None]:
+    """While the node serves: the SQLite free-text index follows the writes (`intel.search`)."""
+    node = app.state.node
+    seconds = node.settings.search_index_seconds
+    sqlite = node.settings.database_url.startswith("sqlite")
+    with search.indexer(node.sessions, seconds) if seconds > 0 and sqlite else nullcontext():
+        yield
+
+
+router = APIRouter(tags=["correlation"], lifespan=text_indexer)
 JSON = "application/json"
 ValueQ = Annotated[
     list[str],

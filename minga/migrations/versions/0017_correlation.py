@@ -1,5 +1,6 @@
 """correlate: the observable index (back-filled from the stored objects), correlation
-exclusions and imported warninglists
+exclusions and imported warninglists; the free-text index (SQLite FTS5 trigram, PostgreSQL
+pg_trgm GIN)
 
 Revision ID: 0017
 Revises: 0013
@@ -81,13 +82,38 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("list_id", "value", name="pk_warninglist_entries"),
     )
     op.create_index("ix_warninglist_entries_value", "warninglist_entries", ["value"])
+    op.create_table(
+        "search_state",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("last_pk", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_search_state")),
+    )
+    bind = op.get_bind()
     # Objects stored before the index existed get their rows now (the same code as a write).
     from minga.correlate.store import reindex
+    from minga.intel import search
 
-    reindex(op.get_bind())
+    reindex(bind)
+    if bind.dialect.name == "postgresql":
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.create_index(
+            "ix_stix_objects_search_trgm",
+            "stix_objects",
+            ["search_text"],
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        )
+    else:
+        search.create_sqlite_index(bind)
+        search.catch_up_connection(bind)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_stix_objects_search_trgm", table_name="stix_objects")
+    else:
+        op.execute("DROP TABLE IF EXISTS stix_search")
+    op.drop_table("search_state")
     op.drop_index("ix_warninglist_entries_value", table_name="warninglist_entries")
     op.drop_table("warninglist_entries")
     op.drop_table("warninglists")
