@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from minga.accounts.models import Organisation
 from minga.correlate.index import values_of
+from minga.correlate.lookup import latest_row
 from minga.correlate.models import observables
 from minga.intel.models import object_groups, objects
 from minga.intel.prepare import Item
@@ -88,7 +89,7 @@ def _known(session: Session, principal: Principal, wanted: set[str]) -> dict[Val
                 observables.c.value.in_(values[i : i + CHUNK]),
                 objects.c.owner_org_id == principal.org_id,
                 objects.c.type == "indicator",
-                objects.c.is_latest,
+                latest_row(),
                 objects.c.revoked == False,  # noqa: E712
             )
         )  # fmt: skip
@@ -212,7 +213,7 @@ def also_reported(
             .where(
                 observables.c.value.in_(wanted[i : i + CHUNK]),
                 objects.c.owner_org_id != principal.org_id,
-                objects.c.is_latest,
+                latest_row(),
                 objects.c.revoked == False,  # noqa: E712
                 visible_filter(principal, objects, object_groups),
             )

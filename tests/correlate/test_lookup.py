@@ -163,3 +163,21 @@ def test_warninglists_flag_values_built_in_and_imported(
         [again] = lookup.lookup(s, me, [URL])
         assert again.warninglists == []
         assert [w.entries for w in warninglists.list_lists(s)] == [1, 1]
+
+
+def test_urls_on_an_address_are_inside_it_and_its_networks(
+    sessions: sessionmaker[Session], community: dict[str, Member]
+) -> None:
+    _publish(sessions, community["b"], 8, "[url:value = 'http://198.51.100.7:8080/gate']")
+    with sessions() as s:
+        [ip] = lookup.lookup(s, community["a"].principal, ["198.51.100.7"])
+        assert (sid("indicator", 8), "within") in _found(ip)
+        [net] = lookup.lookup(s, community["a"].principal, ["198.51.100.0/25"])
+        assert (sid("indicator", 8), "within") in _found(net)
+        [url] = lookup.lookup(s, community["a"].principal, ["http://198.51.100.7:8080/gate"])
+        assert _found(url) == {
+            (sid("indicator", 8), "same"),
+            (sid("indicator", 1), "contains"),
+            (sid("indicator", 7), "contains"),
+            (sid("indicator", 2), "contains"),
+        }
