@@ -15,10 +15,22 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Integer, and_, cast, distinct, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    cast,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from minga.accounts.models import Organisation
@@ -90,59 +102,79 @@ class Correlation:
 
 
 def _range(kinds: Sequence[str], lo: str, hi: str) -> Any:
-    """Rows of `kinds` whose key lies in [lo, hi]."""
+    """Rows of `kinds` whose key lies in [:lo, :hi] (bound parameters named `lo`, `hi`)."""
     c = observables.c
-    return and_(c.kind.in_(kinds), c.lo >= lo, c.lo <= hi)
+    return and_(c.kind.in_(kinds), c.lo >= bindparam(lo), c.lo <= bindparam(hi))
 
 
-def _inside(lo: str, hi: str) -> Any:
-    """Addresses and networks inside [lo, hi], the network [lo, hi] itself left out (a network
+def _inside() -> Any:
+    """Addresses and networks inside [:lo, :hi], that network itself left out (a network
     starting at `lo` but larger contains it instead; CIDR ranges never overlap otherwise)."""
     c = observables.c
-    return and_(_range([*ADDRESSES, *NETS], lo, hi), c.hi <= hi, or_(c.lo != lo, c.hi != hi))
+    lo: Any = bindparam("lo")
+    hi: Any = bindparam("hi")
+    return and_(_range([*ADDRESSES, *NETS], "lo", "hi"), c.hi <= hi, or_(c.lo != lo, c.hi != hi))
 
 
-def conditions(v: Value) -> list[tuple[str, Any]]:
-    """(relation, SQL condition over `observables`) of every row related to `v`."""
+# The shapes of look-up: which relations a value has, as SQL with bound parameters (so each
+# shape is built and compiled once per caller, `_statements`) and the parameters of a value.
+SHAPES = ("address", "network", "domain", "url-on-address", "url-on-domain", "plain")
+
+
+def shape_of(v: Value) -> tuple[str, dict[str, Any]]:
+    """The shape of look-up of `v` and its parameters."""
+    params: dict[str, Any] = {"value": v.value}
+    if v.kind in ADDRESSES or v.kind in NETS:
+        params["names"] = n.supernets(v)
+        params["ulo"], params["uhi"] = n.URL_HOST + (v.lo or ""), n.URL_HOST + (v.hi or "")
+        if v.kind in NETS:
+            params["lo"], params["hi"] = v.lo, v.hi
+            return "network", params
+        return "address", params
+    if v.kind == "domain" and v.lo:
+        # Subdomains, URLs and mailboxes under the domain: one key range ("com.example." ...).
+        params.update(names=n.parent_domains(v.value), lo=v.lo, end=v.lo[:-1] + "/")
+        return "domain", params
+    if v.kind in ("url", "email") and v.lo:
+        if v.lo.startswith(n.URL_HOST):  # a URL or mailbox on an address
+            address = n.ip(_address_of(v.lo))
+            if address is not None:
+                params["names"] = [address.value, *n.supernets(address)]
+                return "url-on-address", params
+            return "plain", params
+        name = n._domain_of(v.lo)
+        params["names"] = [name, *n.parent_domains(name)]
+        return "url-on-domain", params
+    return "plain", params
+
+
+def shape_conditions(shape: str) -> list[tuple[str, Any]]:
+    """(relation, SQL condition over `observables`) of every row related to a value of `shape`."""
     c = observables.c
+    names: Any = bindparam("names", expanding=True)
     # Equal strings are the same value whatever kind the writer gave it (a file name typed
     # into a look-up is recognised as a domain, `text` is whatever else was typed).
-    found: list[tuple[str, Any]] = [("same", c.value == v.value)]
-    host = v.lo if v.kind in ("url", "email") else None
-    if v.kind in ADDRESSES or v.kind in NETS:
-        found.append(("contains", and_(c.kind.in_(NETS), c.value.in_(n.supernets(v)))))
-        if v.lo and v.hi:
-            parts = [_inside(v.lo, v.hi)] if v.kind in NETS else []
-            parts.append(_range(("url", "email"), n.URL_HOST + v.lo, n.URL_HOST + v.hi))
-            found.append(("within", or_(*parts) if len(parts) > 1 else parts[0]))
-    elif v.kind == "domain" and v.lo:
-        parents = n.parent_domains(v.value)
-        if parents:
-            found.append(("contains", and_(c.kind == "domain", c.value.in_(parents))))
-        # Subdomains, URLs and mailboxes under the domain: one key range ("com.example." ...).
-        end = v.lo[:-1] + "/"
-        found.append(
-            (
-                "within",
-                and_(
-                    c.kind.in_(("domain", "url", "email")),
-                    c.lo >= v.lo,
-                    c.lo < end,
-                    or_(c.kind != "domain", c.value != v.value),
-                ),
-            )
+    found: list[tuple[str, Any]] = [("same", c.value == bindparam("value"))]
+    urls = _range(("url", "email"), "ulo", "uhi")
+    if shape == "address":
+        found.append(("contains", and_(c.kind.in_(NETS), c.value.in_(names))))
+        found.append(("within", urls))
+    elif shape == "network":
+        found.append(("contains", and_(c.kind.in_(NETS), c.value.in_(names))))
+        found.append(("within", or_(_inside(), urls)))
+    elif shape == "domain":
+        found.append(("contains", and_(c.kind == "domain", c.value.in_(names))))
+        under = and_(
+            c.kind.in_(("domain", "url", "email")),
+            c.lo >= bindparam("lo"),
+            c.lo < bindparam("end"),
+            or_(c.kind != "domain", c.value != bindparam("value")),
         )
-    elif host is not None:
-        if host.startswith(n.URL_HOST):  # a URL or mailbox on an address
-            address = n.ip(_address_of(host))
-            if address is not None:
-                names = [address.value, *n.supernets(address)]
-                kinds = [*ADDRESSES, *NETS]
-                found.append(("contains", and_(c.kind.in_(kinds), c.value.in_(names))))
-        else:
-            name = n._domain_of(host)
-            names = [name, *n.parent_domains(name)]
-            found.append(("contains", and_(c.kind == "domain", c.value.in_(names))))
+        found.append(("within", under))
+    elif shape == "url-on-address":
+        found.append(("contains", and_(c.kind.in_([*ADDRESSES, *NETS]), c.value.in_(names))))
+    elif shape == "url-on-domain":
+        found.append(("contains", and_(c.kind == "domain", c.value.in_(names))))
     return found
 
 
@@ -154,11 +186,13 @@ def _address_of(key: str) -> str:
     return str(found)
 
 
-def _matching(principal: Principal, v: Value, exclude_ids: Sequence[str]) -> Any:
-    """Rows (relation, kind, value, object columns) of the visible latest objects related to v."""
+@lru_cache(maxsize=512)
+def _statements(principal: Principal, shape: str) -> tuple[Any, Any]:
+    """The per-organisation totals and the rows of the visible latest objects related to a
+    value of `shape`, as `principal` may see them (built once: a look-up only binds values)."""
     parts = []
-    for relation, cond in conditions(v):
-        stmt = (
+    for relation, cond in shape_conditions(shape):
+        parts.append(
             select(
                 literal(relation).label("relation"),
                 observables.c.kind,
@@ -176,12 +210,24 @@ def _matching(principal: Principal, v: Value, exclude_ids: Sequence[str]) -> Any
                 latest_row(),
                 objects.c.revoked == False,  # noqa: E712
                 visible_filter(principal, objects, object_groups),
+                objects.c.stix_id.not_in(bindparam("exclude", expanding=True)),
             )
         )
-        if exclude_ids:
-            stmt = stmt.where(objects.c.stix_id.not_in(list(exclude_ids)))
-        parts.append(stmt)
-    return union_all(*parts).subquery("related")
+    related = union_all(*parts).subquery("related")
+    # One pass: per reporting organisation, its objects and dates (a copy of an observable
+    # that two organisations hold counts for each: each reported it).
+    per_org = select(
+        related.c.owner_org_id,
+        func.count(distinct(related.c.stix_id)),
+        func.min(related.c.created),
+        func.max(related.c.created),
+    ).group_by(related.c.owner_org_id)
+    rows = (
+        select(related, objects.c.raw)
+        .select_from(related.join(objects, objects.c.pk == related.c.pk))
+        .order_by(related.c.created.desc(), related.c.stix_id)
+    )
+    return per_org, rows
 
 
 def correlate_value(
@@ -201,17 +247,10 @@ def correlate_value(
     if excluded:
         out.excluded = True
         return out
-    related = _matching(principal, v, exclude_ids)
-    # One pass: per reporting organisation, its objects and dates (a copy of an observable
-    # that two organisations hold counts for each: each reported it).
-    per_org = session.execute(
-        select(
-            related.c.owner_org_id,
-            func.count(distinct(related.c.stix_id)),
-            func.min(related.c.created),
-            func.max(related.c.created),
-        ).group_by(related.c.owner_org_id)
-    ).all()
+    shape, params = shape_of(v)
+    params["exclude"] = list(exclude_ids)
+    per_org_stmt, rows_stmt = _statements(principal, shape)
+    per_org = session.execute(per_org_stmt, params).all()
     if not per_org:
         return out
     orgs = members if members is not None else organisations(session)
@@ -225,11 +264,7 @@ def correlate_value(
     if out.objects > limit:
         out.common = True
         return out
-    rows = session.execute(
-        select(related, objects.c.raw)
-        .select_from(related.join(objects, objects.c.pk == related.c.pk))
-        .order_by(related.c.created.desc(), related.c.stix_id)
-    ).all()
+    rows = session.execute(rows_stmt, params).all()
     seen: set[tuple[str, int, str]] = set()
     for r in rows:
         key = (r.stix_id, r.owner_org_id, r.relation)
@@ -301,6 +336,9 @@ def correlate_many(
     excluded = excluded_values(session, values)
     listed = flags(session, values)
     members = organisations(session)
+    # A report's values are mostly new: one pass over the index finds the few that may have
+    # anything (ignoring visibility: a superset), and only those are correlated in full.
+    possible = _possible(session, values) if len(values) > 1 else [True] * len(values)
     return [
         correlate_value(
             session,
@@ -313,8 +351,63 @@ def correlate_many(
             lists=listed.get((v.kind, v.value), ()),
             members=members,
         )
-        for text, v in pairs
+        if maybe
+        else _nothing(text, v, (v.kind, v.value) in excluded, listed.get((v.kind, v.value), ()))
+        for (text, v), maybe in zip(pairs, possible, strict=True)
     ]
+
+
+PROBE_CHUNK = 2000
+
+
+def _nothing(text: str, v: Value, excluded: bool, lists: Sequence[str]) -> Correlation:
+    return Correlation(text, v.kind, v.value, excluded=excluded, warninglists=list(lists))
+
+
+def _equal_keys(v: Value) -> list[str]:
+    """Every indexed value whose presence would relate to `v` by equality."""
+    keys = [v.value]
+    if v.kind in ADDRESSES or v.kind in NETS:
+        keys.extend(n.supernets(v))
+    elif v.kind == "domain":
+        keys.extend(n.parent_domains(v.value))
+    elif v.kind in ("url", "email") and v.lo:
+        if v.lo.startswith(n.URL_HOST):
+            address = n.ip(_address_of(v.lo))
+            if address is not None:
+                keys.extend([address.value, *n.supernets(address)])
+        else:
+            name = n._domain_of(v.lo)
+            keys.extend([name, *n.parent_domains(name)])
+    return keys
+
+
+def _possible(session: Session, values: Sequence[Value]) -> list[bool]:
+    """For each value: may any index row relate to it? (False: certainly nothing.)"""
+    keys = sorted({k for v in values for k in _equal_keys(v)})
+    present: set[str] = set()
+    for i in range(0, len(keys), PROBE_CHUNK):
+        present.update(
+            session.scalars(
+                select(observables.c.value)
+                .where(observables.c.value.in_(keys[i : i + PROBE_CHUNK]))
+                .distinct()
+            )
+        )
+    out = []
+    for v in values:
+        if any(k in present for k in _equal_keys(v)):
+            out.append(True)
+            continue
+        shape, params = shape_of(v)
+        ranges = [cond for relation, cond in shape_conditions(shape) if relation == "within"]
+        out.append(
+            any(
+                session.execute(select(literal(1)).where(cond).limit(1), params).first()
+                for cond in ranges
+            )
+        )
+    return out
 
 
 def stored_values(session: Session, pk: int) -> list[Value]:
