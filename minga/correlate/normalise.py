@@ -238,6 +238,15 @@ def supernets(value: Value) -> list[str]:
     """Every network (as stored, `a.b.c.d/n`) that contains the address or network `value`."""
     if value.kind not in ("ipv4", "ipv6", "ipv4-net", "ipv6-net"):
         return []
+    if value.kind in ("ipv4", "ipv4-net"):  # integer arithmetic: ipaddress is ~50x slower
+        address, _, length = value.value.partition("/")
+        a, b, c, d = (int(x) for x in address.split("."))
+        number, prefix = (a << 24) | (b << 16) | (c << 8) | d, int(length or 32)
+        out = []
+        for bits in range(prefix - 1, -1, -1):
+            first = number & (0xFFFFFFFF ^ ((1 << (32 - bits)) - 1))
+            out.append(f"{first >> 24}.{first >> 16 & 255}.{first >> 8 & 255}.{first & 255}/{bits}")
+        return out
     net = ipaddress.ip_network(value.value, strict=False)
     return [str(net.supernet(new_prefix=n)) for n in range(net.prefixlen - 1, -1, -1)]
 
