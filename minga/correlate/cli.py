@@ -159,17 +159,31 @@ def exclusions_command() -> None:
 
 @warninglist_app.command("import")
 def import_command(
-    file: Annotated[Path, typer.Argument(help="A MISP warninglist (list.json).")],
+    file: Annotated[
+        Path, typer.Argument(help="A MISP warninglist (list.json), or a directory of them.")
+    ],
 ) -> None:
-    """Import a warninglist in MISP's JSON format (a list of the same name is replaced)."""
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        err.print(f"[bold red]error:[/] cannot read {escape(str(file))}: {exc.strerror}")
-        raise typer.Exit(2) from None
+    """Import warninglists in MISP's JSON format (a list of the same name is replaced); a
+    directory (a misp-warninglists checkout) is searched for list.json files."""
+    paths = sorted(file.rglob("list.json")) if file.is_dir() else [file]
+    if not paths:
+        err.print(f"[bold red]error:[/] no list.json under {escape(str(file))}")
+        raise typer.Exit(2)
     with _scope() as session:
-        found = warninglists.import_list(session, None, data)
-    out.print(f"Imported {escape(found.name)}: {found.entries} {found.list_type} entries.")
+        for path in paths:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                err.print(f"[bold red]error:[/] cannot read {escape(str(path))}: {exc.strerror}")
+                raise typer.Exit(2) from None
+            try:
+                found = warninglists.import_list(session, None, data)
+            except InvalidInput as exc:
+                if len(paths) == 1:
+                    raise
+                err.print(f"[yellow]skipped[/] {escape(str(path))}: {escape(exc.message)}")
+                continue
+            out.print(f"Imported {escape(found.name)}: {found.entries} {found.list_type} entries.")
 
 
 @warninglist_app.command("list")

@@ -74,3 +74,21 @@ def test_lookup_exclusions_and_warninglists(
     assert r.exit_code == 2 and "not a JSON document" in r.output
     r = runner.invoke(app, ["correlate", "reindex"])
     assert r.exit_code == 0 and "Indexed 2 values" in r.stdout
+
+
+def test_a_misp_warninglists_checkout_is_imported(env: str, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["init", "--org", "CSIRT-PA", "--country", "PA"]).exit_code == 0
+    for name, doc in {
+        "cdn": {"name": "CDN ranges", "type": "cidr", "list": ["45.155.205.0/24"]},
+        "broken": {"name": "Broken", "type": "bloom", "list": ["x"]},
+        "hosts": {"name": "Hosts", "type": "string", "list": ["HTTP://Bad-Host.net/x"]},
+    }.items():
+        (tmp_path / "lists" / name).mkdir(parents=True)
+        (tmp_path / "lists" / name / "list.json").write_bytes(orjson.dumps(doc))
+    r = runner.invoke(app, ["warninglist", "import", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "Imported CDN ranges" in r.stdout and "Imported Hosts" in r.stdout
+    assert "skipped" in r.output and "bloom" in r.output
+    r = runner.invoke(app, ["lookup", "--json", "45.155.205.1", "http://bad-host.net/x"])
+    found = orjson.loads(r.stdout)["values"]
+    assert [f["warninglists"] for f in found] == [["CDN ranges"], ["Hosts"]]
