@@ -1,7 +1,8 @@
 """Free-text search behind the storage layer: a trigram index over `search_text`.
 
-PostgreSQL: a pg_trgm GIN index on `search_text`; the planner uses it for `LIKE '%...%'` when
-the text is rare and walks the date index when it is common. Nothing else to do.
+PostgreSQL: a pg_trgm GIN index on `search_text`, written with the rows. A search first asks
+which rows hold the text (the index serves that `LIKE '%...%'`); up to `RARE` of them, the page
+is made of those rows, else the newest-first walk finds a page of a common text at once.
 
 SQLite: an FTS5 table with the trigram tokenizer (`stix_search`, contentless: it holds only
 the index). Tokenising costs ~50 µs an object, more than a whole bulk write may take (the
@@ -19,7 +20,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, Table, and_, or_, select, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    Table,
+    and_,
+    false,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.background import Periodic
@@ -125,8 +137,16 @@ def like(needle: str) -> Any:
 def text_condition(session: Session, needle: str) -> Any:
     """The WHERE condition of a free-text search for `needle` (lower-case, stripped)."""
     confirm = like(needle)
-    if not _sqlite(session) or len(needle) < 3:
+    if len(needle) < 3:
         return confirm
+    if not _sqlite(session):
+        # The trigram index answers "which rows hold it" (a bitmap scan, when the text is
+        # rare); asked within the page's ORDER BY and LIMIT, PostgreSQL would rather walk the
+        # date index hoping to meet a match soon, over every row when there is none.
+        found = session.scalars(select(objects.c.pk).where(confirm).limit(RARE + 1)).all()
+        if len(found) > RARE:
+            return confirm
+        return and_(objects.c.pk.in_(list(found)), confirm) if found else false()
     phrase = '"' + needle.replace('"', '""') + '"'
     try:
         found = (
