@@ -212,5 +212,5 @@ def object_detail(
         relationship_scan=stats.RELATIONSHIP_SCAN,
         receipts=tally,
         **correlation_section(session, me, item, get_node(ctx.request).settings.correlation_limit),
-        already_known=known == "1",
+        already_known=int(known) if known.isdigit() and len(known) < 7 else 0,
     )

@@ -35,3 +35,25 @@ def test_object_page_shows_correlations(client: TestClient, sessions: sessionmak
     assert sid("indicator", 3) not in page.text and "CSIRT-SV" not in page.text
     alone = client.get(f"/objects/{sid('indicator', 4)}", headers={"Accept-Language": "es"})
     assert "En ningún otro objeto que pueda ver." in alone.text
+
+
+def test_the_indicator_form_links_a_value_published_before(
+    client: TestClient, sessions: sessionmaker[Session]
+):
+    from tests.web.conftest import csrf_of
+
+    cr = add_member(sessions, "CSIRT-CR", country="CR")
+    sign_in(client, cr.token)
+    csrf = csrf_of(client.get("/publish/indicator").text)
+    data = {"csrf": csrf, "kind": "domain", "value": "pagos-hacienda-cr[.]com",
+            "name": "Phishing", "tlp": "green", "reach": "community"}  # fmt: skip
+    first = client.post("/publish/indicator", data=data, follow_redirects=False)
+    assert first.status_code == 303 and "known" not in first.headers["location"]
+    first_id = first.headers["location"].split("/objects/")[1].split("?")[0]
+    again = client.post(
+        "/publish/indicator", data={**data, "name": "Phishing again"}, follow_redirects=False
+    )
+    assert again.headers["location"] == f"/objects/{first_id}?published=1&known=1"
+    page = client.get(again.headers["location"], headers={"Accept-Language": "en"})
+    assert "Already known: your organisation had published this value" in page.text
+    assert "<h1>Phishing again</h1>" in page.text  # the new version of the first indicator
