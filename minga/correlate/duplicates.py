@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from minga.accounts.models import Organisation
 from minga.correlate.index import values_of
-from minga.correlate.lookup import latest_row
 from minga.correlate.models import observables
+from minga.correlate.relations import latest_row
 from minga.intel.models import object_groups, objects
 from minga.intel.prepare import Item
 from minga.intel.stix import TLP_MARKINGS, us_to_ts

@@ -105,7 +105,7 @@ def domain(text: str) -> Value | None:
     return Value("domain", name, reversed_domain(name)) if name else None
 
 
-def _domain_of(key: str) -> str:
+def domain_of(key: str) -> str:
     """The domain of a reversed-domain key (`com.example.` -> `example.com`)."""
     return ".".join(reversed(key[:-1].split(".")))
 
@@ -142,7 +142,7 @@ def url(text: str) -> Value | None:
         key = _host_key(host)
         if key is None:
             return None
-        shown = host.lower() if key.startswith(URL_HOST) else _domain_of(key)
+        shown = host.lower() if key.startswith(URL_HOST) else domain_of(key)
         if port_text is not None and DEFAULT_PORTS.get(scheme) != int(port_text):
             shown = f"{shown}:{int(port_text)}"
         if "%" in path:

@@ -196,7 +196,7 @@ def _host(v: Value) -> str | None:
     if v.kind == "domain":
         return v.value
     if v.kind in ("url", "email") and v.lo and not v.lo.startswith(n.URL_HOST):
-        return n._domain_of(v.lo)
+        return n.domain_of(v.lo)
     return None
 
 
@@ -209,9 +209,9 @@ def _candidates(v: Value) -> dict[str, set[str]]:
     if v.kind in ("ipv4", "ipv6", "ipv4-net", "ipv6-net"):
         out["cidr"] = {v.value, *n.supernets(v)}
     elif v.kind in ("url", "email") and v.lo and v.lo.startswith(n.URL_HOST):
-        from minga.correlate.lookup import _address_of
+        from minga.correlate.relations import address_of
 
-        address = n.ip(_address_of(v.lo))
+        address = n.ip(address_of(v.lo))
         if address is not None:
             out["cidr"] = {address.value, *n.supernets(address)}
     return out
