@@ -2,11 +2,20 @@
 
     python benchmarks/web.py                       # 1,000,000 objects in ./bench-web.db
     python benchmarks/web.py --objects 50000 --db /tmp/small.db
+    python benchmarks/web.py --quick               # 20,000 objects in a temporary file
+    python benchmarks/web.py --database-url postgresql+psycopg://postgres@127.0.0.1/bench_web
 
 The database is kept and reused on the next run (objects are only added up to --objects). Pages
 are requested in-process through the whole ASGI app (routing, session cookie check, policy-
 filtered queries, templates), signed in as an analyst of one organisation; the first request of
 each page is a warm-up, then the median and the slowest of --repeat runs are printed.
+
+Free-text search (`/objects?q=`) goes through the text index (`minga.intel.search`: SQLite FTS5
+trigrams, PostgreSQL pg_trgm); after the load the SQLite index is caught up as `minga serve`
+does in the background, and PostgreSQL is analysed as autovacuum would. The searches: a rare
+text (a few hundred matches), a common one (most objects), one that matches nothing.
+Target: free-text search <= 50 ms at 1M objects on both backends (the LIKE scan it replaced
+took 463 ms on SQLite).
 """
 
 from __future__ import annotations
@@ -21,13 +30,14 @@ from typing import Any
 
 import pyotp
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from minga.accounts import service as accounts
 from minga.accounts import signin
 from minga.app import create_app
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.demo.loader import load
+from minga.intel import search
 from minga.intel import service as intel
 from minga.intel.models import objects
 from minga.migrate import upgrade
@@ -126,6 +136,14 @@ def fill(db_url: str, total: int) -> int:
         if (n - have) % 100_000 < BATCH:
             rate = (n - have) / (time.monotonic() - started)
             print(f"  {n:>9,} objects ({rate:,.0f}/s)", flush=True)
+    t0 = time.monotonic()
+    with unit_of_work(sessions) as s:
+        indexed = search.catch_up(s)
+    if indexed:
+        print(f"  text index: {indexed:,} objects in {time.monotonic() - t0:.1f} s", flush=True)
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text("VACUUM ANALYZE"))
     engine.dispose()
     return n
 
@@ -170,6 +188,9 @@ def measure(db_url: str, repeat: int) -> list[tuple[str, float, float]]:
         "/objects",
         "/objects?type=indicator&tlp=green",
         "/objects?q=family+7",
+        "/objects?q=c2+server+10.3.7",  # rare: a few hundred of a million
+        "/objects?q=c2+server",  # common: most objects
+        "/objects?q=no+such+text+anywhere",
         f"/objects/{some}",
         "/objects/report--718e8be6-1f4a-457a-a122-4726fc00c065",
         "/publish/indicator",
@@ -194,14 +215,23 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=1_000_000)
     parser.add_argument("--db", type=Path, default=Path("bench-web.db"))
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--database-url", default="", help="e.g. a PostgreSQL database")
+    parser.add_argument("--quick", action="store_true", help="20,000 objects, 5 runs, temp file")
     args = parser.parse_args()
-    db_url = f"sqlite:///{args.db.resolve()}"
-    print(f"Filling {args.db} to {args.objects:,} objects ...", flush=True)
+    if args.quick:
+        import tempfile
+
+        args.objects, args.repeat = 20_000, 5
+        if not args.database_url:
+            args.db = Path(tempfile.mkdtemp()) / "bench-web.db"
+    db_url = args.database_url or f"sqlite:///{args.db.resolve()}"
+    print(f"Filling {db_url} to {args.objects:,} objects ...", flush=True)
     stored = fill(db_url, args.objects)
     print(f"{stored:,} objects stored. Page load times ({args.repeat} runs each):")
     print(f"{'page':<60} {'median ms':>10} {'max ms':>8}")
     for page, median, worst in measure(db_url, args.repeat):
         print(f"{page[:60]:<60} {median:>10.1f} {worst:>8.1f}")
+    print("target: free-text search (/objects?q=) <= 50 ms at 1M objects on both backends")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from minga.accounts.node import set_operator_org
 from minga.accounts.places import SECTORS
 from minga.advisories.cli import advisory_app
 from minga.assessments.cli import assessments_app
+from minga.correlate.cli import correlate_app, lookup_command, warninglist_app
 from minga.correlate.score_cli import score_app
 from minga.correlate.scores import configure_from as configure_scores
 from minga.db import make_engine, make_sessionmaker, unit_of_work
@@ -63,6 +64,9 @@ app.add_typer(incident_app, name="incident")
 add_ops_commands(app)  # backup, restore, check (minga/ops/cli.py)
 app.add_typer(score_app, name="score")
 app.add_typer(sensor_app, name="sensor")
+app.command("lookup")(lookup_command)
+app.add_typer(correlate_app, name="correlate")
+app.add_typer(warninglist_app, name="warninglist")
 
 out = Console()
 err = Console(stderr=True)

@@ -97,6 +97,8 @@ class Action(StrEnum):
     PUBLISH_ADVISORY = "publish-advisory"  # publish, update, withdraw advisories; campaigns
     WORK_INCIDENT = "work-incident"  # open an incident; tasks, notes, records of one it is named in
     ESCALATE_INCIDENT = "escalate-incident"  # escalate an incident its organisation holds
+    # Node-wide correlation settings: values excluded from correlation, imported warninglists.
+    MANAGE_CORRELATION = "manage-correlation"
 
 
 ALLOWED: dict[Role, frozenset[Action]] = {
@@ -149,7 +151,7 @@ ALLOWED: dict[Role, frozenset[Action]] = {
     ),
 }
 # Actions that only the node operator (an admin of the operator organisation) takes.
-OPERATOR_ONLY = frozenset({Action.MANAGE_ORGS, Action.MANAGE_PEERS})
+OPERATOR_ONLY = frozenset({Action.MANAGE_ORGS, Action.MANAGE_PEERS, Action.MANAGE_CORRELATION})
 # Actions an account of a remote organisation never takes here (its versions come signed,
 # through federation).
 LOCAL_ONLY = frozenset(

@@ -71,6 +71,20 @@ class Settings(BaseSettings):
         description="How often `minga serve` loads reference knowledge (ATT&CK, KEV, MISP) again"
         " from the URL it was last loaded from; 0 turns it off. Files are never re-read.",
     )
+    correlation_limit: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="A value shared by more visible objects than this is marked common: counted,"
+        " not listed (MISP's MISP.correlation_limit, default 20).",
+    )
+    search_index_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often `minga serve` adds newly written objects to the SQLite free-text"
+        " index (searches stay exact meanwhile: they scan what is not indexed yet); 0 turns it"
+        " off. PostgreSQL's index is written with the objects.",
+    )
     ingest_max_bytes: int = Field(
         default=100 * 1024 * 1024, ge=1024, description="Largest upload or file ingest accepts."
     )

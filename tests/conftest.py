@@ -175,6 +175,7 @@ def settings(db_url: str) -> Settings:
         token_cache_seconds=60,
         ingest_worker_seconds=0,
         federation_receipts_seconds=0,
+        search_index_seconds=0,  # tests/intel/test_search.py runs the text indexer itself
     )
 
 

@@ -6,10 +6,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
+from minga.intel.search import include_name, include_object
 from minga.models import metadata
 
 
 def test_migrations_match_the_models(engine: Engine):
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        context = MigrationContext.configure(
+            conn, opts={"include_name": include_name, "include_object": include_object}
+        )
+        diff = compare_metadata(context, metadata)
     assert diff == []

@@ -14,6 +14,7 @@ from minga.accounts.models import Organisation
 from minga.api.deps import DB_ID_MAX, CurrentPrincipal, DbId, NodeDep, SessionDep
 from minga.api.errors import error_body
 from minga.correlate import scores
+from minga.correlate.duplicates import told
 from minga.correlate.sighting_views import sighting_facts
 from minga.errors import InvalidInput
 from minga.federation import receipt_tally
@@ -154,7 +155,7 @@ async def create_objects(
     if len(items) > node.settings.bulk_max_objects:
         raise InvalidInput(f"at most {node.settings.bulk_max_objects} objects per request")
 
-    def store() -> service.WriteResult:  # database work off the event loop
+    def store() -> tuple[service.WriteResult, dict[str, Any]]:  # off the event loop
         result = service.create_objects(
             session,
             principal,
@@ -162,14 +163,16 @@ async def create_objects(
             tlp=service.parse_tlp(options.get("tlp", tlp)),
             reach=service.parse_reach(options.get("reach", reach)),
             group_ids=_group_ids(options.get("groups", group)),
+            link_known=True,  # a value published before links to its indicator
         )
         session.commit()
-        return result
+        return result, told(session, principal, items, result.linked)
 
-    result = await run_in_threadpool(store)
+    result, notes = await run_in_threadpool(store)
     body = {
         "created": [{"id": i, "version": v} for i, v in result.created],
         "existing": [{"id": i, "version": v} for i, v in result.existing],
+        **notes,  # already_known (linked to your indicators), also_reported (by others)
     }
     return _json(orjson.dumps(body), 201 if result.created else 200)
 

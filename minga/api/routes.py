@@ -13,6 +13,7 @@ from minga.api import accounts, ingest, objects
 from minga.api.errors import ErrorOut
 from minga.assessments import views as assessment_views
 from minga.correlate import sighting_views
+from minga.correlate import views as correlate_views
 from minga.federation import receipt_views
 from minga.federation import sync as federation_sync
 from minga.federation import views as federation_views
@@ -66,6 +67,7 @@ def install(app: FastAPI) -> None:
     app.include_router(incident_views.router)
     app.include_router(ops_views.router)
     app.include_router(sighting_views.router)
+    app.include_router(correlate_views.router)
     web.install(app)
 
     @app.get("/api/health", tags=["node"])

@@ -1,1 +1,1 @@
-"""Correlation: the observable index, sightings, scores and exports."""
+"""Correlation: the observable index, look-ups, sightings, scores and exports."""

@@ -257,6 +257,13 @@ def _one(
         notes = f"{notes} {result['repaired_count']} objects repaired (known quirks)".strip()
     if result.get("revoked_by_source_count"):
         notes = f"{notes} {result['revoked_by_source_count']} revoked by their source".strip()
+    if result.get("already_known_count"):
+        notes = f"{notes} {result['already_known_count']} already known (linked to your"
+        notes += " existing indicators)"
+    if result.get("also_reported_count"):
+        names = sorted({n for r in result.get("also_reported") or [] for n in r["by"]})
+        notes = f"{notes} {result['also_reported_count']} values also reported by"
+        notes += f" {', '.join(names[:5])}" + (" and others" if len(names) > 5 else "")
     return status, result.get("created", 0), result.get("existing", 0), notes, left
 
 
@@ -324,6 +331,9 @@ def _drafts(
         f" (as {principal.user_name or principal.user_id}).",
         soft_wrap=True,
     )
+    if result.linked:  # values the organisation had published: linked, not copied
+        known = ", ".join(v for k in result.linked for v in k.values)
+        out.print(f"Already known (linked to your indicators): {known}", soft_wrap=True)
 
 
 def _picked(chosen: str | None, count: int) -> list[int] | None:

@@ -227,6 +227,7 @@ def publish_draft(
         reach=reach,
         group_ids=group_ids or [],
         provenance=Provenance(source=source[:200]),
+        link_known=True,  # an indicator published before becomes a version of it
     )
     session.execute(
         update(drafts)

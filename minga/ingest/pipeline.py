@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from minga.correlate.duplicates import told
 from minga.errors import InvalidInput
 from minga.ingest import csvfeed, drafts, misp, stixfile
 from minga.ingest.csvstable import keep_stored_times
@@ -282,6 +283,9 @@ def store(batch: Batch, ctx: Context) -> list[Stored]:
         "group_ids": ctx.options.group_ids,
         "provenance": Provenance(source=batch.label[:200]),
         "enforce_creator": not batch.third_party,
+        # What the organisation publishes itself (CSV rows): a value it published before
+        # links to its indicator instead of making another (`minga.correlate.duplicates`).
+        "link_known": not batch.third_party,
     }
     if ctx.options.strict:
         result = create_objects(ctx.session, ctx.principal, batch.objects, **options)
@@ -301,6 +305,10 @@ def store(batch: Batch, ctx: Context) -> list[Stored]:
     ]  # fmt: skip
     if revoked:
         _note(ctx, "revoked_by_source", batch.label, [{"id": i} for i in revoked])
+    if not batch.third_party:
+        for key, found in told(ctx.session, ctx.principal, batch.objects, result.linked).items():
+            if found:
+                _note(ctx, key, batch.label, found)
     done = Stored(batch.label, len(result.created), len(result.existing))
     if ctx.on_batch is not None:
         ctx.on_batch(done)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from minga.errors import InvalidInput, NotFound
 from minga.intel.models import latest_flag, object_groups, objects
+from minga.intel.search import like, text_condition
 from minga.intel.stix import ts_to_us, us_to_ts
 from minga.policy import Marking, Principal, Reach, Tlp, may_see, visible_filter
 
@@ -159,6 +160,8 @@ class ObjectQuery:
     # Of the copies several organisations hold of one id (`minga.intel.copies`), one per
     # version (or the newest, for the latest); False lists every copy (deleting your own).
     one_copy: bool = True
+    # The free-text condition as the text index resolved it (`with_text_index`); else a scan.
+    text_condition: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,8 +215,7 @@ def query_statement(principal: Principal, q: ObjectQuery) -> Select[Any]:
         stmt = stmt.where(objects.c.modified_us < q.modified_before_us)
     if q.text:
         needle = q.text.strip().lower()
-        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(objects.c.search_text.like(f"%{escaped}%", escape="\\"))
+        stmt = stmt.where(q.text_condition if q.text_condition is not None else like(needle))
     if not q.include_revoked:
         stmt = stmt.where(objects.c.revoked == False)  # noqa: E712
     if q.one_copy:
@@ -272,6 +274,13 @@ def _version_selection(principal: Principal, q: ObjectQuery) -> Any:
     return chosen[0] if len(chosen) == 1 else or_(*chosen)
 
 
+def with_text_index(session: Session, q: ObjectQuery) -> ObjectQuery:
+    """`q` with its free-text condition resolved through the text index (`minga.intel.search`)."""
+    if not q.text or q.text_condition is not None:
+        return q
+    return replace(q, text_condition=text_condition(session, q.text.strip().lower()))
+
+
 def list_objects(
     session: Session,
     principal: Principal,
@@ -283,6 +292,7 @@ def list_objects(
     """One page of visible objects ordered by date_added, with a stable cursor to the next."""
     if limit < 1:
         raise InvalidInput("limit must be at least 1")
+    q = with_text_index(session, q)
     stmt = query_statement(principal, q)
     newest_first = q.newest_first
     key = tuple_(objects.c.added_us, objects.c.pk)
@@ -301,5 +311,5 @@ def list_objects(
 
 
 def count_objects(session: Session, principal: Principal, q: ObjectQuery) -> int:
-    sub = query_statement(principal, q).subquery()
+    sub = query_statement(principal, with_text_index(session, q)).subquery()
     return int(session.scalar(select(func.count()).select_from(sub)) or 0)

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from minga import audit
 from minga.accounts.models import GroupMember, Organisation
+from minga.correlate import duplicates
+from minga.correlate import store as observable_index
 from minga.correlate.stored import after_delete, after_store
 from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
 from minga.intel import copies, positions
@@ -104,6 +106,9 @@ class Provenance:
 class WriteResult:
     created: list[tuple[str, str]] = field(default_factory=list)  # (id, version)
     existing: list[tuple[str, str]] = field(default_factory=list)
+    # Indicators sent under a new id for values the writer had published: stored as (versions
+    # of) its known indicators (`link_known`, `minga.correlate.duplicates`).
+    linked: list[duplicates.Linked] = field(default_factory=list)
 
 
 def parse_tlp(value: str | None) -> Tlp | None:
@@ -159,6 +164,7 @@ def create_objects(
     group_ids: Sequence[int] = (),
     provenance: Provenance = Provenance(),
     enforce_creator: bool = True,
+    link_known: bool = False,
 ) -> WriteResult:
     """Store objects (new ones and new versions) all or nothing.
 
@@ -168,6 +174,10 @@ def create_objects(
     value). An id of which the writer may see no copy is stored as its own copy, answered as
     for an unknown id (`minga.intel.copies`). Any invalid item fails the whole batch with a
     per-item list of problems (`index` into `items`) and stores nothing.
+
+    `link_known` (what an organisation publishes itself: reports, CSV rows, REST): an
+    indicator under a new id for values the writer already published becomes a new version of
+    its known indicator, or nothing new if it says nothing new (`result.linked`).
 
     From reading the stored versions to the commit, the write holds the store's write lock
     (`positions.lock`): the latest flag and the positions (date_added) are decided on everything
@@ -184,6 +194,12 @@ def create_objects(
         return result
     last = positions.lock(session)
     current = copies.held(session, principal, {k[0] for k in prepared})
+    if link_known:
+        held_ids = {sid for sid, h in current.items() if h.own is not None}
+        prepared, result.linked, known = duplicates.link(session, principal, prepared, held_ids)
+        result.existing.extend(known)
+        if result.linked:
+            current = copies.held(session, principal, {k[0] for k in prepared})
     stored = copies.stored_content(
         session, principal, [k for k in prepared if k[1] in _known(current.get(k[0]))]
     )
@@ -236,7 +252,8 @@ def create_objects(
     # import would otherwise hold a second, serialised copy of every object at once.
     for start in range(0, len(planned), ROW_CHUNK):
         rows = []
-        for offset, (obj, obj_tlp, mod_us) in enumerate(planned[start : start + ROW_CHUNK], start):
+        chunk = planned[start : start + ROW_CHUNK]
+        for offset, (obj, obj_tlp, mod_us) in enumerate(chunk, start):
             row = build_row(obj, principal, obj_tlp, reach, bool(groups), provenance, mod_us)
             # Within one batch, only the newest version of an id is the latest.
             row["is_latest"] = newest.get(row["stix_id"]) == mod_us
@@ -244,13 +261,19 @@ def create_objects(
             row["added_us"] = first + offset
             rows.append(row)
         if groups:
-            pks = session.execute(insert(objects).returning(objects.c.pk), rows).scalars().all()
+            stmt = insert(objects).returning(objects.c.pk, sort_by_parameter_order=True)
+            pks = session.execute(stmt, rows).scalars().all()
             session.execute(
                 insert(object_groups),
                 [{"object_pk": pk, "group_id": g} for pk in pks for g in groups],
             )
+            observable_index.write_keyed(session, zip(pks, (p[0] for p in chunk), strict=True))
         else:
             insert_many(session, rows)
+            # The observable index, in this same transaction (`minga.correlate`).
+            observable_index.write(
+                session, [(r["added_us"], p[0]) for r, p in zip(rows, chunk, strict=True)]
+            )
         result.created.extend((r["stix_id"], r["modified"]) for r in rows)
     positions.advance(session, first + len(planned) - 1)
     # Sightings counted and scores recomputed in this same transaction.

@@ -10,7 +10,9 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from minga.accounts import service as accounts
+from minga.api.deps import get_node
 from minga.correlate import sighting_pages
+from minga.correlate.pages import correlation_section
 from minga.errors import InvalidInput
 from minga.federation import receipt_tally
 from minga.incidents.work import incidents_holding
@@ -173,6 +175,7 @@ def object_detail(
     saved: str = "",
     revoked: str = "",
     sighted: str = "",
+    known: str = "",
 ) -> Response:
     done = "saved" if saved == "1" else "revoked" if revoked == "1" else ""
     me = ctx.me
@@ -241,4 +244,6 @@ def object_detail(
         incidents=incidents_holding(session, me, stix_id),
         sight=sighting_pages.panel(session, me, item),
         sighted=sighted == "1",
+        **correlation_section(session, me, item, get_node(ctx.request).settings.correlation_limit),
+        already_known=int(known) if known.isdigit() and len(known) < 7 else 0,
     )

@@ -114,8 +114,12 @@ def marking_context(ctx: Ctx) -> dict[str, Any]:
 
 
 def _store(ctx: Ctx, obj: dict[str, Any], tlp: Tlp, reach: Reach, groups: list[int]) -> Response:
-    intel.create_objects(ctx.session, ctx.me, [obj], tlp=tlp, reach=reach, group_ids=groups)
+    result = intel.create_objects(
+        ctx.session, ctx.me, [obj], tlp=tlp, reach=reach, group_ids=groups, link_known=True
+    )
     ctx.session.commit()
+    if result.linked:  # published before: the page of the indicator it became part of
+        return redirect(ctx, f"/objects/{result.linked[0].id}?published=1&known=1")
     return redirect(ctx, f"/objects/{obj['id']}?published=1")
 
 

@@ -117,7 +117,7 @@ def publish(ctx: Page, draft_id: int) -> Response:
     if problems:
         return _review_page(ctx, draft_id, 422, problems)
     try:
-        drafts.publish_draft(
+        result = drafts.publish_draft(
             ctx.session,
             ctx.me,
             draft_id,
@@ -135,7 +135,8 @@ def publish(ctx: Page, draft_id: int) -> Response:
         ctx.session.rollback()
         return _review_page(ctx, draft_id, 422, [exc.message])
     report_id = drafts.get_draft(ctx.session, ctx.me, draft_id).report_id
-    return redirect(ctx, f"/objects/{report_id}?published=1")
+    known = f"&known={len(result.linked)}" if result.linked else ""  # already published
+    return redirect(ctx, f"/objects/{report_id}?published=1{known}")
 
 
 @router.post("/drafts/{draft_id}/discard", response_class=HTMLResponse)

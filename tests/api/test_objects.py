@@ -21,6 +21,8 @@ def test_create_get_and_created_by_ref_filled(client: TestClient, sessions: sess
     assert r.json() == {
         "created": [{"id": indicator(1)["id"], "version": "2024-03-01T12:00:00.000Z"}],
         "existing": [],
+        "already_known": [],  # no value this organisation had published (minga.correlate)
+        "also_reported": [],
     }
     got = client.get(f"/api/objects/{indicator(1)['id']}", headers=a.headers).json()
     assert got["object"]["created_by_ref"] == a.principal.identity_ref

@@ -97,13 +97,15 @@ class Ledger:
 
 
 def _batch(member: Member) -> list[dict[str, Any]]:
-    """Complete objects (creator and marking given), so the node stores them unchanged."""
+    """Complete objects (creator and marking given), so the node stores them unchanged; each
+    names a value of its own (a value published again would link to the first indicator)."""
     ts = "2024-05-02T12:00:00.000Z"
+    batch = uuid.uuid4().hex[:12]
     return [
         {
             "type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.uuid4()}",
             "created_by_ref": member.principal.identity_ref, "created": ts, "modified": ts,
-            "name": f"crash test {n}", "pattern": f"[ipv4-addr:value = '198.51.100.{n}']",
+            "name": f"crash test {n}", "pattern": f"[domain-name:value = 'n{n}.b{batch}.net']",
             "pattern_type": "stix", "valid_from": ts,
             "object_marking_refs": [TLP2_MARKING_ID[Tlp.GREEN]],
         }

@@ -175,7 +175,10 @@ def test_resuming_readers_see_every_acknowledged_version_exactly_once(
 
     def batch(w: int, r: int) -> list[dict[str, Any]]:
         return [
-            indicator(0, id=f"indicator--{uuid.uuid4()}", name=f"w{w} r{r} #{k}")
+            # A value of its own each (a value published again links to the first indicator).
+            indicator(
+                0, id=f"indicator--{uuid.uuid4()}", name=f"w{w} r{r} #{k}", value=f"10.{w}.{r}.{k}"
+            )
             for k in range(BATCH)
         ]
 
