@@ -97,6 +97,7 @@ def test_push_reaches_every_node_once_and_the_cycle_falls_quiet(
         "SELECT origin_node, hop_count FROM stix_objects WHERE stix_id = :i", i=obj["id"]
     )
     assert row[0] == "a" and row[1] in (1, 2)
+
     # Every key pinned at first contact (a peer that was still starting is asked again after
     # its backoff, so on a loaded machine the last pin may come a few seconds later).
     def unpinned() -> int:

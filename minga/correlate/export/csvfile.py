@@ -1,0 +1,55 @@
+"""CSV: one row per value with its indicator, TLP, score, validity and reporter (SIEM look-ups)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+
+from minga.correlate.export.rows import ExportMeta, ExportRow, Kind
+
+MEDIA_TYPE = "text/csv; charset=utf-8"
+SUFFIX = "csv"
+KINDS = frozenset(Kind)
+HEADER = (
+    "type",
+    "value",
+    "indicator_id",
+    "name",
+    "tlp",
+    "score",
+    "valid_until",
+    "organisation",
+    "country",
+    "sector",
+    "modified",
+)
+BATCH = 500
+
+
+def write(rows: Iterable[ExportRow], meta: ExportMeta) -> Iterator[str]:
+    buffer = io.StringIO()
+    out = csv.writer(buffer, lineterminator="\r\n")
+    out.writerow(HEADER)
+    for n, r in enumerate(rows, 1):
+        score = "" if r.score is None else str(r.score)
+        out.writerow(
+            (
+                r.kind.value,
+                r.value,
+                r.stix_id,
+                r.name,
+                r.tlp,
+                score,
+                r.valid_until or "",
+                r.org,
+                r.country,
+                r.sector,
+                r.modified,
+            )
+        )
+        if n % BATCH == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
