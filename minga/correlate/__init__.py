@@ -1,0 +1,1 @@
+"""Correlation: the observable index, look-ups, sightings, scores and exports."""
