@@ -4,12 +4,15 @@
     .venv/bin/python benchmarks/ingest.py --sizes 1000000 # the 1M figures (takes minutes)
     .venv/bin/python benchmarks/ingest.py --quick         # 10k on SQLite only
     .venv/bin/python benchmarks/ingest.py --objects 1000000   # bulk create only, 1M on SQLite
+    .venv/bin/python benchmarks/ingest.py --objects 100000 --index both  # index cost
 
 Bulk create = orjson decode + structural check + store + index, in batches of 1,000 as the bulk
 API receives them, committed per batch. The peer, run on the same objects in the same process, is
 the stix2 library's `parse` (what a store built on it pays before writing anything).
 "objects/s at size" is the rate of the last tenth of the load: what a store of that size takes.
 Targets: >= 20,000 objects/s on SQLite on one core; a list page (limit 100) <= 50 ms at 1M.
+The observable index (`minga.correlate`) is written with every object; `--index both` runs each
+load once with it and once without (its writer replaced by a no-op) and prints the ratio.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from rich.table import Table
 from sqlalchemy import create_engine, text
 
 from minga.accounts import service as accounts
+from minga.correlate import store as observable_index
 from minga.db import make_engine, make_sessionmaker
 from minga.intel import service as intel
 from minga.migrate import upgrade
@@ -107,8 +111,13 @@ def timed(fn: Callable[[], Any], repeat: int = 15) -> float:
     return statistics.median(samples)
 
 
-def run(backend: str, size: int, workdir: Path, *, pages_too: bool = True) -> dict[str, Any]:
+def run(
+    backend: str, size: int, workdir: Path, *, pages_too: bool = True, index: bool = True
+) -> dict[str, Any]:
     url, cleanup = fresh_database(backend, workdir)
+    write_index = observable_index.write
+    if not index:
+        observable_index.write = lambda session, written: 0  # type: ignore[assignment]
     engine = make_engine(url)
     try:
         upgrade(engine)
@@ -151,6 +160,7 @@ def run(backend: str, size: int, workdir: Path, *, pages_too: bool = True) -> di
             figures.update(pages(sessions, owner, peer))
         return figures
     finally:
+        observable_index.write = write_index  # type: ignore[assignment]
         engine.dispose()
         cleanup()
 
@@ -210,6 +220,9 @@ def main() -> None:
     parser.add_argument(
         "--objects", type=int, default=0, help="bulk create only: this many on SQLite (--backends)"
     )
+    parser.add_argument(
+        "--index", choices=("on", "off", "both"), default="on", help="the observable index"
+    )
     args = parser.parse_args()
     sizes = [10_000] if args.quick else [int(x) for x in args.sizes.split(",")]
     backends = ["sqlite"] if args.quick else args.backends.split(",")
@@ -221,18 +234,22 @@ def main() -> None:
         backends.remove("postgresql")
     peer = stix2_parse_rate()
     table = Table(title="Minga object store: bulk create and list pages")
-    columns = ["backend", "size", "objects/s", "objects/s (cpu)", "objects/s at size",
+    columns = ["backend", "index", "size", "objects/s", "objects/s (cpu)", "objects/s at size",
                "x stix2.parse", "page 1 ms", "page 51 ms", "type filter ms",
                "text search ms"]  # fmt: skip
     if args.objects:
-        columns = columns[:6]
+        columns = columns[:7]
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.index]
+    rates: dict[tuple[str, int, bool], float] = {}
     for col in columns:
         table.add_column(col, justify="right")
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
-            for size in sizes:
-                console.print(f"{backend}: {size:,} objects ...")
-                f = run(backend, size, Path(tmp), pages_too=not args.objects)
+            for size, index in ((z, i) for z in sizes for i in modes):
+                console.print(f"{backend}: {size:,} objects, index {'on' if index else 'off'} ...")
+                f = run(backend, size, Path(tmp), pages_too=not args.objects, index=index)
+                f["index"] = "on" if index else "off"
+                rates[(backend, size, index)] = f["objects/s"]
                 f["x stix2.parse"] = f["objects/s"] / peer
                 table.add_row(
                     *(
@@ -243,6 +260,10 @@ def main() -> None:
                     )
                 )  # fmt: skip
     console.print(table)
+    for (backend, size, index), rate in rates.items():
+        if index and (backend, size, False) in rates:
+            ratio = rate / rates[(backend, size, False)]
+            console.print(f"{backend} {size:,}: index on / off = {ratio:.2f} of the rate")
     console.print(f"peer: stix2.parse alone = {peer:,.0f} objects/s (no storage)")
     console.print("targets: >= 20,000 objects/s on SQLite; page (limit 100) <= 50 ms at 1M objects")
 

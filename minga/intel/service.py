@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from minga import audit
 from minga.accounts.models import GroupMember, Organisation
+from minga.correlate import store as observable_index
 from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
 from minga.intel import copies, positions
 from minga.intel.copies import Held
@@ -235,7 +236,8 @@ def create_objects(
     # import would otherwise hold a second, serialised copy of every object at once.
     for start in range(0, len(planned), ROW_CHUNK):
         rows = []
-        for offset, (obj, obj_tlp, mod_us) in enumerate(planned[start : start + ROW_CHUNK], start):
+        chunk = planned[start : start + ROW_CHUNK]
+        for offset, (obj, obj_tlp, mod_us) in enumerate(chunk, start):
             row = build_row(obj, principal, obj_tlp, reach, bool(groups), provenance, mod_us)
             # Within one batch, only the newest version of an id is the latest.
             row["is_latest"] = newest.get(row["stix_id"]) == mod_us
@@ -243,13 +245,19 @@ def create_objects(
             row["added_us"] = first + offset
             rows.append(row)
         if groups:
-            pks = session.execute(insert(objects).returning(objects.c.pk), rows).scalars().all()
+            stmt = insert(objects).returning(objects.c.pk, sort_by_parameter_order=True)
+            pks = session.execute(stmt, rows).scalars().all()
             session.execute(
                 insert(object_groups),
                 [{"object_pk": pk, "group_id": g} for pk in pks for g in groups],
             )
+            observable_index.write_keyed(session, zip(pks, (p[0] for p in chunk), strict=True))
         else:
             insert_many(session, rows)
+            # The observable index, in this same transaction (`minga.correlate`).
+            observable_index.write(
+                session, [(r["added_us"], p[0]) for r, p in zip(rows, chunk, strict=True)]
+            )
         result.created.extend((r["stix_id"], r["modified"]) for r in rows)
     positions.advance(session, first + len(planned) - 1)
     audit.record(
