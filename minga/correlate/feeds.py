@@ -2,7 +2,8 @@
 
 The rows come from one read transaction, page by page in (date added, pk) order, so an export
 of a million indicators holds one page in memory. Visibility is `minga.policy`'s SQL filter
-(through `minga.intel.queries.query_statement`: latest versions, one copy, not revoked).
+(through `minga.intel.queries.query_statement`: latest versions, one copy, not revoked); the
+values are the observable index's (`minga.correlate.models.observables`), already normalised.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from minga.accounts.models import Organisation
 from minga.correlate.export.rows import ExportMeta, ExportRow, Kind
-from minga.correlate.values import pattern_values
+from minga.correlate.models import observables, warninglist_entries, warninglists
 from minga.errors import InvalidInput
 from minga.extract.model import IocType
 from minga.extract.warninglists import is_benign
@@ -30,6 +31,20 @@ from minga.policy import TLP_RANK, Principal, Tlp
 
 PAGE = 2000
 ORGS = Organisation.__table__
+# The observable index's kinds that a feed carries, as feed kinds.
+INDEX_KINDS: dict[str, Kind] = {
+    "ipv4": Kind.IPV4,
+    "ipv6": Kind.IPV6,
+    "ipv4-net": Kind.CIDR,
+    "ipv6-net": Kind.CIDR,
+    "domain": Kind.DOMAIN,
+    "url": Kind.URL,
+    "email": Kind.EMAIL,
+    "md5": Kind.MD5,
+    "sha1": Kind.SHA1,
+    "sha256": Kind.SHA256,
+    "sha512": Kind.SHA512,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +168,39 @@ def score_source() -> Scores | None:
     return found
 
 
+def _index_kinds(f: FeedFilter) -> list[str]:
+    return sorted(k for k, kind in INDEX_KINDS.items() if not f.kinds or kind in f.kinds)
+
+
+def _values(
+    session: Session, pks: list[int], kinds: list[str]
+) -> dict[int, list[tuple[Kind, str]]]:
+    """The indexed values of these objects, by object."""
+    found: dict[int, list[tuple[Kind, str]]] = {}
+    stmt = (
+        select(observables.c.object_pk, observables.c.kind, observables.c.value)
+        .where(observables.c.object_pk.in_(pks), observables.c.kind.in_(kinds))
+        .order_by(observables.c.object_pk, observables.c.kind, observables.c.value)
+    )
+    for pk, kind, value in session.execute(stmt):
+        found.setdefault(pk, []).append((INDEX_KINDS[kind], value))
+    return found
+
+
+def _listed(session: Session, values: set[str]) -> set[str]:
+    """Which of `values` an enabled imported warninglist names as they are."""
+    if not values:
+        return set()
+    stmt = (
+        select(warninglist_entries.c.value)
+        .join(warninglists, warninglists.c.id == warninglist_entries.c.list_id)
+        .where(warninglists.c.enabled, warninglist_entries.c.value.in_(sorted(values)))
+    )
+    return set(session.scalars(stmt))
+
+
 def _benign(kind: Kind, value: str) -> bool:
+    """On the warninglists the extractor ships (documentation ranges, resolvers, big sites)."""
     return is_benign(IocType(kind.value), value)
 
 
@@ -168,6 +215,7 @@ def stream_rows(
     """Every value of every visible indicator that passes `f`, page by page."""
     now_us = ts_to_us((now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     scores = score_source()
+    kinds = _index_kinds(f)
     stmt = _statement(principal, f).add_columns(
         ORGS.c.name.label("org_name"), ORGS.c.country, ORGS.c.sector
     )
@@ -180,16 +228,26 @@ def stream_rows(
             return
         last = (batch[-1].added_us, batch[-1].pk)
         found = scores(session, [r.stix_id for r in batch]) if scores else {}
+        values = _values(session, [r.pk for r in batch], kinds)
+        listed: set[str] = set()
+        if not f.include_warninglisted:
+            listed = _listed(session, {v for pairs in values.values() for _, v in pairs})
         for r in batch:
-            yield from _rows(r, f, now_us, found)
+            pairs = [
+                (kind, value)
+                for kind, value in values.get(r.pk, ())
+                if f.include_warninglisted or not (value in listed or _benign(kind, value))
+            ]
+            if pairs:
+                yield from _rows(r, pairs, f, now_us, found)
         if len(batch) < page:
             return
 
 
-def _rows(r: Any, f: FeedFilter, now_us: int, scores: dict[str, int]) -> Iterator[ExportRow]:
+def _rows(
+    r: Any, pairs: list[tuple[Kind, str]], f: FeedFilter, now_us: int, scores: dict[str, int]
+) -> Iterator[ExportRow]:
     obj = orjson.loads(r.raw)
-    if obj.get("pattern_type", "stix") != "stix" or not isinstance(obj.get("pattern"), str):
-        return
     valid_until = obj.get("valid_until")
     if valid_until and not f.include_expired:
         try:
@@ -202,11 +260,7 @@ def _rows(r: Any, f: FeedFilter, now_us: int, scores: dict[str, int]) -> Iterato
         score = obj["confidence"]
     if f.min_score is not None and (score is None or score < f.min_score):
         return
-    for kind, value in pattern_values(obj["pattern"]):
-        if f.kinds and kind not in f.kinds:
-            continue
-        if not f.include_warninglisted and _benign(kind, value):
-            continue
+    for kind, value in pairs:
         yield ExportRow(
             kind=kind,
             value=value,
