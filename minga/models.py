@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from minga import audit  # noqa: F401
 from minga.accounts import models as accounts_models  # noqa: F401
+from minga.correlate import feed_models  # noqa: F401
 from minga.correlate import models as correlate_models  # noqa: F401
 from minga.db import Base
 from minga.federation import models as federation_models  # noqa: F401

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from minga import __version__, web
 from minga.api import accounts, ingest, objects
 from minga.api.errors import ErrorOut
+from minga.correlate import feed_views
 from minga.federation import receipt_views
 from minga.federation import sync as federation_sync
 from minga.federation import views as federation_views
@@ -56,6 +57,7 @@ def install(app: FastAPI) -> None:
     app.include_router(federation_sync.router)
     app.include_router(federation_views.router)
     app.include_router(receipt_views.router)
+    app.include_router(feed_views.router)
     web.install(app)
 
     @app.get("/api/health", tags=["node"])

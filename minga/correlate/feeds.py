@@ -154,6 +154,14 @@ def export_meta(
     )
 
 
+@dataclass
+class FeedStats:
+    """What a streamed export met on its way: the newest expiry that left a value out (a feed
+    changes when an indicator expires, with no write to tell)."""
+
+    expired_us: int = 0
+
+
 Scores = Callable[[Session, Sequence[str]], dict[str, int]]
 
 
@@ -211,11 +219,13 @@ def stream_rows(
     *,
     now: datetime | None = None,
     page: int = PAGE,
+    stats: FeedStats | None = None,
 ) -> Iterator[ExportRow]:
     """Every value of every visible indicator that passes `f`, page by page."""
     now_us = ts_to_us((now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     scores = score_source()
     kinds = _index_kinds(f)
+    stats = stats if stats is not None else FeedStats()
     stmt = _statement(principal, f).add_columns(
         ORGS.c.name.label("org_name"), ORGS.c.country, ORGS.c.sector
     )
@@ -239,19 +249,26 @@ def stream_rows(
                 if f.include_warninglisted or not (value in listed or _benign(kind, value))
             ]
             if pairs:
-                yield from _rows(r, pairs, f, now_us, found)
+                yield from _rows(r, pairs, f, now_us, found, stats)
         if len(batch) < page:
             return
 
 
 def _rows(
-    r: Any, pairs: list[tuple[Kind, str]], f: FeedFilter, now_us: int, scores: dict[str, int]
+    r: Any,
+    pairs: list[tuple[Kind, str]],
+    f: FeedFilter,
+    now_us: int,
+    scores: dict[str, int],
+    stats: FeedStats,
 ) -> Iterator[ExportRow]:
     obj = orjson.loads(r.raw)
     valid_until = obj.get("valid_until")
     if valid_until and not f.include_expired:
         try:
-            if ts_to_us(valid_until) <= now_us:
+            until = ts_to_us(valid_until)
+            if until <= now_us:
+                stats.expired_us = max(stats.expired_us, until)
                 return
         except (ValueError, InvalidInput):
             pass
