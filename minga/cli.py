@@ -19,6 +19,7 @@ from minga.accounts import service as accounts
 from minga.accounts.cli import add_signin_commands, give_password
 from minga.accounts.models import Organisation, User
 from minga.accounts.node import set_operator_org
+from minga.correlate.export_cli import export_command, feed_token_app
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
 from minga.federation.cli import node_app, peer_app
@@ -47,6 +48,8 @@ app.add_typer(taxii_app, name="taxii")
 app.add_typer(node_app, name="node")
 app.add_typer(peer_app, name="peer")
 app.add_typer(knowledge_app, name="knowledge")
+app.command("export")(export_command)
+app.add_typer(feed_token_app, name="feed-token")
 
 out = Console()
 err = Console(stderr=True)
