@@ -8,6 +8,7 @@ values are the observable index's (`minga.correlate.models.observables`), alread
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -162,18 +163,27 @@ class FeedStats:
     expired_us: int = 0
 
 
-Scores = Callable[[Session, Sequence[str]], dict[str, int]]
+# An indicator's score and the moment its decay ends its validity (µs), by STIX id.
+Scored = tuple[int, int | None]
+Scores = Callable[[Session, Sequence[str]], dict[str, Scored]]
 
 
 def score_source() -> Scores | None:
-    """The score table's look-up (`minga.correlate.scores.scores_for`) when this node has it;
-    otherwise an indicator's score is its STIX `confidence`."""
+    """The score table's look-up (`minga.correlate.scores.score_of`) where the node has it;
+    without it an indicator's score is its STIX `confidence` and its validity `valid_until`."""
     try:
         module = importlib.import_module("minga.correlate.scores")
     except ImportError:
         return None
-    found: Scores | None = getattr(module, "scores_for", None)
-    return found
+    score_of: Any = getattr(module, "score_of", None)
+    if score_of is None:
+        return None
+
+    def scores(session: Session, ids: Sequence[str]) -> dict[str, Scored]:
+        found = score_of(session, ids)
+        return {k: (int(v.score), getattr(v, "valid_until_us", None)) for k, v in found.items()}
+
+    return scores
 
 
 def _index_kinds(f: FeedFilter) -> list[str]:
@@ -259,22 +269,22 @@ def _rows(
     pairs: list[tuple[Kind, str]],
     f: FeedFilter,
     now_us: int,
-    scores: dict[str, int],
+    scores: dict[str, Scored],
     stats: FeedStats,
 ) -> Iterator[ExportRow]:
     obj = orjson.loads(r.raw)
-    valid_until = obj.get("valid_until")
-    if valid_until and not f.include_expired:
-        try:
-            until = ts_to_us(valid_until)
-            if until <= now_us:
-                stats.expired_us = max(stats.expired_us, until)
-                return
-        except (ValueError, InvalidInput):
-            pass
-    score = scores.get(r.stix_id)
+    score, decayed_us = scores.get(r.stix_id, (None, None))
     if score is None and isinstance(obj.get("confidence"), int):
         score = obj["confidence"]
+    # The earlier of the publisher's valid_until and the end the score's decay sets.
+    ends = [decayed_us] if decayed_us is not None else []
+    with contextlib.suppress(ValueError):
+        ends += [ts_to_us(obj["valid_until"])] if obj.get("valid_until") else []
+    until_us = min(ends) if ends else None
+    if until_us is not None and until_us <= now_us and not f.include_expired:
+        stats.expired_us = max(stats.expired_us, until_us)
+        return
+    valid_until = us_to_ts(until_us) if until_us is not None else None
     if f.min_score is not None and (score is None or score < f.min_score):
         return
     for kind, value in pairs:
