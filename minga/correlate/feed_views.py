@@ -4,6 +4,7 @@ so that pollers download only what changed), and the feed tokens themselves."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -27,6 +28,7 @@ from minga.api.deps import (
 from minga.app import Node
 from minga.correlate import feed_tokens
 from minga.correlate.export import FORMATS, Format, Kind, get_format
+from minga.correlate.feed_cache import FeedCache, Produced, fingerprint
 from minga.correlate.feeds import FeedFilter, parse_filter
 from minga.correlate.produce import byte_chunks, spool
 from minga.errors import InvalidInput
@@ -147,6 +149,31 @@ def _not_modified(request: Request, etag: str, last_modified: datetime) -> bool:
     return False
 
 
+def _cache(request: Request) -> FeedCache:
+    state = request.app.state
+    if getattr(state, "feed_cache", None) is None:
+        state.feed_cache = FeedCache()
+    cache: FeedCache = state.feed_cache
+    return cache
+
+
+def _validators(etag: str, last_modified: datetime) -> dict[str, str]:
+    return {
+        "ETag": etag,
+        "Last-Modified": format_datetime(last_modified, usegmt=True),
+        "Cache-Control": "private, no-cache",
+    }
+
+
+def _still(known: Produced | None, request: Request, now_us: int) -> bool:
+    """Does the poller hold the feed as last produced, and may it still be the same?"""
+    if known is None or request.headers.get("if-none-match") is None:
+        return False
+    if known.next_expiry_us and now_us >= known.next_expiry_us:
+        return False
+    return _not_modified(request, known.etag, known.last_modified)
+
+
 @router.api_route(
     "/feeds/{format}",
     methods=["GET", "HEAD"],
@@ -156,14 +183,21 @@ def feed(
     format: str, filters: Filters, request: Request, session: SessionDep, node: NodeDep
 ) -> Response:
     fmt = get_format(format)
+    f = filters.feed_filter()
     principal = _feed_principal(request, session)
-    produced = spool(session, principal, fmt, filters.feed_filter(), node.settings.node_name)
+    cache, key = _cache(request), (fmt.name, f, principal)
+    now_us = int(time.time() * 1_000_000)
+    known = cache.get(key)
+    current = fingerprint(session, principal, f)
+    if _still(known, request, now_us) and known is not None and known.fingerprint == current:
+        session.rollback()
+        return Response(status_code=304, headers=_validators(known.etag, known.last_modified))
+    produced = spool(session, principal, fmt, f, node.settings.node_name)
     session.rollback()
-    headers = {
-        "ETag": produced.etag,
-        "Last-Modified": format_datetime(produced.last_modified, usegmt=True),
-        "Cache-Control": "private, no-cache",
-    }
+    cache.put(
+        key, Produced(current, produced.etag, produced.last_modified, produced.next_expiry_us)
+    )
+    headers = _validators(produced.etag, produced.last_modified)
     if _not_modified(request, produced.etag, produced.last_modified):
         produced.body.close()
         return Response(status_code=304, headers=headers)

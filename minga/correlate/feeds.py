@@ -126,7 +126,7 @@ def parse_filter(
     )
 
 
-def _statement(principal: Principal, f: FeedFilter, *, include_revoked: bool = False) -> Any:
+def feed_statement(principal: Principal, f: FeedFilter, *, include_revoked: bool = False) -> Any:
     tlps: list[Tlp] = []
     if f.max_tlp is not None:
         tlps = [t for t in Tlp if TLP_RANK[t] <= TLP_RANK[f.max_tlp]]
@@ -148,7 +148,7 @@ def export_meta(
     session: Session, principal: Principal, f: FeedFilter, node: str, description: str = ""
 ) -> ExportMeta:
     """The moment of the newest change the export reflects (a revocation counts)."""
-    sub = _statement(principal, f, include_revoked=True).subquery()
+    sub = feed_statement(principal, f, include_revoked=True).subquery()
     newest = session.scalar(select(func.max(sub.c.added_us))) or 0
     return ExportMeta(
         node=node, as_of=us_to_ts(newest), serial=newest // 1_000_000, description=description
@@ -161,6 +161,9 @@ class FeedStats:
     changes when an indicator expires, with no write to tell)."""
 
     expired_us: int = 0
+    # The earliest end of validity still ahead among the exported indicators: the feed
+    # changes then, though nothing is written (0: none ends).
+    next_expiry_us: int = 0
 
 
 # An indicator's score and the moment its decay ends its validity (µs), by STIX id.
@@ -236,7 +239,7 @@ def stream_rows(
     scores = score_source()
     kinds = _index_kinds(f)
     stats = stats if stats is not None else FeedStats()
-    stmt = _statement(principal, f).add_columns(
+    stmt = feed_statement(principal, f).add_columns(
         ORGS.c.name.label("org_name"), ORGS.c.country, ORGS.c.sector
     )
     key = tuple_(objects.c.added_us, objects.c.pk)
@@ -284,6 +287,9 @@ def _rows(
     if until_us is not None and until_us <= now_us and not f.include_expired:
         stats.expired_us = max(stats.expired_us, until_us)
         return
+    if until_us is not None and until_us > now_us:
+        ahead = stats.next_expiry_us
+        stats.next_expiry_us = until_us if not ahead else min(ahead, until_us)
     valid_until = us_to_ts(until_us) if until_us is not None else None
     if f.min_score is not None and (score is None or score < f.min_score):
         return

@@ -57,6 +57,7 @@ class Spooled:
     etag: str
     size: int
     last_modified: datetime
+    next_expiry_us: int = 0  # the earliest validity end ahead (0: none)
 
     def chunks(self) -> Iterator[bytes]:
         try:
@@ -80,4 +81,5 @@ def spool(session: Session, principal: Principal, fmt: Format, f: FeedFilter, no
     body.seek(0)
     changed_us = max(ts_to_us(meta.as_of), stats.expired_us)
     modified = datetime.fromtimestamp(changed_us // 1_000_000, UTC)
-    return Spooled(body, f'"{digest.hexdigest()[:40]}"', size, modified)
+    etag = f'"{digest.hexdigest()[:40]}"'
+    return Spooled(body, etag, size, modified, stats.next_expiry_us)
