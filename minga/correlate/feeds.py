@@ -239,6 +239,10 @@ def stream_rows(
     scores = score_source()
     kinds = _index_kinds(f)
     stats = stats if stats is not None else FeedStats()
+    # Imported warninglists are looked up per page only when some are enabled.
+    lists_on = not f.include_warninglisted and bool(
+        session.scalar(select(func.count()).where(warninglists.c.enabled))
+    )
     stmt = feed_statement(principal, f).add_columns(
         ORGS.c.name.label("org_name"), ORGS.c.country, ORGS.c.sector
     )
@@ -253,7 +257,7 @@ def stream_rows(
         found = scores(session, [r.stix_id for r in batch]) if scores else {}
         values = _values(session, [r.pk for r in batch], kinds)
         listed: set[str] = set()
-        if not f.include_warninglisted:
+        if lists_on:
             listed = _listed(session, {v for pairs in values.values() for _, v in pairs})
         for r in batch:
             pairs = [

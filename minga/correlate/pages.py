@@ -14,7 +14,7 @@ from minga.correlate import feed_tokens
 from minga.correlate.export import FORMATS, Kind, get_format
 from minga.correlate.feed_views import FILTER_NAMES, feed_url, streamed
 from minga.correlate.feeds import FeedFilter, parse_filter
-from minga.errors import MingaError
+from minga.errors import InvalidInput, MingaError
 from minga.policy import Action, Role, Target, Tlp, may
 from minga.web.render import Ctx, Page, PageRoute, redirect, render
 
@@ -34,10 +34,12 @@ def _filter(choices: dict[str, list[str]]) -> FeedFilter:
         return choices.get(name, [None])[0] if choices.get(name) else None
 
     score = one("min_score")
+    if score and not score.isdigit():
+        raise InvalidInput("the lowest score must be a whole number from 0 to 100")
     return parse_filter(
         types=choices.get("type", []),
         tlp=one("tlp"),
-        min_score=int(score) if score and score.isdigit() else None,
+        min_score=int(score) if score else None,
         since=one("since"),
         sectors=choices.get("sector", []),
         countries=choices.get("country", []),
