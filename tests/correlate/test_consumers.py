@@ -161,6 +161,8 @@ def test_csv_and_plain_lists() -> None:
     assert len(table) == len(ROWS)
     assert table[6]["name"] == 'Phish "kit"; with | pipes'
     assert table[0]["score"] == "70" and table[0]["country"] == "GT"
+    risky = export("csv", [row(Kind.IPV4, "45.77.1.1", name='=HYPERLINK("http://x")')])
+    assert next(iter(csv.DictReader(io.StringIO(risky))))["name"] == '\'=HYPERLINK("http://x")'
     only_ips = [r for r in ROWS if r.kind is Kind.IPV4]
     assert export("txt", only_ips[:1]) == "45.77.12.34\n"
     assert export("txt", only_ips) == "45.77.12.34\n"  # repeated values once

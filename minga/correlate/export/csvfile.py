@@ -25,6 +25,13 @@ HEADER = (
     "modified",
 )
 BATCH = 500
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(text: str) -> str:
+    """Free text another organisation wrote (an indicator's name), made inert for spreadsheets:
+    a leading formula character gets a quote (OWASP's advice on CSV injection)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def write(rows: Iterable[ExportRow], meta: ExportMeta) -> Iterator[str]:
@@ -38,7 +45,7 @@ def write(rows: Iterable[ExportRow], meta: ExportMeta) -> Iterator[str]:
                 r.kind.value,
                 r.value,
                 r.stix_id,
-                r.name,
+                text_cell(r.name),
                 r.tlp,
                 score,
                 r.valid_until or "",
