@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from minga.accounts.models import Organisation
 from minga.correlate.export.rows import ExportMeta, ExportRow, Kind
-from minga.correlate.models import observables, warninglist_entries, warninglists
+from minga.correlate.feed_lists import flagger
+from minga.correlate.models import observables
+from minga.correlate.normalise import Value
 from minga.errors import InvalidInput
-from minga.extract.model import IocType
-from minga.extract.warninglists import is_benign
 from minga.intel.models import objects
 from minga.intel.queries import ObjectQuery, query_statement
 from minga.intel.stix import ts_to_us, us_to_ts
@@ -193,36 +193,18 @@ def _index_kinds(f: FeedFilter) -> list[str]:
     return sorted(k for k, kind in INDEX_KINDS.items() if not f.kinds or kind in f.kinds)
 
 
-def _values(
-    session: Session, pks: list[int], kinds: list[str]
-) -> dict[int, list[tuple[Kind, str]]]:
+def _values(session: Session, pks: list[int], kinds: list[str]) -> dict[int, list[Value]]:
     """The indexed values of these objects, by object."""
-    found: dict[int, list[tuple[Kind, str]]] = {}
+    found: dict[int, list[Value]] = {}
+    c = observables.c
     stmt = (
-        select(observables.c.object_pk, observables.c.kind, observables.c.value)
-        .where(observables.c.object_pk.in_(pks), observables.c.kind.in_(kinds))
-        .order_by(observables.c.object_pk, observables.c.kind, observables.c.value)
+        select(c.object_pk, c.kind, c.value, c.lo, c.hi)
+        .where(c.object_pk.in_(pks), c.kind.in_(kinds))
+        .order_by(c.object_pk, c.kind, c.value)
     )
-    for pk, kind, value in session.execute(stmt):
-        found.setdefault(pk, []).append((INDEX_KINDS[kind], value))
+    for pk, kind, value, lo, hi in session.execute(stmt):
+        found.setdefault(pk, []).append(Value(kind, value, lo, hi))
     return found
-
-
-def _listed(session: Session, values: set[str]) -> set[str]:
-    """Which of `values` an enabled imported warninglist names as they are."""
-    if not values:
-        return set()
-    stmt = (
-        select(warninglist_entries.c.value)
-        .join(warninglists, warninglists.c.id == warninglist_entries.c.list_id)
-        .where(warninglists.c.enabled, warninglist_entries.c.value.in_(sorted(values)))
-    )
-    return set(session.scalars(stmt))
-
-
-def _benign(kind: Kind, value: str) -> bool:
-    """On the warninglists the extractor ships (documentation ranges, resolvers, big sites)."""
-    return is_benign(IocType(kind.value), value)
 
 
 def stream_rows(
@@ -239,10 +221,7 @@ def stream_rows(
     scores = score_source()
     kinds = _index_kinds(f)
     stats = stats if stats is not None else FeedStats()
-    # Imported warninglists are looked up per page only when some are enabled.
-    lists_on = not f.include_warninglisted and bool(
-        session.scalar(select(func.count()).where(warninglists.c.enabled))
-    )
+    flag = None if f.include_warninglisted else flagger()
     stmt = feed_statement(principal, f).add_columns(
         ORGS.c.name.label("org_name"), ORGS.c.country, ORGS.c.sector
     )
@@ -256,14 +235,14 @@ def stream_rows(
         last = (batch[-1].added_us, batch[-1].pk)
         found = scores(session, [r.stix_id for r in batch]) if scores else {}
         values = _values(session, [r.pk for r in batch], kinds)
-        listed: set[str] = set()
-        if lists_on:
-            listed = _listed(session, {v for pairs in values.values() for _, v in pairs})
+        flagged: set[tuple[str, str]] = set()
+        if flag is not None:
+            flagged = flag(session, [v for found in values.values() for v in found])
         for r in batch:
             pairs = [
-                (kind, value)
-                for kind, value in values.get(r.pk, ())
-                if f.include_warninglisted or not (value in listed or _benign(kind, value))
+                (INDEX_KINDS[v.kind], v.value)
+                for v in values.get(r.pk, ())
+                if (v.kind, v.value) not in flagged
             ]
             if pairs:
                 yield from _rows(r, pairs, f, now_us, found, stats)

@@ -31,7 +31,7 @@ def install(app: FastAPI) -> None:
     from minga.knowledge import pages as knowledge_pages
 
     app.include_router(knowledge_pages.router)
-    from minga.correlate import pages as feed_pages
+    from minga.correlate import feed_pages
 
     app.include_router(feed_pages.router)
     static = resources.files("minga.web").joinpath("static")
