@@ -174,11 +174,11 @@ def _still(known: Produced | None, request: Request, now_us: int) -> bool:
     return _not_modified(request, known.etag, known.last_modified)
 
 
-@router.api_route(
-    "/feeds/{format}",
-    methods=["GET", "HEAD"],
-    summary="A feed URL a firewall, resolver or IDS polls (feed token or API token)",
-)
+FEED_SUMMARY = "A feed URL a firewall, resolver or IDS polls (feed token or API token)"
+
+
+@router.head("/feeds/{format}", summary=FEED_SUMMARY, operation_id="feed_head")
+@router.get("/feeds/{format}", summary=FEED_SUMMARY, operation_id="feed_get")
 def feed(
     format: str, filters: Filters, request: Request, session: SessionDep, node: NodeDep
 ) -> Response:
