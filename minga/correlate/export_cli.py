@@ -9,7 +9,6 @@ from typing import Annotated, BinaryIO
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -117,21 +116,23 @@ def issue_command(
 
 @feed_token_app.command("list")
 def list_command() -> None:
-    """Every feed token of the node."""
+    """Every feed token of the node: id, name, user, created, last poll, state (one a line)."""
     with _scope() as session:
         rows = feed_tokens.list_feed_tokens(session, None)
-        table = Table("id", "name", "user", "created", "last used", "revoked")
-        for tok, holder in rows:
-            used = tok.last_used_at.isoformat(timespec="seconds") if tok.last_used_at else "-"
-            table.add_row(
-                tok.public_id,
-                tok.name,
-                holder.name,
-                tok.created_at.isoformat(timespec="seconds"),
-                used,
-                "yes" if tok.revoked_at else "no",
+        lines = [
+            "\t".join(
+                (
+                    tok.public_id,
+                    tok.name or "-",
+                    holder.name,
+                    tok.created_at.strftime("%Y-%m-%d"),
+                    tok.last_used_at.strftime("%Y-%m-%d %H:%M") if tok.last_used_at else "never",
+                    "revoked" if tok.revoked_at else "active",
+                )
             )
-    out.print(table)
+            for tok, holder in rows
+        ]
+    sys.stdout.write("".join(line + "\n" for line in lines) or "no feed tokens\n")
 
 
 @feed_token_app.command("revoke")

@@ -89,8 +89,8 @@ def test_feed_token_commands(env: str, sessions: sessionmaker[Session], client: 
         "45.77.0.0/16",
         "evil-update.net",
     ]
-    listed = runner.invoke(app, ["feed-token", "list"], env={"COLUMNS": "200"})
-    assert "pfsense" in listed.output and "bank-hn-analyst" in listed.output
+    listed = runner.invoke(app, ["feed-token", "list"])
+    assert listed.output.split("\t")[1:3] == ["pfsense", "bank-hn-analyst"]
     public_id = token.split("_")[1]
     assert runner.invoke(app, ["feed-token", "revoke", public_id]).exit_code == 0
     assert client.get(f"/feeds/txt?token={token}").status_code == 401
