@@ -24,6 +24,7 @@ from minga.accounts.places import SECTORS
 from minga.advisories.cli import advisory_app
 from minga.assessments.cli import assessments_app
 from minga.correlate.cli import correlate_app, lookup_command, warninglist_app
+from minga.correlate.export_cli import export_command, feed_token_app
 from minga.correlate.score_cli import score_app
 from minga.correlate.scores import configure_from as configure_scores
 from minga.db import make_engine, make_sessionmaker, unit_of_work
@@ -67,6 +68,8 @@ app.add_typer(sensor_app, name="sensor")
 app.command("lookup")(lookup_command)
 app.add_typer(correlate_app, name="correlate")
 app.add_typer(warninglist_app, name="warninglist")
+app.command("export")(export_command)
+app.add_typer(feed_token_app, name="feed-token")
 
 out = Console()
 err = Console(stderr=True)

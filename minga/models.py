@@ -6,6 +6,7 @@ from minga import audit  # noqa: F401
 from minga.accounts import models as accounts_models  # noqa: F401
 from minga.advisories import models as advisories_models  # noqa: F401
 from minga.assessments import models as assessments_models  # noqa: F401
+from minga.correlate import feed_models  # noqa: F401
 from minga.correlate import models as correlate_models  # noqa: F401
 from minga.correlate import score_models as correlate_score_models  # noqa: F401
 from minga.db import Base

@@ -12,7 +12,7 @@ from minga.advisories import views as advisories_views
 from minga.api import accounts, ingest, objects
 from minga.api.errors import ErrorOut
 from minga.assessments import views as assessment_views
-from minga.correlate import sighting_views
+from minga.correlate import feed_views, sighting_views
 from minga.correlate import views as correlate_views
 from minga.federation import receipt_views
 from minga.federation import sync as federation_sync
@@ -68,6 +68,7 @@ def install(app: FastAPI) -> None:
     app.include_router(ops_views.router)
     app.include_router(sighting_views.router)
     app.include_router(correlate_views.router)
+    app.include_router(feed_views.router)
     web.install(app)
 
     @app.get("/api/health", tags=["node"])

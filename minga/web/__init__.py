@@ -60,5 +60,8 @@ def install(app: FastAPI) -> None:
     from minga.correlate import sighting_pages
 
     app.include_router(sighting_pages.router)
+    from minga.correlate import feed_pages
+
+    app.include_router(feed_pages.router)
     static = resources.files("minga.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
