@@ -309,6 +309,14 @@ def store(batch: Batch, ctx: Context) -> list[Stored]:
         for key, found in told(ctx.session, ctx.principal, batch.objects, result.linked).items():
             if found:
                 _note(ctx, key, batch.label, found)
+        # The very same indicator again (a re-import whose rows give the same ids): as known.
+        again = [
+            {"sent": sid, "id": sid, "version": version, "new_version": False, "values": []}
+            for sid, version in result.existing
+            if sid.startswith("indicator--")
+        ]
+        if again:
+            _note(ctx, "already_known", batch.label, again)
     done = Stored(batch.label, len(result.created), len(result.existing))
     if ctx.on_batch is not None:
         ctx.on_batch(done)

@@ -5,6 +5,7 @@ token), over generated organisations, groups and markings."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -36,6 +37,7 @@ def _build(
         s.commit()
     members = [refresh(sessions, m) for m in members]
     truth: dict[str, Marking] = {}
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     with sessions() as s:
         for n, spec in enumerate(world.objs):
             value = f"probe-{tag}-{n}.net"
@@ -45,11 +47,11 @@ def _build(
                 "type": "indicator",
                 "spec_version": "2.1",
                 "id": f"indicator--{uuid.uuid4()}",
-                "created": "2024-01-01T00:00:00.000Z",
-                "modified": "2024-01-01T00:00:00.000Z",
+                "created": stamp,  # dated now: an old one decays past validity, left out
+                "modified": stamp,
                 "pattern": f"[domain-name:value = '{value}']",
                 "pattern_type": "stix",
-                "valid_from": "2024-01-01T00:00:00Z",
+                "valid_from": stamp,
             }
             intel.create_objects(
                 s, owner.principal, [obj], tlp=spec.tlp, reach=spec.reach, group_ids=sorted(gids)

@@ -83,7 +83,9 @@ def test_filters(sessions: sessionmaker[Session]) -> None:
         "http://evil-update.net/x",
         "ab" * 32,
     ]
-    assert values(sessions, p, parse_filter(min_score=50)) == ["45.77.12.34"]
+    assert values(sessions, p, parse_filter(min_score=60)) == ["45.77.12.34"]
+    # The hash states no confidence: it is scored with the node's default (50).
+    assert values(sessions, p, parse_filter(min_score=50)) == ["45.77.12.34", "ab" * 32]
     assert values(sessions, p, parse_filter(countries=["hn"])) == ["ab" * 32]
     assert values(sessions, p, parse_filter(sectors=["government"]))[0] == "45.77.12.34"
     assert values(sessions, p, parse_filter(sectors=["finance"])) == ["ab" * 32]
