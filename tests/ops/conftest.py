@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 
+from minga.intel.search import FTS
 from tests.conftest import PG_ADMIN_URL
 
 
@@ -33,6 +34,8 @@ def every_row(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
     found: dict[str, list[tuple[object, ...]]] = {}
     with engine.connect() as conn:
         for table in sorted(inspect(engine).get_table_names()):
+            if table == FTS:  # the text index is contentless: its shadow tables are compared
+                continue
             rows = conn.execute(text(f'SELECT * FROM "{table}"')).all()
             found[table] = sorted((tuple(r) for r in rows), key=repr)
     return found
