@@ -76,7 +76,14 @@ def test_two_workers_serve_concurrent_writes_and_reads(
         with httpx.Client(base_url=url, timeout=60) as http:
             for r in range(ROUNDS):
                 batch = [
-                    indicator(0, id=f"indicator--{uuid.uuid4()}", name=f"w{w} r{r} #{k}")
+                    # Each names a value of its own: a value its organisation published
+                    # before would be linked to that indicator (no silent duplicates).
+                    indicator(
+                        0,
+                        id=f"indicator--{uuid.uuid4()}",
+                        name=f"w{w} r{r} #{k}",
+                        value=f"10.{w}.{r}.{k}",
+                    )
                     for k in range(BATCH)
                 ]
                 got = http.post("/api/objects", json=batch, headers=member.headers)

@@ -177,7 +177,7 @@ def test_situation_report_page_and_pdfs(client: TestClient, demo, sessions):
     assert page.status_code == 200
     assert (
         "Per country" in page.text
-        and "Not recorded on this node yet: exercises, incidents." in page.text
+        and "Not recorded on this node yet: exercises." in page.text  # incidents now exist
     )
     body = page.text.split("Per country")[1].split("Per sector")[0]
     assert '<th scope="row">CR</th>' in body
