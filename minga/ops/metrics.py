@@ -66,19 +66,30 @@ class RequestMetrics:
             return
         started = time.perf_counter()
         status = 500
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                route, method = route_of(scope), str(scope.get("method", ""))
+                REQUESTS.labels(route, method, str(status)).inc()
+                LATENCY.labels(route, method).observe(time.perf_counter() - started)
 
         async def watched(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # Counted before the last byte goes out: a client that has its answer (and
+                # scrapes next) finds the request counted.
+                record()
             await send(message)
 
         try:
             await self.app(scope, receive, watched)
         finally:
-            route, method = route_of(scope), str(scope.get("method", ""))
-            REQUESTS.labels(route, method, str(status)).inc()
-            LATENCY.labels(route, method).observe(time.perf_counter() - started)
+            record()  # an answer that never finished (an error, a closed connection)
 
 
 class IngestQueue(Collector):
