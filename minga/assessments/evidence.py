@@ -78,7 +78,8 @@ def register(kind: EvidenceKind) -> None:
     REGISTRY[kind.name] = kind
 
 
-def _country_orgs(session: Session, country: str) -> list[Organisation]:
+def country_orgs(session: Session, country: str) -> list[Organisation]:
+    """The country's own (not remote) organisations, by name: whose evidence an assessment shows."""
     return list(
         session.scalars(
             select(Organisation)
@@ -118,7 +119,7 @@ def sharing(
     session: Session, principal: Principal, country: str, t: Translate = _same
 ) -> list[EvidenceLink]:
     """Objects the country's organisations published in the last year (that the principal sees)."""
-    orgs = _country_orgs(session, country)
+    orgs = country_orgs(session, country)
     counts = _shared_counts(session, principal, [o.id for o in orgs]) if orgs else {}
     return [
         EvidenceLink(
@@ -137,7 +138,7 @@ def vulnerability_sharing(
     session: Session, principal: Principal, country: str, t: Translate = _same
 ) -> list[EvidenceLink]:
     """Vulnerabilities the country's organisations shared (coordinated disclosure, D5.6)."""
-    orgs = _country_orgs(session, country)
+    orgs = country_orgs(session, country)
     counts = _shared_counts(session, principal, [o.id for o in orgs], ("vulnerability",))
     return [
         EvidenceLink(
@@ -156,7 +157,7 @@ def directory(
     session: Session, principal: Principal, country: str, t: Translate = _same
 ) -> list[EvidenceLink]:
     """The country's member organisations, per kind and per sector (the node's directory)."""
-    orgs = _country_orgs(session, country)
+    orgs = country_orgs(session, country)
     links = []
     groups: dict[str, list[str]] = {}
     for o in orgs:

@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from minga.accounts.models import Organisation
 from minga.assessments import evidence, sitrep
 from minga.incidents.models import Incident, IncidentOrg
 from minga.policy import Principal, incident_filter
@@ -39,11 +38,7 @@ def _counts(
 def handled(
     session: Session, principal: Principal, country: str, t: evidence.Translate = str
 ) -> list[evidence.EvidenceLink]:
-    orgs = session.scalars(
-        select(Organisation)
-        .where(Organisation.country == country, Organisation.remote_node.is_(None))
-        .order_by(Organisation.name)
-    ).all()
+    orgs = evidence.country_orgs(session, country)
     if not orgs:
         return []
     since = datetime.now(UTC) - timedelta(days=evidence.WINDOW_DAYS)
