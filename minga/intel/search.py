@@ -18,6 +18,7 @@ once, faster than collecting every match first.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -134,35 +135,65 @@ def like(needle: str) -> Any:
     return objects.c.search_text.like(f"%{escaped}%", escape="\\")
 
 
-def text_condition(session: Session, needle: str) -> Any:
+@dataclass(frozen=True, slots=True)
+class TextMatch:
+    """A free-text condition as the index resolved it.
+
+    `narrow`: the condition names its candidate rows by key, so the query should look those
+    rows up rather than walk every row in date order testing each (SQLite's planner picks the
+    date-ordered walk when it is offered the `is_latest = 1` equality of that index).
+    `chunked`: SQLite found the text common; a page is best found by walking the index's own
+    rows newest first, a chunk at a time (`candidates_before`), instead of every stored row.
+    """
+
+    condition: Any
+    narrow: bool = False
+    chunked: bool = False
+
+
+def _phrase(needle: str) -> str:
+    return '"' + needle.replace('"', '""') + '"'
+
+
+def text_condition(session: Session, needle: str) -> TextMatch:
     """The WHERE condition of a free-text search for `needle` (lower-case, stripped)."""
     confirm = like(needle)
     if len(needle) < 3:
-        return confirm
+        return TextMatch(confirm)
     if not _sqlite(session):
         # The trigram index answers "which rows hold it" (a bitmap scan, when the text is
         # rare); asked within the page's ORDER BY and LIMIT, PostgreSQL would rather walk the
         # date index hoping to meet a match soon, over every row when there is none.
         found = session.scalars(select(objects.c.pk).where(confirm).limit(RARE + 1)).all()
         if len(found) > RARE:
-            return confirm
-        return and_(objects.c.pk.in_(list(found)), confirm) if found else false()
-    phrase = '"' + needle.replace('"', '""') + '"'
+            return TextMatch(confirm)
+        if not found:
+            return TextMatch(false(), narrow=True)
+        return TextMatch(and_(objects.c.pk.in_(list(found)), confirm), narrow=True)
     try:
         found = (
             session.execute(
                 text(f"SELECT rowid FROM {FTS} WHERE {FTS} MATCH :q LIMIT :n"),
-                {"q": phrase, "n": RARE + 1},
+                {"q": _phrase(needle), "n": RARE + 1},
             )
             .scalars()
             .all()
         )
     except Exception:  # no index (a database made without the migration): scan
-        return confirm
+        return TextMatch(confirm)
     if len(found) > RARE:
-        return confirm
+        return TextMatch(confirm, chunked=True)
     recent = objects.c.pk > last_indexed(session)
-    return and_(or_(objects.c.pk.in_(list(found)), recent) if found else recent, confirm)
+    rows = or_(objects.c.pk.in_(list(found)), recent) if found else recent
+    return TextMatch(and_(rows, confirm), narrow=True)
+
+
+def candidates_before(session: Session, needle: str, before_pk: int | None, size: int) -> list[int]:
+    """The newest `size` rows of the SQLite index holding `needle`, below `before_pk`."""
+    below = "" if before_pk is None else " AND rowid < :b"
+    sql = f"SELECT rowid FROM {FTS} WHERE {FTS} MATCH :q{below} ORDER BY rowid DESC LIMIT :n"
+    params = {"q": _phrase(needle), "n": size, "b": before_pk}
+    return [int(pk) for pk in session.execute(text(sql), params).scalars()]
 
 
 ROUND = 2000  # rows indexed per transaction in the background: writers wait at most that long

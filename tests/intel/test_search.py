@@ -98,3 +98,51 @@ def test_the_background_indexer_catches_up(sessions: sessionmaker[Session], seco
                 text(f"SELECT rowid FROM {search.FTS} WHERE {search.FTS} MATCH '\"emotet\"'")
             ).all()
             assert len(row) == 1
+
+
+def _pages(sessions: sessionmaker[Session], member, q: ObjectQuery, limit: int) -> list[str]:
+    found: list[str] = []
+    cursor = None
+    with sessions() as s:
+        while True:
+            page = intel.list_objects(s, member.principal, q, limit=limit, cursor=cursor)
+            found.extend(i.stix_id for i in page.items)
+            if page.next_cursor is None:
+                return found
+            cursor = page.next_cursor
+
+
+def test_a_common_text_pages_through_the_index_in_date_order(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minga.intel import queries
+
+    monkeypatch.setattr(search, "RARE", 3)  # every text below is common
+    monkeypatch.setattr(queries, "WALK_CHUNK", 4)  # and the walk takes many chunks
+    a = add_member(sessions, "CSIRT-CR")
+    b = add_member(sessions, "CSIRT-GT")
+    with sessions() as s:
+        for n in range(1, 31):  # one write each: interleaved owners and TLPs
+            owner, tlp = (b, Tlp.RED) if n % 3 == 0 else (a, Tlp.GREEN)
+            intel.create_objects(s, owner.principal, [malware(n, name=f"Dridex {n}")], tlp=tlp)
+        s.commit()
+    with sessions() as s:
+        search.catch_up(s, budget=12)  # part indexed, the rest written since
+        s.commit()
+    with sessions() as s:
+        intel.create_objects(s, a.principal, [malware(99, name="dridex late")], tlp=Tlp.GREEN)
+        s.commit()
+    with sessions() as s:
+        walked = queries.with_text_index(s, ObjectQuery(text="dridex")).text_chunked
+        assert walked == (s.get_bind().dialect.name == "sqlite")
+    for member in (a, b):
+        scan = ObjectQuery(text="dridex", text_condition=search.like("dridex"))
+        want = _pages(sessions, member, scan, 5000)
+        assert len(want) > 10
+        for limit in (1, 4, 7):
+            assert _pages(sessions, member, ObjectQuery(text="dridex"), limit) == want
+    with sessions() as s:
+        search.catch_up(s)
+        s.commit()
+    scan = ObjectQuery(text="dridex", text_condition=search.like("dridex"))
+    assert _pages(sessions, a, ObjectQuery(text="DRIDEX"), 3) == _pages(sessions, a, scan, 5000)
