@@ -103,13 +103,12 @@ def receive(session: Session, principal: Principal, items: Sequence[Any]) -> Rec
         raise InvalidInput(f"send 1 to {MAX_BATCH} alerts")
     parsed = [_parse(i, item) for i, item in enumerate(items)]
     ids = [cid for cid, _ in parsed]
-    known = dict(
-        session.execute(
-            select(SensorAlert.client_id, SensorAlert.id).where(
-                SensorAlert.org_id == principal.org_id, SensorAlert.client_id.in_(ids)
-            )
-        ).tuples()
+    rows = session.execute(
+        select(SensorAlert.client_id, SensorAlert.id).where(
+            SensorAlert.org_id == principal.org_id, SensorAlert.client_id.in_(ids)
+        )
     )
+    known = {client_id: number for client_id, number in rows}
     result = Received()
     now = datetime.now(UTC)
     for client_id, alert in parsed:
