@@ -53,6 +53,22 @@ CREATE TABLE IF NOT EXISTS positions (
     lines INTEGER NOT NULL, header BLOB NOT NULL, kind TEXT);
 """
 
+# TLP levels in rising order inside one string: instr() gives each its rank in SQL.
+TLP_ORDER = "clear|green|amber|amber+strict|red"
+UPSERT = f"""
+INSERT INTO sightings (id, indicator, hour_us, count, first_us, last_us, tlp, created_us,
+                       version_us)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+    count = min(count + excluded.count, 999999999),
+    first_us = min(first_us, excluded.first_us),
+    last_us = max(last_us, excluded.last_us),
+    tlp = CASE WHEN instr('{TLP_ORDER}', excluded.tlp) > instr('{TLP_ORDER}', tlp)
+               THEN excluded.tlp ELSE tlp END,
+    version_us = max(excluded.version_us, version_us + 1),
+    refused = NULL
+"""
+
 
 def sighting_id(identity: str, indicator: str, hour_us: int) -> str:
     return f"sighting--{uuid.uuid5(NAMESPACE, f'{identity}|{indicator}|{hour_us}')}"
@@ -127,8 +143,7 @@ class Outbox:
     ) -> None:
         now = time.time_ns() // 1000
         with self._transaction() as db:
-            for each in seen:
-                self._add(db, identity, each, now)
+            self._add(db, identity, list(seen), now)
             for alert in alerts:
                 db.execute(
                     "INSERT OR IGNORE INTO alerts (id, body, added_us) VALUES (?, ?, ?)",
@@ -140,26 +155,16 @@ class Outbox:
                     (path, p.inode, p.offset, p.lines, p.header, p.kind),
                 )
 
-    def _add(self, db: sqlite3.Connection, identity: str, seen: Seen, now: int) -> None:
-        sid = sighting_id(identity, seen.indicator, seen.hour_us)
-        row = db.execute(
-            "SELECT count, first_us, last_us, tlp, version_us FROM sightings WHERE id = ?", (sid,)
-        ).fetchone()
-        if row is None:
-            db.execute(
-                "INSERT INTO sightings (id, indicator, hour_us, count, first_us, last_us, tlp, "
-                "created_us, version_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (sid, seen.indicator, seen.hour_us, seen.count, seen.first_us, seen.last_us,
-                 seen.tlp.value, now, now),
-            )  # fmt: skip
-            return
-        count, first, last, tlp, version = row
-        db.execute(
-            "UPDATE sightings SET count = ?, first_us = ?, last_us = ?, tlp = ?, version_us = ?, "
-            "refused = NULL WHERE id = ?",
-            (min(count + seen.count, 999_999_999), min(first, seen.first_us),
-             max(last, seen.last_us), stricter(Tlp(tlp), seen.tlp).value,
-             max(now, version + 1), sid),
+    def _add(self, db: sqlite3.Connection, identity: str, seen: list[Seen], now: int) -> None:
+        """New sightings, or a new version of known ones: the count grows, first/last seen
+        widen, the TLP only ever gets stricter, and the version is later than the last one."""
+        db.executemany(
+            UPSERT,
+            [
+                (sighting_id(identity, s.indicator, s.hour_us), s.indicator, s.hour_us, s.count,
+                 s.first_us, s.last_us, s.tlp.value, now, now)
+                for s in seen
+            ],
         )  # fmt: skip
 
     def positions(self) -> dict[str, Position]:

@@ -36,30 +36,45 @@ class NodeUnavailable(Exception):
     """The node did not answer, or answered that it cannot work now (5xx)."""
 
 
-def record_time_us(table: pa.Table, row: int, default: int) -> int:
-    """A record's own time (Zeek's epoch `ts`, eve's ISO `timestamp`, nfdump's `ts`), else
-    `default` (the time it was read: syslog lines carry no year)."""
+def _time_us(value: Any) -> int | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(float(value) * 1_000_000)
+    if isinstance(value, datetime):
+        return int(value.timestamp() * 1_000_000)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return int(float(value) * 1_000_000)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:  # nfdump prints the local time
+        parsed = parsed.astimezone()
+    return int(parsed.timestamp() * 1_000_000)
+
+
+def record_times_us(table: pa.Table, rows: list[int], default: int) -> dict[int, int]:
+    """Each row's own time (Zeek's epoch `ts`, eve's ISO `timestamp`, nfdump's `ts`), else
+    `default` (the time it was read: syslog lines carry no year). One column take per batch."""
+    found: dict[int, int] = {}
+    wanted = sorted(set(rows))
     for name in TIME_COLUMNS:
-        if name not in table.column_names:
+        if name not in table.column_names or len(found) == len(wanted):
             continue
-        value = table.column(name)[row].as_py()
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return int(float(value) * 1_000_000)
-        if isinstance(value, datetime):
-            return int(value.timestamp() * 1_000_000)
-        if isinstance(value, str) and value:
-            try:
-                return int(float(value) * 1_000_000)
-            except ValueError:
-                pass
-            try:
-                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                continue
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=datetime.now().astimezone().tzinfo).astimezone()
-            return int(parsed.timestamp() * 1_000_000)
-    return default
+        missing = [r for r in wanted if r not in found]
+        values = table.column(name).take(pa.array(missing, pa.int64())).to_pylist()
+        for row, value in zip(missing, values, strict=True):
+            at = _time_us(value)
+            if at is not None:
+                found[row] = at
+    return {row: found.get(row, default) for row in wanted}
+
+
+def record_time_us(table: pa.Table, row: int, default: int) -> int:
+    return record_times_us(table, [row], default)[row]
 
 
 @dataclass
@@ -123,13 +138,15 @@ class Reporter:
         fields (source and destination both listed) is one sighting, not two."""
         if not self.reporting:
             return
-        now = time.time_ns() // 1000
+        if not found:
+            return
+        times = record_times_us(batch.table, [m.row for m in found], time.time_ns() // 1000)
         rows: set[tuple[int, str]] = set()
         for m in found:
             if (m.row, m.indicator) in rows:
                 continue
             rows.add((m.row, m.indicator))
-            at = record_time_us(batch.table, m.row, now)
+            at = times[m.row]
             key = (m.indicator, at - at % HOUR_US)
             kept = self.staged.get(key)
             if kept is None:

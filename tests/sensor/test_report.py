@@ -132,3 +132,23 @@ def test_reporting_settings_are_checked(tmp_path, monkeypatch):
     result = runner.invoke(app, [*args, "--alerts", str(tmp_path / "a.jsonl")])
     assert result.exit_code == 2 and "give --state DIR" in result.output
     assert "Traceback" not in result.output
+
+
+def test_outbox_merges_an_hour_and_never_lowers_its_tlp(tmp_path):
+    from minga.sensor.outbox import Seen
+
+    outbox = Outbox(str(tmp_path))
+    me = "identity--00000000-0000-4000-8000-000000000001"
+    hour = 1_764_669_600_000_000
+    outbox.record(me, [Seen(IP_ID, hour, 2, hour + 5, hour + 9, Tlp.RED)])
+    ((first, v1),) = outbox.pending_sightings(me, 10)
+    outbox.record(me, [Seen(IP_ID, hour, 3, hour + 1, hour + 7, Tlp.GREEN)])
+    ((second, v2),) = outbox.pending_sightings(me, 10)
+    assert second["id"] == first["id"] and second["created"] == first["created"] and v2 > v1
+    assert (second["count"], second["first_seen"], second["last_seen"]) == (
+        5, "2025-12-02T10:00:00.000001Z", "2025-12-02T10:00:00.000009Z",
+    )  # fmt: skip
+    assert second["object_marking_refs"] == [TLP2_MARKING_ID[Tlp.RED]]
+    outbox.sent_sightings([(second["id"], v2)])
+    assert outbox.pending_sightings(me, 10) == [] and outbox.pending().sightings == 0
+    outbox.close()

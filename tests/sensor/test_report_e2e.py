@@ -108,7 +108,7 @@ def test_sensor_reports_through_a_node_killed_and_restarted(
     out = Lines(proc)
     try:
         # first pass: two records with the address, one name under the listed domain
-        out.until(lambda seen: Lines.reported(out, "sightings") >= 2, "the first sightings")
+        out.until(lambda seen: out.reported("sightings") >= 2, "the first sightings")
         assert {x["indicator"] for x in out.seen if x["type"] == "match"} == {IP_ID, DOMAIN_ID}
         node.process.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
         node.process.wait()  # type: ignore[union-attr]
@@ -128,9 +128,7 @@ def test_sensor_reports_through_a_node_killed_and_restarted(
         node.process = None
         node.__enter__()  # the same database and port
         out.until(
-            lambda seen: (
-                Lines.reported(out, "alerts") >= 1 and Lines.reported(out, "sightings") >= 4
-            ),
+            lambda seen: out.reported("alerts") >= 1 and out.reported("sightings") >= 4,
             "the queue to drain",
         )
     finally:
