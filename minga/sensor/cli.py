@@ -185,6 +185,15 @@ def run_command(
             "takes the stricter of this and the sighted indicator's TLP.",
         ),
     ] = "amber",
+    retry: Annotated[
+        float,
+        typer.Option(
+            "--retry",
+            help="While the node cannot take reports: wait 1 s, then twice as long each "
+            "time, up to this many seconds between tries.",
+            min=0.1,
+        ),
+    ] = 30.0,
     alert_files: Annotated[
         list[str] | None,
         typer.Option(
@@ -244,7 +253,9 @@ def run_command(
         assert sensor.index is not None
         _report_index(sensor.index, as_json)
         if state is not None:
-            _start_reporting(sensor, node, token, state, level, report, alert_files or [], as_json)
+            _start_reporting(
+                sensor, node, token, state, level, report, alert_files or [], as_json, retry
+            )
         sensor.run(follow, interval, refresh, duration)
     except KeyboardInterrupt:
         pass
@@ -283,7 +294,7 @@ def _reporting_tlp(tlp: str, report: bool | None, state: str | None, alerts: lis
 
 def _start_reporting(
     sensor: Sensor, node: str, token: str, state: str, level: Tlp, report: bool | None,
-    alert_files: list[str], as_json: bool,
+    alert_files: list[str], as_json: bool, retry: float,
 ) -> None:  # fmt: skip
     from minga.sensor.outbox import Outbox
     from minga.sensor.report import NodeUnavailable, Reporter
@@ -294,7 +305,9 @@ def _start_reporting(
     except (OSError, sqlite3.Error) as exc:
         err.print(f"[bold red]error:[/] --state {escape(state)}: {escape(str(exc))}")
         raise typer.Exit(2) from None
-    reporter = Reporter(outbox, node, token, level, indicator_tlp=sensor.node.tlp)
+    reporter = Reporter(
+        outbox, node, token, level, indicator_tlp=sensor.node.tlp, max_backoff=retry
+    )
     try:
         reporter.start()
     except (NodeUnavailable, ValueError) as exc:

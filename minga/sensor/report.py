@@ -93,8 +93,10 @@ class Reporter:
         tlp: Tlp = Tlp.AMBER,
         indicator_tlp: Callable[[str], Tlp] = lambda _: Tlp.AMBER,
         timeout: float = 30.0,
+        max_backoff: float = MAX_BACKOFF,
     ) -> None:
         self.outbox = outbox
+        self.max_backoff = max(0.1, max_backoff)
         self.tlp = tlp
         self.indicator_tlp = indicator_tlp
         self.client = httpx.Client(
@@ -107,7 +109,7 @@ class Reporter:
         self.alerts: list[Alert] = []
         self.reporting = True  # False: only log positions are kept (--no-report --state)
         self.retry_at = 0.0
-        self.backoff = 1.0
+        self.backoff = min(1.0, self.max_backoff)
 
     def close(self) -> None:
         self.client.close()
@@ -175,8 +177,8 @@ class Reporter:
     # -- sending --------------------------------------------------------------------------------
 
     def flush(self, force: bool = False) -> Sent:
-        """Send what waits, unless the node failed recently (backoff up to 30 s; `force`
-        tries now). Raises NodeUnavailable when the node cannot take it now."""
+        """Send what waits, unless the node failed recently (a backoff doubling from 1 s up to
+        `max_backoff`; `force` tries now). NodeUnavailable when the node cannot take it now."""
         sent = Sent()
         if not force and time.monotonic() < self.retry_at:
             return sent
@@ -185,9 +187,9 @@ class Reporter:
             self._send_alerts(sent)
         except NodeUnavailable:
             self.retry_at = time.monotonic() + self.backoff
-            self.backoff = min(self.backoff * 2, MAX_BACKOFF)
+            self.backoff = min(self.backoff * 2, self.max_backoff)
             raise
-        self.backoff = 1.0
+        self.backoff = min(1.0, self.max_backoff)
         return sent
 
     def _send_sightings(self, sent: Sent) -> None:
