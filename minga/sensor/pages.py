@@ -91,7 +91,7 @@ def _decided(ctx: Ctx, alert_id: int, act: Any, done: Any) -> Response:
                                       "classification", "reason")}  # fmt: skip
     try:
         result = act()
-    except (InvalidInput, MingaError) as exc:
+    except MingaError as exc:
         ctx.session.rollback()
         row = service.get_alert(ctx.session, ctx.me, alert_id)
         return _review(ctx, row, status_of(exc), exc.message, form)

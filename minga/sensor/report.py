@@ -231,7 +231,11 @@ class Reporter:
         except ValueError:
             answer = {}
         if response.status_code >= 400:
-            raise _Refused(response.status_code, answer)
+            refused = _Refused(response.status_code, answer)
+            if response.status_code == 409 and refused.indices is None:
+                # a concurrent write on the node (nothing about these items): try again
+                raise NodeUnavailable(f"{self.client.base_url}{path}: {refused.message}")
+            raise refused
         return answer
 
 
