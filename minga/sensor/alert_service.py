@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import math
 import re
 import uuid
 from collections.abc import Sequence
@@ -89,6 +90,8 @@ def _parse(index: int, data: Any) -> tuple[str, Alert]:
             raise bad(f"{name} is a text of at most 300 characters")
     if len(alert.features) > MAX_FEATURES:
         raise bad(f"at most {MAX_FEATURES} features")
+    if not all(math.isfinite(v) and len(k) <= 200 for k, v in alert.features.items()):
+        raise bad("features are names (at most 200 characters) with finite numbers")
     if len(orjson.dumps(alert.evidence, default=str)) > MAX_EVIDENCE:
         raise bad(f"evidence is at most {MAX_EVIDENCE} bytes of JSON")
     return client_id, alert

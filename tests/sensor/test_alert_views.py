@@ -108,6 +108,7 @@ def test_bad_reports_are_4xx(client: TestClient, sensor: Member, body: bytes, ne
         ({"id": "no spaces allowed"}, "id is 1 to 64"),
         ({"first_seen": "yesterday"}, "Invalid isoformat"),
         ({"features": {"x": "high"}}, "could not convert"),
+        ({"features": {"x": "nan"}}, "finite numbers"),
     ],
 )
 def test_bad_alerts_say_why(client: TestClient, sensor: Member, changes: dict, needle: str):
