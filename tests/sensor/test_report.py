@@ -53,7 +53,7 @@ def sensor(sessions: sessionmaker[Session]) -> Member:
 
 
 def _listed(url: str, member: Member) -> list[dict]:
-    r = httpx.get(f"{url}/api/objects/{IP_ID}/sightings", headers=member.headers)
+    r = httpx.get(f"{url}/api/objects/{IP_ID}/sightings", headers=member.headers, timeout=60)
     return list(r.json()["sightings"])
 
 
@@ -73,7 +73,9 @@ def test_a_resend_after_a_crash_is_one_sighting(live, sensor, tmp_path):
     assert (seen["count"], seen["tlp"]) == (2, "amber")  # the stricter of GREEN and AMBER
     hour = int(datetime(2025, 12, 2, 10, tzinfo=UTC).timestamp()) * 1_000_000
     assert seen["id"] == sighting_id(reporter.identity, IP_ID, hour)
-    versions = httpx.get(f"{live}/api/objects/{seen['id']}/versions", headers=sensor.headers)
+    versions = httpx.get(
+        f"{live}/api/objects/{seen['id']}/versions", headers=sensor.headers, timeout=60
+    )
     assert len(versions.json()["versions"]) == 1
     # more of the same hour: a new version of the same sighting, counted once
     reporter.seen(batch, list(index.match(batch)))
@@ -101,7 +103,9 @@ def test_alerts_resent_and_refused(live, sensor, tmp_path):
     outbox.db.execute("UPDATE alerts SET sent = 0 WHERE refused IS NULL")
     assert reporter.flush().alerts == 1  # the node answers "already known"
     assert outbox.pending().refused == 1 and outbox.pending().alerts == 0
-    listed = httpx.get(f"{live}/api/sensor/alerts", headers=sensor.headers).json()["alerts"]
+    listed = httpx.get(f"{live}/api/sensor/alerts", headers=sensor.headers, timeout=60).json()[
+        "alerts"
+    ]
     assert [a["reason"] for a in listed] == ["random-looking names"]
     reporter.close()
     outbox.close()

@@ -59,7 +59,9 @@ def _machine(sessions: sessionmaker[Session], analyst: Member) -> str:
 
 def _sightings(url: str, token: str, stix_id: str) -> list[dict[str, Any]]:
     r = httpx.get(
-        f"{url}/api/objects/{stix_id}/sightings", headers={"Authorization": f"Bearer {token}"}
+        f"{url}/api/objects/{stix_id}/sightings",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
     )
     assert r.status_code == 200, r.text
     return sorted(r.json()["sightings"], key=lambda s: s["first_seen"])
@@ -160,10 +162,12 @@ def test_sensor_reports_through_a_node_killed_and_restarted(
         assert [(s["count"], s["observer"], s["mine"]) for s in domain] == [(1, "sensor", True)]
         assert all(s["tlp"] == "amber" and s["organisation"] == "Sensor Org" for s in ip + domain)
         headers = {"Authorization": f"Bearer {analyst.token}"}
-        versions = httpx.get(f"{url}/api/objects/{ip[0]['id']}/versions", headers=headers)
+        versions = httpx.get(
+            f"{url}/api/objects/{ip[0]['id']}/versions", headers=headers, timeout=60
+        )
         counts = [v["object"]["count"] for v in versions.json()["versions"]]
         assert counts == [2, 4]  # the first report, then the hour's new total: no duplicates
-        listed = httpx.get(f"{url}/api/sensor/alerts", headers=headers).json()["alerts"]
+        listed = httpx.get(f"{url}/api/sensor/alerts", headers=headers, timeout=60).json()["alerts"]
         assert [(a["detector"], a["destination"], a["status"]) for a in listed] == [
             ("beaconing", "203.0.113.66", "open")
         ]
