@@ -18,6 +18,7 @@ from minga.ingest import models as ingest_models  # noqa: F401
 from minga.intel import models as intel_models  # noqa: F401
 from minga.intel import search as intel_search  # noqa: F401
 from minga.knowledge import models as knowledge_models  # noqa: F401
+from minga.sensor import alert_models as sensor_alert_models  # noqa: F401
 from minga.taxii import models as taxii_models  # noqa: F401
 
 metadata = Base.metadata

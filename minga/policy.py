@@ -538,3 +538,32 @@ def sighting_count_filter(
 ) -> Any:
     """SQL equal to `may_count_sighting` for `sightings` rows joined to their object row."""
     return or_(sightings.c.anonymous == true(), visible_filter(principal, objects, object_groups))
+
+
+# -- sensor alerts: what a member's sensor reports, and who reviews it ----------------------
+# An alert describes the member's own network (its addresses, hosts and logs): it stays with
+# that organisation. Its sensor (a machine account) or its analysts report alerts; its
+# analysts, coordinators and admins review them. An account of a remote organisation does
+# neither: a node's sensor alerts never travel.
+SENSOR_REVIEWERS = frozenset({Role.ADMIN, Role.COORDINATOR, Role.ANALYST})
+
+
+def may_report_sensor_alert(principal: Principal) -> bool:
+    return not principal.remote and (
+        principal.role is Role.MACHINE or principal.role in SENSOR_REVIEWERS
+    )
+
+
+def may_see_sensor_alert(principal: Principal, alert_org_id: int) -> bool:
+    return not principal.remote and alert_org_id == principal.org_id
+
+
+def may_review_sensor_alert(principal: Principal, alert_org_id: int) -> bool:
+    return may_see_sensor_alert(principal, alert_org_id) and principal.role in SENSOR_REVIEWERS
+
+
+def sensor_alert_filter(principal: Principal, alerts: Table | Any) -> Any:
+    """SQL WHERE clause equal to `may_see_sensor_alert` for rows of `alerts`."""
+    if principal.remote:
+        return false()
+    return alerts.c.org_id == principal.org_id

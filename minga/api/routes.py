@@ -19,6 +19,7 @@ from minga.federation import sync as federation_sync
 from minga.federation import views as federation_views
 from minga.incidents import views as incident_views
 from minga.ops import views as ops_views
+from minga.sensor import alert_views as sensor_alert_views
 from minga.taxii import routes as taxii_routes
 
 # Any operation may answer these (validation, authentication, policy, a stored-data conflict,
@@ -69,6 +70,7 @@ def install(app: FastAPI) -> None:
     app.include_router(sighting_views.router)
     app.include_router(correlate_views.router)
     app.include_router(feed_views.router)
+    app.include_router(sensor_alert_views.router)
     web.install(app)
 
     @app.get("/api/health", tags=["node"])

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from collections import Counter
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -14,6 +15,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+if TYPE_CHECKING:
+    from minga.sensor.report import Sent
+    from minga.sensor.run import Sensor
+
+from minga.policy import Tlp
 from minga.sensor.indicators import BundleError, load_bundle
 from minga.sensor.match import IndicatorIndex, Match
 from minga.sensor.readers import Batch, ReadError, read_paths
@@ -154,9 +160,52 @@ def run_command(
     duration: Annotated[
         float | None, typer.Option("--for", help="With --follow: stop after so many seconds.")
     ] = None,
+    report: Annotated[
+        bool | None,
+        typer.Option(
+            "--report/--no-report",
+            help="Send matches to the node as STIX sightings (per indicator per hour) and "
+            "--alerts as alerts. Default: report when --state is given.",
+        ),
+    ] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            help="Directory of the sensor's state: the queue of sightings and alerts the node "
+            "has not taken yet (sent when it is back: nothing lost, nothing twice) and how far "
+            "each log was read (a restart goes on from there).",
+        ),
+    ] = None,
+    tlp: Annotated[
+        str,
+        typer.Option(
+            "--tlp",
+            help="TLP of your sightings: clear, green, amber, amber+strict or red. A sighting "
+            "takes the stricter of this and the sighted indicator's TLP.",
+        ),
+    ] = "amber",
+    retry: Annotated[
+        float,
+        typer.Option(
+            "--retry",
+            help="While the node cannot take reports: wait 1 s, then twice as long each "
+            "time, up to this many seconds between tries.",
+            min=0.1,
+        ),
+    ] = 30.0,
+    alert_files: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--alerts",
+            help="A file of alerts (JSON lines, minga.sensor.alerts.Alert) to send to the "
+            "node as they are appended. Repeat for several.",
+        ),
+    ] = None,
 ) -> None:
     """Pull the indicators your organisation may see from the node (TAXII 2.1, with a token of
-    one of its accounts, ideally a machine account) and match the inputs against them."""
+    one of its accounts, ideally a machine account) and match the inputs against them. With
+    --state DIR, matches are reported to the node as sightings and alerts as alerts."""
     from minga.sensor.node import NodeIndicators
     from minga.sensor.run import Input, InputError, Sensor
     from minga.taxii.client import RemoteError
@@ -193,6 +242,7 @@ def run_command(
         else:
             err.print(f"[yellow]warning:[/] {escape(message)}")
 
+    level = _reporting_tlp(tlp, report, state, alert_files or [])
     sensor = Sensor(NodeIndicators(node, token), parsed, on_batch, on_warning)
     try:
         try:
@@ -202,13 +252,80 @@ def run_command(
             raise typer.Exit(3) from None
         assert sensor.index is not None
         _report_index(sensor.index, as_json)
+        if state is not None:
+            _start_reporting(
+                sensor, node, token, state, level, report, alert_files or [], as_json, retry
+            )
         sensor.run(follow, interval, refresh, duration)
     except KeyboardInterrupt:
         pass
     finally:
+        waiting = sensor.reporter.outbox.pending() if sensor.reporter else None
         sensor.close()
+    if waiting is not None and (waiting.sightings or waiting.alerts):
+        on_warning(
+            f"{waiting.sightings} sighting(s) and {waiting.alerts} alert(s) wait in {state} "
+            "until the node takes them (the next run sends them)"
+        )
     if not as_json:
         for (path, log), (records, malformed, matched) in totals.items():
             summary.add_row(escape(path), log, f"{records:,}", f"{malformed:,}", f"{matched:,}")
         if summary.row_count:
             out.print(summary)
+
+
+def _reporting_tlp(tlp: str, report: bool | None, state: str | None, alerts: list[str]) -> Tlp:
+    try:
+        level = Tlp(tlp.strip().lower())
+    except ValueError:
+        err.print(f"[bold red]error:[/] --tlp {escape(tlp)!r}: use clear, green, amber, "
+                  "amber+strict or red")  # fmt: skip
+        raise typer.Exit(2) from None
+    if report and state is None:
+        err.print("[bold red]error:[/] --report needs --state DIR: where sightings and alerts "
+                  "wait while the node cannot take them")  # fmt: skip
+        raise typer.Exit(2)
+    if alerts and (state is None or report is False):
+        err.print("[bold red]error:[/] --alerts are sent to the node: give --state DIR "
+                  "(and not --no-report)")  # fmt: skip
+        raise typer.Exit(2)
+    return level
+
+
+def _start_reporting(
+    sensor: Sensor, node: str, token: str, state: str, level: Tlp, report: bool | None,
+    alert_files: list[str], as_json: bool, retry: float,
+) -> None:  # fmt: skip
+    from minga.sensor.outbox import Outbox
+    from minga.sensor.report import NodeUnavailable, Reporter
+    from minga.sensor.run import AlertFile
+
+    try:
+        outbox = Outbox(state)
+    except (OSError, sqlite3.Error) as exc:
+        err.print(f"[bold red]error:[/] --state {escape(state)}: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    reporter = Reporter(
+        outbox, node, token, level, indicator_tlp=sensor.node.tlp, max_backoff=retry
+    )
+    try:
+        reporter.start()
+    except (NodeUnavailable, ValueError) as exc:
+        reporter.close()
+        outbox.close()
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(3 if isinstance(exc, NodeUnavailable) else 2) from None
+    reporter.reporting = report is not False  # --no-report --state: positions kept only
+    sensor.reporter = reporter
+    sensor.alert_files = [AlertFile(path) for path in alert_files]
+
+    def on_sent(sent: Sent) -> None:
+        if as_json:
+            _emit_json("reported", {"sightings": sent.sightings, "alerts": sent.alerts,
+                                    "refused": sent.refused})  # fmt: skip
+            return
+        out.print(f"reported {sent.sightings} sighting(s), {sent.alerts} alert(s) to the node")
+        for why in sent.refused:
+            err.print(f"[yellow]refused by the node:[/] {escape(why)}")
+
+    sensor.on_sent = on_sent

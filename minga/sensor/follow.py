@@ -48,6 +48,16 @@ class Followed:
                 found += self._drain(final=False)
         return found
 
+    def resume(self, inode: int, offset: int, lines: int, header: bytes, kind: str | None) -> None:
+        """Continue from a saved position when the file is still the one it was read from
+        (the same inode, not shorter); otherwise it is read from its start."""
+        if self.fh is None and not self._open():
+            return
+        assert self.fh is not None
+        if self.inode == inode and os.fstat(self.fh.fileno()).st_size >= offset:
+            self.offset, self.lines, self.header = offset, lines, header
+            self.kind = kind or self.kind
+
     def close(self) -> None:
         if self.fh is not None:
             self.fh.close()

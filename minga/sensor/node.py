@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from minga.errors import InvalidInput
+from minga.intel.stix import tlp_of
+from minga.policy import Tlp
 from minga.sensor.indicators import load_objects
 from minga.sensor.match import IndicatorIndex
 from minga.taxii.client import TaxiiClient
 
+TLP_KEY = "x_minga_tlp"
 KEPT = ("type", "id", "name", "pattern", "pattern_type", "modified", "revoked", "valid_until")
 
 
@@ -46,8 +50,18 @@ class NodeIndicators:
             return 0
         # only what matching needs is kept (a million full STIX objects would not fit); a
         # revoked newest version takes the indicator out of the index
-        self.latest[key] = {k: obj[k] for k in KEPT if k in obj}
+        kept = {k: obj[k] for k in KEPT if k in obj}
+        try:
+            kept[TLP_KEY] = (tlp_of(obj) or Tlp.AMBER).value  # for the TLP of its sightings
+        except InvalidInput:
+            kept[TLP_KEY] = Tlp.RED.value  # contradictory markings: the strictest reading
+        self.latest[key] = kept
         return 1
+
+    def tlp(self, indicator: str) -> Tlp:
+        """The TLP of the newest version of an indicator held (AMBER when it carries none)."""
+        found = self.latest.get(indicator)
+        return Tlp(found.get(TLP_KEY, Tlp.AMBER.value)) if found else Tlp.AMBER
 
     def index(self) -> IndicatorIndex:
         return IndicatorIndex(load_objects(self.latest.values()))

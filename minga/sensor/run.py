@@ -10,10 +10,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import orjson
+
+from minga.sensor.alerts import Alert
 from minga.sensor.follow import Followed
 from minga.sensor.match import IndicatorIndex, Match
 from minga.sensor.node import NodeIndicators
+from minga.sensor.outbox import Position
 from minga.sensor.readers import KINDS, Batch
+from minga.sensor.report import NodeUnavailable, Reporter, Sent
 from minga.taxii.client import RemoteError
 
 CURRENT_LOG = re.compile(r"[A-Za-z0-9_-]+\.log")
@@ -54,6 +59,10 @@ class Sensor:
     on_warning: Callable[[str], None]
     followers: dict[str, Followed] = field(default_factory=dict)
     index: IndicatorIndex | None = None
+    # With --report: sightings and alerts go to the node through the on-disk outbox.
+    reporter: Reporter | None = None
+    alert_files: list[AlertFile] = field(default_factory=list)
+    on_sent: Callable[[Sent], None] = lambda _: None
 
     def pull(self) -> int:
         changed = self.node.refresh()
@@ -62,16 +71,45 @@ class Sensor:
         return changed
 
     def poll(self) -> None:
+        saved = self.reporter.outbox.positions() if self.reporter and not self.followers else {}
         for each in self.inputs:
             for path in each.files():
                 if path not in self.followers:
-                    self.followers[path] = Followed(path, kind=each.kind)
+                    self.followers[path] = follower = Followed(path, kind=each.kind)
+                    if (at := saved.get(path)) is not None:
+                        follower.resume(at.inode, at.offset, at.lines, at.header, at.kind)
         assert self.index is not None
         for follower in self.followers.values():
             for batch in follower.poll():
-                self.on_batch(batch, list(self.index.match(batch)))
+                found = list(self.index.match(batch))
+                self.on_batch(batch, found)
+                if self.reporter is not None:
+                    self.reporter.seen(batch, found)
             while follower.errors:
                 self.on_warning(follower.errors.pop(0))
+        if self.reporter is not None:
+            for alerts in self.alert_files:
+                for alert in alerts.poll(self.on_warning):
+                    self.reporter.alert(alert)
+            self.reporter.checkpoint(self._positions())
+            self.send()
+
+    def _positions(self) -> dict[str, Position]:
+        return {
+            path: Position(f.inode, f.offset, f.lines, f.header, f.kind)
+            for path, f in self.followers.items()
+            if f.inode is not None
+        }
+
+    def send(self, force: bool = False) -> None:
+        assert self.reporter is not None
+        try:
+            sent = self.reporter.flush(force)
+        except NodeUnavailable as exc:
+            self.on_warning(f"not reported yet (kept in the queue): {exc}")
+            return
+        if sent.sightings or sent.alerts or sent.refused:
+            self.on_sent(sent)
 
     def run(self, follow: bool, interval: float, refresh: float, duration: float | None) -> None:
         self.poll()
@@ -88,8 +126,45 @@ class Sensor:
                     self.on_warning(f"indicators not refreshed: {exc}")
             self.poll()
         self.poll()
+        if self.reporter is not None:
+            self.send(force=True)
 
     def close(self) -> None:
         for follower in self.followers.values():
             follower.close()
         self.node.close()
+        if self.reporter is not None:
+            self.reporter.close()
+            self.reporter.outbox.close()
+
+
+@dataclass
+class AlertFile:
+    """Alerts another program writes, one JSON object a line (`Alert.as_json`): each line is
+    read once, as it is appended (a file that shrinks is read again from its start)."""
+
+    path: str
+    offset: int = 0
+    line: int = 0
+
+    def poll(self, warn: Callable[[str], None]) -> list[Alert]:
+        try:
+            with open(self.path, "rb") as fh:
+                if os.fstat(fh.fileno()).st_size < self.offset:
+                    self.offset = self.line = 0
+                fh.seek(self.offset)
+                chunk = fh.read()
+        except FileNotFoundError:
+            return []
+        chunk = chunk[: chunk.rfind(b"\n") + 1]
+        self.offset += len(chunk)
+        found = []
+        for raw in chunk.splitlines():
+            self.line += 1
+            if not raw.strip():
+                continue
+            try:
+                found.append(Alert.from_json(orjson.loads(raw)))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+                warn(f"{self.path}:{self.line}: not an alert (skipped)")
+        return found

@@ -63,5 +63,8 @@ def install(app: FastAPI) -> None:
     from minga.correlate import feed_pages
 
     app.include_router(feed_pages.router)
+    from minga.sensor import pages as sensor_pages
+
+    app.include_router(sensor_pages.router)
     static = resources.files("minga.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -22,18 +22,24 @@ class Served:
     """One `minga serve` process on `database_url`; entering yields its base URL."""
 
     def __init__(
-        self, database_url: str, log: Path, workers: int = 1, env: dict[str, str] | None = None
+        self,
+        database_url: str,
+        log: Path,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
+        port: int = 0,
     ) -> None:
         self.database_url = database_url
         self.workers = workers
         self.env = env or {}
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
-        self.port = 0
+        self.port = port  # 0: a free port at each start; else this one (a restart keeps it)
+        self.fixed_port = port
 
     def start(self) -> None:
         """Start the process (`__enter__` waits until it answers)."""
-        self.port = free_port()
+        self.port = self.fixed_port or free_port()
         env = {
             **os.environ,
             "MINGA_DATABASE_URL": self.database_url,
@@ -44,7 +50,7 @@ class Served:
             **self.env,
         }
         code = "import sys; from minga.cli import main; sys.argv[0] = 'minga'; main()"
-        with self.log.open("wb") as out:
+        with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [
                     sys.executable,
