@@ -1,7 +1,7 @@
 """sensor alerts: what members' sensors report to their node for review
 
 Revision ID: 0026
-Revises: 0019
+Revises: 0022
 Create Date: 2026-12-02 21:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0026"
-down_revision = "0019"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
