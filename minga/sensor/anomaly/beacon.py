@@ -56,6 +56,8 @@ def pair_score(ts: np.ndarray, sizes: np.ndarray) -> dict[str, float]:
 def _broadcast(dst: np.ndarray) -> np.ndarray:
     """Multicast and broadcast destinations: periodic by design (mDNS, SSDP, router ads)."""
     text = dst.astype(str)
+    if not len(text):
+        return np.zeros(0, dtype=bool)
     first = np.char.partition(text, ".")[:, 0]
     octet = np.where(np.char.isdigit(first), first, "0").astype(int)
     return (
