@@ -81,10 +81,14 @@ class FlowModel:
             raw = frame.categorical.get(column)
             if raw is None:
                 raw = np.full(len(frame), OTHER, dtype=object)
-            known = np.asarray(values[:-1], dtype=object)
-            hot = raw.astype(object)[:, None] == known[None, :]
-            other = ~hot.any(axis=1, keepdims=True)
-            blocks.append(np.hstack([hot, other]).astype(np.float64))
+            known = np.asarray(values[:-1], dtype=str)  # sorted when fitted
+            text = raw.astype(str)
+            where = np.minimum(np.searchsorted(known, text), max(len(known) - 1, 0))
+            hit = known[where] == text if len(known) else np.zeros(len(text), dtype=bool)
+            hot = np.zeros((len(text), len(values)))
+            hot[np.flatnonzero(hit), where[hit]] = 1.0
+            hot[~hit, -1] = 1.0
+            blocks.append(hot)
         return np.hstack(blocks)
 
     # -- fitting ---------------------------------------------------------------------------
