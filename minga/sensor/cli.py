@@ -34,7 +34,8 @@ ThresholdOption = Annotated[
     float,
     typer.Option(
         "--threshold",
-        help="Flow score (0-1) from which a flow is an anomaly; 0.5 = beyond all the baseline.",
+        help="Flow score (0-1) from which a flow is an anomaly: 0.5 is as far from the baseline "
+        "as its furthest kept flow, 0.6 (default) 25 %% further, 0.75 twice as far.",
     ),
 ]
 out = Console()
@@ -69,7 +70,7 @@ def scan_command(
         bool, typer.Option("--json", help="JSON lines on stdout instead of tables.")
     ] = False,
     model: ModelOption = None,
-    threshold: ThresholdOption = 0.5,
+    threshold: ThresholdOption = 0.6,
 ) -> None:
     """Read each file (the format is recognised from its first line), report its records and
     malformed lines (counted and skipped, never fatal), the records that match an indicator,
@@ -234,7 +235,7 @@ def run_command(
         float | None, typer.Option("--for", help="With --follow: stop after so many seconds.")
     ] = None,
     model: ModelOption = None,
-    threshold: ThresholdOption = 0.5,
+    threshold: ThresholdOption = 0.6,
 ) -> None:
     """Pull the indicators your organisation may see from the node (TAXII 2.1, with a token of
     one of its accounts, ideally a machine account) and match the inputs against them."""

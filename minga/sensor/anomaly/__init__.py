@@ -31,7 +31,7 @@ class Detectors:
     """Every detector, run over the batches of one look (a scan, or one poll of `run`)."""
 
     model: FlowModel | None = None
-    threshold: float = 0.5  # flow score (0..1) from which a flow is reported
+    threshold: float = 0.6  # flow score (0..1) from which a flow is reported
     names: NameModel = field(default_factory=NameModel.fit)
 
     def detect(self, batches: list[Batch]) -> list[Alert]:

@@ -3,7 +3,8 @@ canonical column set, then a feature `Frame`: all vectorised over the batch's Ar
 
 Besides the flow's own numbers (duration, bytes and packets each way, bytes per packet), every
 flow carries its source's behaviour in the same batch, like KDD's window features: how many
-connections the source made, to how many destinations and ports, how many of them failed.
+ports the source called, and as shares of its flows (so the window's length does not matter)
+how many destinations, and how many failed.
 """
 
 from __future__ import annotations
@@ -39,11 +40,9 @@ FEATURES = [
     *NUMERIC,
     "out_bytes_per_pkt",
     "in_bytes_per_pkt",
-    "src_flows",
-    "src_destinations",
     "src_ports",
+    "src_destination_share",
     "src_failed_share",
-    "pair_flows",
 ]
 CATEGORICAL = ("proto", "service", "state", "port")
 
@@ -193,24 +192,15 @@ def frame(f: Flows) -> Frame:
     groups = len(sizes)
     failed = np.isin(f.state.astype(str), FAILED_STATES)
     failed_share = np.bincount(group, weights=failed, minlength=groups) / np.maximum(sizes, 1)
-    pair, pair_sizes = (
-        _group_counts(np.char.add(f.src.astype(str), f.dst.astype(str)))
-        if n
-        else (np.zeros(0, np.int64), np.zeros(0, np.int64))
-    )
-    behaviour = (
-        np.column_stack(
-            [
-                sizes[group],
-                _distinct_per(group, f.dst, groups)[group] if n else np.zeros(0),
-                _distinct_per(group, f.dport, groups)[group] if n else np.zeros(0),
-                failed_share[group],
-                pair_sizes[pair],
-            ]
-        )
-        if n
-        else np.zeros((0, 5))
-    )
+    if n:
+        destinations = _distinct_per(group, f.dst, groups)[group]
+        ports = _distinct_per(group, f.dport, groups)[group]
+        flows_of_src = sizes[group]
+        behaviour = np.column_stack([
+            ports, destinations / flows_of_src, failed_share[group],
+        ])  # fmt: skip
+    else:
+        behaviour = np.zeros((0, 3))
     matrix = np.column_stack([numbers, out_pb, in_pb, behaviour])
     port = np.where(f.dport < WELL_KNOWN, f.dport.astype(str), "high").astype(object)
     port[f.dport < 0] = "-"

@@ -12,7 +12,7 @@ from minga.sensor.anomaly.features import Flows, frame
 from minga.sensor.anomaly.model import FlowModel
 
 
-def flow_alerts(model: FlowModel, f: Flows, threshold: float = 0.5) -> list[Alert]:
+def flow_alerts(model: FlowModel, f: Flows, threshold: float = 0.6) -> list[Alert]:
     if not len(f):
         return []
     features = frame(f)

@@ -121,7 +121,7 @@ class FlowModel:
         for _round in range(2 if trim > 0 else 1):
             model = cls._fit_rows(shell, raw[keep], components, prototypes, seed)
             if trim > 0 and _round == 0:
-                fused = model._fused(raw)
+                fused = model._trim_scores(raw)
                 keep = fused <= np.quantile(fused, 1.0 - trim)
         model.meta = {"baseline_records": len(raw), "trimmed": int((~keep).sum()), "trim": trim}
         return model
@@ -183,6 +183,18 @@ class FlowModel:
         residual = scaled - (scaled @ self.components.T) @ self.components
         return nearest, np.sqrt((residual**2).sum(axis=1))
 
+    def _trim_scores(self, raw: np.ndarray) -> np.ndarray:
+        """Scores for trimming: distance to the nearest prototype that stands for at least a
+        few baseline rows (a scattered attack gets prototypes of its own in the first fit)."""
+        z = ((raw - self.mean) / self.std).astype(np.float32)
+        c = self.prototypes
+        squared = (z * z).sum(axis=1)[:, None] + (c * c).sum(axis=1)[None, :] - 2.0 * (z @ c.T)
+        support = np.bincount(squared.argmin(axis=1), minlength=len(c))
+        solid = support >= max(3.0, 0.25 * len(raw) / len(c))  # a quarter of the mean
+        if solid.any():
+            squared = squared[:, solid]
+        return np.sqrt(np.maximum(squared.min(axis=1), 0.0))
+
     def _fuse(self, knn: np.ndarray, pca: np.ndarray) -> np.ndarray:
         near = knn / self.knn_scale
         return np.maximum(near, pca / self.pca_scale) if self.pca else near
@@ -210,8 +222,9 @@ class FlowModel:
         """For each of `rows`, the features furthest from the baseline (z-scores)."""
         z = (self._raw(frame)[rows] - self.mean) / self.std
         n_numeric = len(self.numeric_names)
-        z[:, n_numeric:] = np.where(z[:, n_numeric:] > 0, z[:, n_numeric:], 0)  # unseen category
         names = self.feature_names
+        unseen = np.array([name.endswith(f"={OTHER}") for name in names[n_numeric:]])
+        z[:, n_numeric:] = np.where(unseen, z[:, n_numeric:], 0)  # only a value new to the baseline
         order = np.argsort(-np.abs(z), axis=1)[:, :top]
         return [
             {names[j]: round(float(z[i, j]), 2) for j in order[i] if abs(z[i, j]) > 0}
