@@ -37,6 +37,7 @@ from minga.sensor.anomaly.features import flows, frame
 from minga.sensor.anomaly.model import FlowModel, Frame
 from minga.sensor.anomaly.sessions import SessionModel
 from minga.sensor.readers import read
+from minga.sensor.readers.base import Batch
 
 DATA = os.environ.get("MINGA_ANOMALY_DATA", "/work/shared/data/anomaly")
 KDD_CATEGORICAL = (1, 2, 3)
@@ -163,31 +164,45 @@ def _labels(path: str, rows: int) -> np.ndarray:
 
 
 def stratosphere() -> None:
+    """Two baselines per scenario, both from the *other* scenarios: all their flows unlabeled
+    (2 % trimmed), and only the flows their labels call Benign (training labels, never the
+    scored scenario's). In these captures inbound attacks are 60-75 % of every file, so the
+    unlabeled baseline learns them as normal: the case trimming cannot rescue."""
     print(
-        "Stratosphere Zeek conn.log scenarios (flow model fitted on the other scenarios, "
-        "unlabeled, 2 % trimmed; flagged = score ≥ 0.6 or in a beacon pair):"
+        "Stratosphere Zeek conn.log scenarios (baselines from the other scenarios; flagged = "
+        "flow score ≥ 0.6 or in a reported beacon pair; positive = Malicious):"
     )
     paths = [os.path.join(DATA, "stratosphere-zeek", s) for s in SCENARIOS]
     batches = [read(p) for p in paths]
-    for i, path in enumerate(paths):
-        others = [b for j, b in enumerate(batches) if j != i]
-        model = FlowModel.fit(frame(flows(others)), trim=0.02)
+    labels = [_labels(p, b.records) for p, b in zip(paths, batches, strict=True)]
+    for i in range(len(paths)):
         f = flows([batches[i]])
-        truth = _labels(path, len(f)) == "Malicious"
-        scores = model.scores(frame(f))
-        flagged = scores >= 0.6  # the detectors' default threshold
+        truth = labels[i] == "Malicious"
+        beacons = np.zeros(len(f), dtype=bool)
         for alert in beacon_alerts(f):
-            flagged |= (f.src == alert.source) & (f.dst == alert.destination)
-        tp, fp = int((flagged & truth).sum()), int((flagged & ~truth).sum())
-        fn = int((~flagged & truth).sum())
-        precision = tp / max(tp + fp, 1)
-        recall = tp / max(tp + fn, 1)
-        auc = roc_auc_score(truth, scores) if 0 < truth.sum() < len(truth) else float("nan")
+            beacons |= (f.src == alert.source) & (f.dst == alert.destination)
         name = SCENARIOS[i].split("/")[0]
-        print(
-            f"  {name:28} {len(f):>6,} flows, {int(truth.sum()):>5,} malicious: precision "
-            f"{precision:.3f} recall {recall:.3f} (AUC {auc:.3f})"
-        )
+        print(f"  {name}: {len(f):,} flows, {int(truth.sum()):,} malicious")
+        for kind in ("unlabeled, trimmed", "Benign-labelled"):
+            others = [j for j in range(len(paths)) if j != i]
+            if kind == "Benign-labelled":
+                parts = [_rows(batches[j], labels[j] == "Benign") for j in others]
+                model = FlowModel.fit(frame(flows(parts)), trim=0.0)
+            else:
+                model = FlowModel.fit(frame(flows([batches[j] for j in others])), trim=0.02)
+            scores = model.scores(frame(f))
+            flagged = (scores >= 0.6) | beacons  # the detectors' default threshold
+            tp, fp = int((flagged & truth).sum()), int((flagged & ~truth).sum())
+            fn = int((~flagged & truth).sum())
+            auc = roc_auc_score(truth, scores) if 0 < truth.sum() < len(truth) else float("nan")
+            print(
+                f"    {kind:20} baseline: precision {tp / max(tp + fp, 1):.3f} "
+                f"recall {tp / max(tp + fn, 1):.3f} (flow-score AUC {auc:.3f})"
+            )
+
+
+def _rows(batch: Batch, keep: np.ndarray) -> Batch:
+    return Batch(batch.path, batch.log, batch.table.filter(pa.array(keep)), batch.lines[keep])
 
 
 def _sessions(path: str) -> np.ndarray:
