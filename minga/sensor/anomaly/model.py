@@ -173,15 +173,25 @@ class FlowModel:
         return model
 
     # -- scoring ---------------------------------------------------------------------------
-    def _parts(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Distance to the nearest prototype, and the PCA residual, of each row."""
-        z = ((raw - self.mean) / self.std).astype(np.float32)
+    def _nearest(self, raw: np.ndarray) -> np.ndarray:
+        """Distance of each row to its nearest prototype, in float32 blocks that stay in cache."""
         c = self.prototypes
-        squared = (z * z).sum(axis=1)[:, None] + (c * c).sum(axis=1)[None, :] - 2.0 * (z @ c.T)
-        nearest = np.sqrt(np.maximum(squared.min(axis=1), 0.0)).astype(np.float64)
+        c_sq = (c * c).sum(axis=1)
+        out = np.empty(len(raw))
+        for start in range(0, len(raw), 8192):
+            z = ((raw[start : start + 8192] - self.mean) / self.std).astype(np.float32)
+            closest = (c_sq[None, :] - 2.0 * (z @ c.T)).min(axis=1) + (z * z).sum(axis=1)
+            out[start : start + len(z)] = np.sqrt(np.maximum(closest, 0.0))
+        return out
+
+    def _residual(self, raw: np.ndarray) -> np.ndarray:
         scaled = (raw - self.low) / self.span - self.centre
         residual = scaled - (scaled @ self.components.T) @ self.components
-        return nearest, np.sqrt((residual**2).sum(axis=1))
+        return np.sqrt((residual**2).sum(axis=1))
+
+    def _parts(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distance to the nearest prototype, and the PCA residual, of each row."""
+        return self._nearest(raw), self._residual(raw)
 
     def _trim_scores(self, raw: np.ndarray) -> np.ndarray:
         """Scores for trimming: distance to the nearest prototype that stands for at least a
@@ -200,6 +210,8 @@ class FlowModel:
         return np.maximum(near, pca / self.pca_scale) if self.pca else near
 
     def _fused(self, raw: np.ndarray) -> np.ndarray:
+        if not self.pca:
+            return self._nearest(raw) / self.knn_scale
         return self._fuse(*self._parts(raw))
 
     def raw_scores(self, frame: Frame) -> np.ndarray:
