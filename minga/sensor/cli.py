@@ -35,7 +35,7 @@ ThresholdOption = Annotated[
     typer.Option(
         "--threshold",
         help="Flow score (0-1) from which a flow is an anomaly: 0.5 is as far from the baseline "
-        "as its furthest kept flow, 0.6 (default) 25 %% further, 0.75 twice as far.",
+        "as its furthest kept flow, 0.6 (default) 25 % further, 0.75 twice as far.",
     ),
 ]
 out = Console()
