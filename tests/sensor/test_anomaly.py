@@ -9,6 +9,7 @@ import pytest
 from minga.sensor.anomaly import Detectors, ModelError, flows, frame, train_baseline
 from minga.sensor.anomaly.beacon import beacon_alerts
 from minga.sensor.anomaly.dns import dga_alerts, queries, tunnel_alerts
+from minga.sensor.anomaly.logs import template_alerts
 from minga.sensor.anomaly.model import FlowModel
 from minga.sensor.anomaly.names import NameModel, parent
 from minga.sensor.anomaly.sessions import SessionModel, count_vectors
@@ -173,3 +174,34 @@ def test_hdfs_slice_and_openssh_sample():
         brute["183.62.140.253"].count >= 300
         and "failed SSH logins" in brute["183.62.140.253"].reason
     )
+
+
+def test_log_template_session_that_breaks_the_others_invariants(tmp_path):
+    lines = []
+    for i in range(40):
+        ip = f"10.1.0.{i}"
+        for k in range(1 + i % 3):
+            head = f"Mar  1 10:{i:02d}:{k}"
+            lines += [
+                f"{head}0 web1 sshd[{100 + i}]: Accepted publickey for deploy from {ip} port "
+                f"{5000 + k} ssh2",
+                f"{head}1 web1 sshd[{100 + i}]: pam_unix(sshd:session): session opened for user "
+                f"deploy by (uid=0) from {ip}",
+                f"{head}2 web1 sshd[{100 + i}]: pam_unix(sshd:session): session closed for user "
+                f"deploy from {ip}",
+            ]
+    clean = tmp_path / "clean.log"
+    clean.write_text("\n".join(lines) + "\n")
+    assert template_alerts(read(str(clean))) == []
+    for k in range(4):  # sessions opened and never closed
+        lines += [
+            f"Mar  1 11:00:0{k} web1 sshd[999]: Accepted publickey for deploy from 10.9.9.9 port "
+            f"{6000 + k} ssh2",
+            f"Mar  1 11:00:1{k} web1 sshd[999]: pam_unix(sshd:session): session opened for user "
+            "deploy by (uid=0) from 10.9.9.9",
+        ]
+    odd = tmp_path / "auth.log"
+    odd.write_text("\n".join(lines) + "\n")
+    alerts = template_alerts(read(str(odd)))
+    assert [a.source for a in alerts] == ["10.9.9.9"]
+    assert "2 broken invariant(s)" in alerts[0].reason and alerts[0].count == 8

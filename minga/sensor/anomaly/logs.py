@@ -3,7 +3,7 @@ one), and log-template sessions that break the invariants of the rest of the log
 
 Sessions are the actors of the log: the source address a line names (sshd, most daemons), or
 else the host's program. Each session's template counts are scored by `SessionModel`, fitted on
-the same window when no baseline is given (invariants hold in ≥ 98 % of the sessions, so a few
+the same window when no baseline is given (invariants hold in ≥ 95 % of the sessions, so a few
 odd actors do not hide themselves).
 """
 
@@ -117,7 +117,7 @@ def template_alerts(batch: Batch, threshold: float = 0.5) -> list[Alert]:
     keys, counts = count_vectors(actor, ids, len(miner.templates))
     if len(keys) < MIN_SESSIONS:
         return []
-    model = SessionModel.fit(counts, miner.templates)
+    model = SessionModel.fit(counts, miner.templates, hold=0.95, allowed_share=None)
     scores = model.scores(counts)
     ts = _times(table)
     alerts = []

@@ -51,7 +51,7 @@ class SessionModel:
         *,
         hold: float = 0.98,
         support: float = 0.05,
-        allowed_share: float = 0.01,
+        allowed_share: float | None = 0.01,
     ) -> SessionModel:
         """Mine invariants holding in `hold` of the baseline sessions where either event occurs
         (and where that is at least `support` of the sessions); the threshold is the smallest
@@ -68,8 +68,9 @@ class SessionModel:
                     found.append(Invariant(a, b, p, q))
                     break
         model = cls(list(events), seen, found, 0)
-        broken = model.broken(counts)
-        model.threshold = int(np.quantile(broken, 1.0 - allowed_share, method="higher"))
+        if allowed_share is not None:
+            broken = model.broken(counts)
+            model.threshold = int(np.quantile(broken, 1.0 - allowed_share, method="higher"))
         model.meta = {"sessions": float(len(counts)), "invariants": float(len(found))}
         return model
 
