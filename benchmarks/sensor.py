@@ -263,7 +263,7 @@ def matching(args: argparse.Namespace) -> None:
         print(f"{side:8} {rate:>12,.0f} records/s wall, {per_cpu:>12,.0f} per CPU second; "
               f"index built in {f['built_s']:.2f} s; matches {f['matches']:,}; "
               f"peak RSS {f['peak_rss_mb']:.0f} MB, of which {own:.0f} MB index + matching "
-              f"(the rest is the generated records and the loaded indicator list)")  # fmt: skip
+              f"(the rest is the loaded indicator list and the interpreter)")  # fmt: skip
     print(f"ratio batched/naive: {b_rate / n_rate:.1f}x wall, {b_cpu / n_cpu:.1f}x CPU")
     print(f"read from a Zeek TSV conn.log and matched: "
           f"{m / float(batched['file_seconds']):,.0f} records per CPU second")  # fmt: skip
