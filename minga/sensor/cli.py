@@ -1,5 +1,6 @@
-"""`minga sensor scan FILE... [--indicators BUNDLE.json] [--json]`: a one-off look at log files
-(Zeek, Suricata eve.json, nfdump CSV, syslog/auth.log) against a STIX bundle of indicators."""
+"""`minga sensor scan FILE... [--indicators BUNDLE.json] [--model FILE] [--json]`: a one-off look
+at log files (Zeek, Suricata eve.json, nfdump CSV, syslog/auth.log) against a STIX bundle of
+indicators and the anomaly detectors; `minga sensor baseline` trains the flow model they use."""
 
 from __future__ import annotations
 
@@ -25,8 +26,24 @@ from minga.sensor.match import IndicatorIndex, Match
 from minga.sensor.readers import Batch, ReadError, read_paths
 
 sensor_app = typer.Typer(
-    no_args_is_help=True, help="The sensor: match your own logs against shared indicators."
+    no_args_is_help=True,
+    help="The sensor: match your own logs against shared indicators and find anomalies.",
 )
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="A flow model from `minga sensor baseline`: flows unlike its baseline are reported.",
+    ),
+]
+ThresholdOption = Annotated[
+    float,
+    typer.Option(
+        "--threshold",
+        help="Flow score (0-1) from which a flow is an anomaly: 0.5 is as far from the baseline "
+        "as its furthest kept flow, 0.6 (default) 25 % further, 0.75 twice as far.",
+    ),
+]
 out = Console()
 err = Console(stderr=True)
 SHOWN_MATCHES = 200
@@ -58,10 +75,22 @@ def scan_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="JSON lines on stdout instead of tables.")
     ] = False,
+    model: ModelOption = None,
+    threshold: ThresholdOption = 0.6,
 ) -> None:
     """Read each file (the format is recognised from its first line), report its records and
-    malformed lines (counted and skipped, never fatal), and the records that match an
-    indicator, with why. Exit 0 when every file was read, 2 when one could not be."""
+    malformed lines (counted and skipped, never fatal), the records that match an indicator,
+    with why, and the anomalies the detectors find (beaconing, DNS tunnelling, DGA names, SSH
+    brute force, odd log sessions; with --model, flows unlike the baseline). Exit 0 when every
+    file was read, 2 when one could not be."""
+    from minga.sensor.anomaly.model import ModelError
+    from minga.sensor.anomaly.report import detectors, emit_json, print_alerts
+
+    try:
+        detect = detectors(model, threshold)
+    except ModelError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     index = None
     if indicators:
         try:
@@ -73,6 +102,7 @@ def scan_command(
     failed = False
     summary = Table("file", "log", "records", "malformed", "matches", title="Read")
     matches: list[tuple[Match, Batch]] = []
+    read_batches: list[Batch] = []
     for spec in files:
         try:
             batches = list(read_paths(spec))
@@ -80,15 +110,65 @@ def scan_command(
             failed = True
             err.print(f"[bold red]error:[/] {escape(str(exc))}")
             continue
+        read_batches.extend(batches)
         for batch in batches:
             found = list(index.match(batch)) if index is not None else []
             matches.extend((m, batch) for m in found)
             _report_batch(batch, found, as_json, summary)
-    if not as_json:
+    alerts = detect.detect(read_batches)
+    if as_json:
+        emit_json(alerts)
+    else:
         if summary.row_count:
             out.print(summary)
         _print_matches(matches, index is not None)
+        print_alerts(out, alerts, model is not None)
     raise typer.Exit(2 if failed else 0)
+
+
+@sensor_app.command("baseline")
+def baseline_command(
+    inputs: Annotated[
+        list[str],
+        typer.Option(
+            "--input",
+            help="KIND:PATH (or PATH) of flow logs from a normal period: Zeek conn.log or its "
+            "directory, eve.json flow events, nfdump CSV. Repeat for several.",
+        ),
+    ],
+    model: Annotated[str, typer.Option("--model", help="Where to write the model (.npz).")],
+    trim: Annotated[
+        float,
+        typer.Option(
+            "--trim",
+            help="Share of the baseline's most anomalous flows dropped before the final fit "
+            "(contamination control: attacks inside the baseline must not become normal).",
+        ),
+    ] = 0.02,
+) -> None:
+    """Train the flow model on a baseline period; `scan`/`run --model FILE` then report the
+    flows unlike it, naming the features that stand out."""
+    from minga.sensor.anomaly import train_baseline
+    from minga.sensor.anomaly.model import ModelError
+
+    if not 0.0 <= trim < 0.5:
+        err.print(f"[bold red]error:[/] --trim is a share below 0.5, not {trim}")
+        raise typer.Exit(2)
+    try:
+        batches = [batch for spec in inputs for batch in read_paths(spec)]
+        trained = train_baseline(batches, trim=trim)
+        trained.save(model)
+    except (ReadError, ModelError) as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        err.print(f"[bold red]error:[/] cannot write {escape(model)}: {exc.strerror}")
+        raise typer.Exit(2) from None
+    meta = trained.meta
+    out.print(
+        f"Baseline of {meta['baseline_records']:,} flows ({meta['trimmed']:,} most anomalous "
+        f"dropped) written to {escape(model)}."
+    )
 
 
 def _report_index(index: IndicatorIndex, as_json: bool) -> None:
@@ -202,13 +282,24 @@ def run_command(
             "node as they are appended. Repeat for several.",
         ),
     ] = None,
+    model: ModelOption = None,
+    threshold: ThresholdOption = 0.6,
 ) -> None:
     """Pull the indicators your organisation may see from the node (TAXII 2.1, with a token of
     one of its accounts, ideally a machine account) and match the inputs against them. With
-    --state DIR, matches are reported to the node as sightings and alerts as alerts."""
+    --state DIR, matches are reported to the node as sightings, and the anomaly detectors'
+    alerts (and --alerts files) as alerts for an analyst to review."""
+    from minga.sensor.anomaly.model import ModelError
+    from minga.sensor.anomaly.report import detectors, emit_json, print_alerts
     from minga.sensor.node import NodeIndicators
     from minga.sensor.run import Input, InputError, Sensor
     from minga.taxii.client import RemoteError
+
+    try:
+        detect = detectors(model, threshold)
+    except ModelError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
 
     token = os.environ.get(token_env)
     if not token:
@@ -223,9 +314,16 @@ def run_command(
     totals: dict[tuple[str, str], list[int]] = {}
 
     def on_batch(batch: Batch, found: list[Match]) -> None:
+        alerts = detect.detect([batch])
+        if sensor.reporter is not None:  # sent to the node for review (--state)
+            for alert in alerts:
+                sensor.reporter.alert(alert)
         if as_json:
             _report_batch(batch, found, True, summary)
+            emit_json(alerts)
             return
+        if alerts:
+            print_alerts(out, alerts, True)
         for bad in batch.malformed:
             err.print(f"[yellow]malformed:[/] {escape(bad.path)}:{bad.line}: {escape(bad.reason)}")
         for m in found:

@@ -33,6 +33,15 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "fileinfo.md5": ("fileinfo", "md5"),
     "fileinfo.sha1": ("fileinfo", "sha1"),
     "fileinfo.sha256": ("fileinfo", "sha256"),
+    # flow events' numbers, for the anomaly detectors (minga.sensor.anomaly)
+    "flow.start": ("flow", "start"),
+    "flow.age": ("flow", "age"),
+    "flow.state": ("flow", "state"),
+    "flow.pkts_toserver": ("flow", "pkts_toserver"),
+    "flow.pkts_toclient": ("flow", "pkts_toclient"),
+    "flow.bytes_toserver": ("flow", "bytes_toserver"),
+    "flow.bytes_toclient": ("flow", "bytes_toclient"),
+    "dns.rrtype": ("dns", "rrtype"),
 }
 
 
