@@ -3,13 +3,19 @@ team did not do, expectations scored by the platform and by an evaluator."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.exercises import improve, play, run, service
 from minga.exercises.models import Delivery, Outcome
+from minga.exercises.report import report_html
 from minga.incidents import flows
 from minga.incidents import service as incidents
+from minga.reports.pdf import html_to_pdf, pdf_text
+from minga.web import i18n
+from minga.web.render import build_state
 from tests.exercises.conftest import SCALE, T0, Drill, at_minute
 
 CTX = run.RunContext(severity_scale=SCALE)
@@ -135,3 +141,23 @@ def test_two_teams_scored_automatically(sessions: sessionmaker[Session], drill: 
         assert {x.org_id for x in play.inbox(s, drill.team_b.principal, ex)} == {
             drill.team_b.org_id
         }
+
+
+def test_after_action_report_html_and_pdf(sessions: sessionmaker[Session], drill: Drill) -> None:
+    play_drill(sessions, drill)
+    state = build_state(b"k" * 32)
+    with sessions() as s:
+        i18n.activate(state.catalogs["pt"])
+        now = T0 + timedelta(days=1)
+        html = report_html(s, drill.director.principal, drill.exercise_id, state.env, "pt", now)
+        assert "Relatório pós-exercício" in html and "EXERCÍCIO" in html
+        assert "CSIRT Hacienda" in html and "75 / 110" in html and "0 / 125" in html
+        assert "Keep an out-of-band contact list" in html and "No out-of-band phone list" in html
+        text = " ".join(pdf_text(html_to_pdf(html)).split())  # cells wrap lines
+        assert "Relatório pós-exercício" in text and "CSIRT Aduanas" in text
+        assert "No out-of-band phone list" in text
+        # A team's report shows its own results only.
+        i18n.activate(state.catalogs["en"])
+        mine = report_html(s, drill.team_b.principal, drill.exercise_id, state.env, "en", now)
+        assert "After-action report" in mine and "CSIRT Aduanas" in mine
+        assert "CSIRT Hacienda" not in mine
