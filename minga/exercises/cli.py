@@ -69,11 +69,12 @@ def _org(session: Session, ref: str) -> int:
 def _show(session: Session, principal: Principal, exercise_id: int, settings: Settings) -> None:
     now = utcnow()
     ex = service.get_exercise(session, principal, exercise_id)
-    new = run.tick(session, ex, now, run.RunContext(settings.incident_severities,
+    run.tick(session, ex, now, run.RunContext(settings.incident_severities,
                                                     mailer_for(settings)))  # fmt: skip
     out.print(f"[bold]#{ex.id} {ex.name}[/] · EXERCISE {ex.ref}", highlight=False)
     out.print(f"status {ex.status} · minute {minute_now(ex, now):.1f} · speed ×{ex.speed}"
-              f" · {len(new)} inject(s) delivered now", highlight=False)  # fmt: skip
+              f" · {len(play.inbox(session, principal, ex))} inject(s) delivered",
+              highlight=False)  # fmt: skip
     table = Table("team", "points", "met", "missed", "pending")
     for t in play.scores(session, ex):
         table.add_row(t.name, f"{t.points}/{t.max_points}", str(t.met), str(t.missed),
@@ -123,10 +124,8 @@ def _change(exercise_id: int, what: str, user: str | None) -> None:
     settings = _settings()
     with _scope() as session:
         principal = _principal(session, user)
-        now = utcnow()
-        ex = service.change_state(session, principal, exercise_id, what, at=now)
-        if what == "end":
-            run.finish(session, ex, now)
+        ctx = run.RunContext(settings.incident_severities, mailer_for(settings))
+        run.change(session, principal, exercise_id, what, utcnow(), ctx)
         _show(session, principal, exercise_id, settings)
 
 

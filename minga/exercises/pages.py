@@ -133,9 +133,9 @@ def exercise_page(ctx: Page, exercise_id: int) -> Response:
 @router.post("/{exercise_id}/state/{change}", response_class=HTMLResponse)
 def change_state(ctx: Page, exercise_id: int, change: str) -> Response:
     try:
-        ex = service.change_state(ctx.session, ctx.me, exercise_id, change, at=now_of(ctx))
-        if change == "end":
-            run.finish(ctx.session, ex, now_of(ctx))
+        settings = ctx.request.app.state.node.settings
+        run_ctx = run.RunContext(settings.incident_severities, mailer_for(settings))
+        run.change(ctx.session, ctx.me, exercise_id, change, now_of(ctx), run_ctx)
         ctx.session.commit()
     except MingaError as exc:
         ctx.session.rollback()

@@ -177,3 +177,20 @@ def finish(session: Session, ex: Exercise, now: datetime) -> None:
     """After the end: what the platform did not observe is missed."""
     doc = doc_of(get_scenario(session, ex.scenario_id))
     score(Observer(session, ex, fmt.inject_map(doc)), now, final=True)
+
+
+def change(
+    session: Session, principal: Principal, exercise_id: int, what: str, now: datetime,
+    ctx: RunContext,
+) -> Exercise:  # fmt: skip
+    """start, pause, resume or end: what was due before the change is delivered first; after
+    the end, what was not observed is missed."""
+    from minga.exercises.service import change_state, directed
+
+    tick(session, directed(session, principal, exercise_id), now, ctx)
+    ex = change_state(session, principal, exercise_id, what, at=now)
+    if what == "end":
+        finish(session, ex, now)
+    else:
+        tick(session, ex, now, ctx)
+    return ex

@@ -142,12 +142,8 @@ def change_state(
 ) -> ExerciseOut:  # fmt: skip
     """start, pause, resume or end (the director)."""
     now = now_of(request)
-    ex = service.change_state(session, principal, exercise_id, change, at=now)
-    if change == "end":
-        run.finish(session, ex, now)
-    else:
-        run.tick(session, ex, now, run.RunContext(node.settings.incident_severities,
-                                                  mailer_for(node.settings)))  # fmt: skip
+    ctx = run.RunContext(node.settings.incident_severities, mailer_for(node.settings))
+    ex = run.change(session, principal, exercise_id, change, now, ctx)
     out = exercise_out(session, ex, now)
     session.commit()
     response.headers[HEADER] = ex.ref
