@@ -227,6 +227,27 @@ class Settings(BaseSettings):
         " 0 turns it off (run `minga score refresh` instead).",
     )
 
+    smtp_host: str = Field(
+        default="",
+        description="SMTP server e-mail goes through (notifications, digests, exercise injects);"
+        " empty: no e-mail is sent.",
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade the SMTP connection with STARTTLS before sending."
+    )
+    smtp_user: str = Field(default="", description="SMTP user name; empty: no authentication.")
+    smtp_password: str = Field(default="", description="SMTP password (with MINGA_SMTP_USER).")
+    smtp_from: str = Field(
+        default="minga@localhost", description="Sender address of the e-mail this node sends."
+    )
+    event_bus: str = Field(
+        default="",
+        description="Empty: events are drained from the database outbox in-process (embedded"
+        " default). nats://host:4222: the outbox is relayed to NATS JetStream and `minga worker`"
+        " processes consume it.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, value: str) -> str:

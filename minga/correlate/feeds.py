@@ -9,8 +9,7 @@ values are the observable index's (`minga.correlate.models.observables`), alread
 from __future__ import annotations
 
 import contextlib
-import importlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,10 +19,11 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from minga.accounts.models import Organisation
+from minga.correlate import warninglists
 from minga.correlate.export.rows import ExportMeta, ExportRow, Kind
-from minga.correlate.feed_lists import flagger
 from minga.correlate.models import observables
 from minga.correlate.normalise import Value
+from minga.correlate.scores import score_of
 from minga.errors import InvalidInput
 from minga.intel.models import objects
 from minga.intel.queries import ObjectQuery, query_statement
@@ -168,25 +168,12 @@ class FeedStats:
 
 # An indicator's score and the moment its decay ends its validity (µs), by STIX id.
 Scored = tuple[int, int | None]
-Scores = Callable[[Session, Sequence[str]], dict[str, Scored]]
 
 
-def score_source() -> Scores | None:
-    """The score table's look-up (`minga.correlate.scores.score_of`) where the node has it;
-    without it an indicator's score is its STIX `confidence` and its validity `valid_until`."""
-    try:
-        module = importlib.import_module("minga.correlate.scores")
-    except ImportError:
-        return None
-    score_of: Any = getattr(module, "score_of", None)
-    if score_of is None:
-        return None
-
-    def scores(session: Session, ids: Sequence[str]) -> dict[str, Scored]:
-        found = score_of(session, ids)
-        return {k: (int(v.score), getattr(v, "valid_until_us", None)) for k, v in found.items()}
-
-    return scores
+def scores_of(session: Session, ids: Sequence[str]) -> dict[str, Scored]:
+    """Each indicator's score and the moment its decay ends its validity (the score table)."""
+    found = score_of(session, ids)
+    return {k: (int(v.score), v.valid_until_us) for k, v in found.items()}
 
 
 def _index_kinds(f: FeedFilter) -> list[str]:
@@ -218,10 +205,9 @@ def stream_rows(
 ) -> Iterator[ExportRow]:
     """Every value of every visible indicator that passes `f`, page by page."""
     now_us = ts_to_us((now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-    scores = score_source()
     kinds = _index_kinds(f)
     stats = stats if stats is not None else FeedStats()
-    flag = None if f.include_warninglisted else flagger()
+    check_lists = not f.include_warninglisted
     stmt = feed_statement(principal, f).add_columns(
         ORGS.c.name.label("org_name"), ORGS.c.country, ORGS.c.sector
     )
@@ -233,11 +219,12 @@ def stream_rows(
         if not batch:
             return
         last = (batch[-1].added_us, batch[-1].pk)
-        found = scores(session, [r.stix_id for r in batch]) if scores else {}
+        found = scores_of(session, [r.stix_id for r in batch])
         values = _values(session, [r.pk for r in batch], kinds)
         flagged: set[tuple[str, str]] = set()
-        if flag is not None:
-            flagged = flag(session, [v for found in values.values() for v in found])
+        if check_lists:
+            listed = [v for found in values.values() for v in found]
+            flagged = set(warninglists.flags(session, listed))
         for r in batch:
             pairs = [
                 (INDEX_KINDS[v.kind], v.value)

@@ -29,6 +29,7 @@ from minga.exercises.service import doc_of, event, get_scenario
 from minga.incidents import service as incidents
 from minga.intel import service as intel
 from minga.intel.stix import format_ts
+from minga.mail import MailError
 from minga.policy import EXERCISE_FEDERATED, EXERCISE_PROPERTY, Principal, Reach, Tlp
 
 log = logging.getLogger(__name__)
@@ -152,10 +153,11 @@ def deliver(
     if inj["kind"] == "intel":
         d.stix_id = _intel_object(session, ex, inj, now)
     if inj["kind"] == "email" and team is not None and team.email and ctx.mailer is not None:
+        note = f"EXERCISE {ex.ref}: {ex.name}. Not a real incident.\n\n"
         try:
-            ctx.mailer([team.email], f"[EXERCISE] {subject}", body)
+            ctx.mailer([team.email], f"[EXERCISE] {subject}", note + body)
             d.emailed = True
-        except Exception as exc:  # the inbox has it anyway; the director sees it was not sent
+        except MailError as exc:  # the inbox has it anyway; the director sees it was not sent
             log.warning("exercise %s: e-mail inject %s not sent: %s", ex.id, inj["key"], exc)
     session.add(d)
     session.flush()

@@ -29,10 +29,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga import audit
+from minga.accounts.models import User
 from minga.accounts.service import get_user, principal_for
 from minga.background import Periodic
 from minga.db import unit_of_work
 from minga.errors import InvalidInput, MingaError, NotFound
+from minga.events import outbox
 from minga.ingest.csvfeed import CsvMapping
 from minga.ingest.lease import HEARTBEAT, LEASE, Heartbeat, LeaseLost
 from minga.ingest.models import jobs, payloads
@@ -205,6 +207,20 @@ def _finish(session: Session, job_id: int, attempt: int, status: str, *, error: 
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
         raise LeaseLost(f"ingest job {job_id} was taken over while attempt {attempt} ran")
+    if status != QUEUED:  # an outcome (done, failed, dead), not a retry
+        owner = session.execute(
+            select(jobs.c.owner_user_id, jobs.c.kind, jobs.c.source).where(jobs.c.id == job_id)
+        ).one()
+        org_id = session.scalar(select(User.org_id).where(User.id == owner.owner_user_id))
+        outbox.emit(
+            session,
+            outbox.INGEST_JOB,
+            actor_org_id=org_id,
+            actor_user_id=owner.owner_user_id,
+            subject=f"ingest-job:{job_id}",
+            payload={"status": status, "kind": owner.kind, "source": owner.source,
+                     "error": error, "result": result},
+        )  # fmt: skip
     if not keep_payload:
         session.execute(delete(payloads).where(payloads.c.job_id == job_id))
 

@@ -22,6 +22,7 @@ from minga.correlate import duplicates
 from minga.correlate import store as observable_index
 from minga.correlate.stored import after_delete, after_store
 from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
+from minga.events import outbox
 from minga.intel import copies, positions
 from minga.intel.copies import Held
 from minga.intel.models import latest_flag, object_groups, objects
@@ -278,6 +279,7 @@ def create_objects(
     positions.advance(session, first + len(planned) - 1)
     # Sightings counted and scores recomputed in this same transaction.
     after_store(session, principal, [p[0] for p in planned], newest, provenance.origin_node)
+    _announce(session, principal, planned, first, provenance)
     audit.record(
         session,
         principal,
@@ -291,6 +293,32 @@ def create_objects(
         source=provenance.source,
     )
     return result
+
+
+def _announce(
+    session: Session,
+    principal: Principal,
+    planned: list[tuple[dict[str, Any], Tlp, int]],
+    first: int,
+    provenance: Provenance,
+) -> None:
+    """One outbox event for the whole write: the positions it used and what kinds it stored."""
+    types: dict[str, int] = {}
+    revoked = 0
+    for obj, _tlp, _mod in planned:
+        types[obj["type"]] = types.get(obj["type"], 0) + 1
+        revoked += bool(obj.get("revoked"))
+    outbox.emit(
+        session,
+        outbox.OBJECTS,
+        actor_org_id=principal.org_id,
+        actor_user_id=principal.user_id,
+        subject=planned[0][0]["id"] if len(planned) == 1 else None,
+        first_us=first,
+        last_us=first + len(planned) - 1,
+        count=len(planned),
+        payload={"types": types, "revoked": revoked, "origin_node": provenance.origin_node},
+    )
 
 
 def _known(held: Held | None) -> set[int]:
@@ -406,6 +434,15 @@ def delete_objects(
             update(objects).where(*mine, objects.c.modified_us == newest).values(is_latest=True)
         )
     after_delete(session, principal, stix_id, gone=newest is None)  # sightings and scores
+    outbox.emit(
+        session,
+        outbox.OBJECTS_DELETED,
+        actor_org_id=principal.org_id,
+        actor_user_id=principal.user_id,
+        subject=stix_id,
+        count=len(found),
+        payload={"gone": newest is None},
+    )
     audit.record(
         session,
         principal,

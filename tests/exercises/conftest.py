@@ -55,3 +55,6 @@ def drill(sessions: sessionmaker[Session]) -> Drill:
         s.commit()
         d.exercise_id = ex.id
     return d
+
+
+from tests.test_mail import smtp  # noqa: E402, F401 (the aiosmtpd fixture, for e-mail injects)

@@ -9,14 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.exercises import improve, play, run, service
+from minga.exercises.mailing import mailer_for
 from minga.exercises.models import Delivery, Outcome
 from minga.exercises.report import report_html
 from minga.incidents import flows
 from minga.incidents import service as incidents
 from minga.reports.pdf import html_to_pdf, pdf_text
+from minga.settings import Settings
 from minga.web import i18n
 from minga.web.render import build_state
 from tests.exercises.conftest import SCALE, T0, Drill, at_minute
+from tests.test_mail import Inbox, _free_port
 
 CTX = run.RunContext(severity_scale=SCALE)
 
@@ -161,3 +164,38 @@ def test_after_action_report_html_and_pdf(sessions: sessionmaker[Session], drill
         mine = report_html(s, drill.team_b.principal, drill.exercise_id, state.env, "en", now)
         assert "After-action report" in mine and "CSIRT Aduanas" in mine
         assert "CSIRT Hacienda" not in mine
+
+
+def test_email_injects_also_go_by_smtp(
+    sessions: sessionmaker[Session], drill: Drill, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    settings = Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_from="drill@hub.example")
+    ctx = run.RunContext(SCALE, mailer_for(settings))
+    down = Settings(smtp_host="127.0.0.1", smtp_port=_free_port(), smtp_from="drill@hub.example")
+    with sessions() as s:
+        ex = service.get_exercise(s, drill.director.principal, drill.exercise_id)
+        for team in service.teams_of(s, ex):
+            team.email = "soc@hacienda.example" if team.org_id == drill.team_a.org_id else ""
+        service.change_state(s, drill.director.principal, drill.exercise_id, "start", at=T0)
+        run.tick(s, ex, at_minute(20), ctx)
+        # i3b (e-mail) is due at minute 40 for both teams: A by SMTP and inbox, B inbox only.
+        run.tick(s, ex, at_minute(41), ctx)
+        s.commit()
+        [(rcpt, message)] = inbox.messages
+        assert rcpt == ["soc@hacienda.example"]
+        assert message["Subject"].startswith("[EXERCISE] Otro ministerio reporta")
+        assert ex.ref in message.get_payload()
+        emailed = {d.org_id: d.emailed for d in play.inbox(s, drill.director.principal, ex)
+                   if d.inject == "i3b"}  # fmt: skip
+        assert emailed == {drill.team_a.org_id: True, drill.team_b.org_id: False}
+        # An SMTP server that is down: the inject still reaches the inbox, marked not e-mailed.
+        sc = service.get_scenario(s, "isac-phishing-ransomware")
+        other = service.create_exercise(
+            s, drill.director.principal, scenario_id=sc.id, name="ISAC", lang="en", speed=60,
+            team_org_ids=[drill.team_a.org_id], team_emails={drill.team_a.org_id: "soc@h.example"},
+            at=T0,
+        )  # fmt: skip
+        service.change_state(s, drill.director.principal, other.id, "start", at=T0)
+        [p1] = run.tick(s, other, T0, run.RunContext(SCALE, mailer_for(down)))
+        assert p1.kind == "email" and p1.emailed is False and len(inbox.messages) == 1

@@ -2,7 +2,7 @@
 `exercise` tag column on incidents and stix_objects
 
 Revision ID: 0025
-Revises: 0019
+Revises: 0022
 Create Date: 2026-12-02 20:39:27.332267
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0025"
-down_revision = "0019"
+down_revision = "0022"  # main's head when merged (0019 before); the lead re-chains
 branch_labels = None
 depends_on = None
 
