@@ -3,6 +3,7 @@ incident lists, correlation and federation (unless the exercise itself is federa
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +13,7 @@ from minga.exercises import play, run, service
 from minga.federation.keys import node_identity
 from minga.federation.serve import select_for_peer
 from minga.incidents import service as incidents
+from minga.incidents.evidence import _counts
 from minga.intel import service as intel
 from minga.intel.queries import ObjectQuery, list_objects
 from minga.policy import Reach
@@ -73,6 +75,9 @@ def test_exercise_content_stays_out_of_real_paths(
             i.title for i in incidents.list_incidents(s, a.principal, incidents.IncidentQuery())
         ]
         assert titles == ["real case"] and real.exercise is None
+        # Nor do drills count as evidence of capacity (incidents handled per organisation).
+        held = _counts(s, a.principal, T0 - timedelta(days=1), [a.org_id])
+        assert held == {a.org_id: (1, 0)}
         # Correlation counts the outsider's real report alone.
         [found] = lookup(s, a.principal, [VALUE])
         assert found.objects == 1 and found.reported_by == ["Otra Empresa"]
