@@ -98,8 +98,15 @@ def tick(session: Session, ex: Exercise, now: datetime, ctx: RunContext) -> list
             d = deliver(session, ex, inj, team, now, ctx)
             got[(inj["key"], org_id)] = d
             new.append(d)
-    score(obs, now)
+    _scored(session, ex, score(obs, now), now)
     return new
+
+
+def _scored(session: Session, ex: Exercise, decided: list[Outcome], now: datetime) -> None:
+    """What the platform decided goes on the timeline: what each team did (or did not)."""
+    for o in decided:
+        event(session, ex, "scored", f"{o.inject}/{o.expectation} ({o.kind}): {o.status}", now,
+              o.org_id)  # fmt: skip
 
 
 def _intel_object(session: Session, ex: Exercise, inj: dict[str, Any], now: datetime) -> str:
@@ -178,7 +185,7 @@ def deliver(
 def finish(session: Session, ex: Exercise, now: datetime) -> None:
     """After the end: what the platform did not observe is missed."""
     doc = doc_of(get_scenario(session, ex.scenario_id))
-    score(Observer(session, ex, fmt.inject_map(doc)), now, final=True)
+    _scored(session, ex, score(Observer(session, ex, fmt.inject_map(doc)), now, final=True), now)
 
 
 def change(

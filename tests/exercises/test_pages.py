@@ -57,13 +57,21 @@ def test_a_drill_through_the_pages(client: TestClient, drill: Drill) -> None:
     clock.at = at_minute(46)
     view = team.get(room + "?lang=en")
     assert "[EXERCISE] Second ministry" in view.text and "Acknowledged" in view.text
+    case_link = re.search(r'href="(/incidents/\d+)">Incident #', view.text)
+    assert case_link is not None
+    assert "exercise-banner" in team.get(case_link.group(1) + "?lang=en").text
     answer = re.search(r'action="(/exercises/\d+/answer/\d+)"', view.text)
     assert answer is not None
     team.post(answer.group(1), data={"csrf": tcsrf, "answer": "Conti"})
     pattern = "[ipv4-addr:value = '203.0.113.45']"
     assert team.post(room + "/indicator", data={"csrf": tcsrf, "pattern": ""}).status_code == 422
     team.post(room + "/indicator", data={"csrf": tcsrf, "pattern": pattern, "name": "C2"})
-    assert "Your answer: Conti" in team.get(room + "?lang=en").text
+    view = team.get(room + "?lang=en").text
+    assert "Your answer: Conti" in view
+    published = re.search(r"<code>(indicator--[0-9a-f-]+)</code> C2", view)
+    assert published is not None
+    shown = team.get(f"/objects/{published.group(1)}?lang=es").text
+    assert "EJERCICIO" in shown and "exercise-banner" in shown
     assert team.post(room + "/state/end", data={"csrf": tcsrf}).status_code == 403
     # The incident the team opened is not in the real incident list.
     assert "Second ministry" not in team.get("/incidents?lang=en").text
@@ -74,6 +82,7 @@ def test_a_drill_through_the_pages(client: TestClient, drill: Drill) -> None:
                                            "title": "Write the phone tree"})  # fmt: skip
     room_page = director.get(room + "?lang=en").text
     assert "Write the phone tree" in room_page and "met (automatic)" in room_page
+    assert "scored: i4/answer (answer): met" in room_page  # the timeline says what was observed
     actions = team.get("/exercises/actions?lang=en").text
     assert "Write the phone tree" in actions
     action = re.search(r'action="(/exercises/actions/\d+)"', actions)
