@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.correlate.lookup import lookup
+from minga.events import items, outbox
 from minga.exercises import play, run, service
 from minga.federation.keys import node_identity
 from minga.federation.serve import select_for_peer
@@ -75,6 +76,9 @@ def test_exercise_content_stays_out_of_real_paths(
             i.title for i in incidents.list_incidents(s, a.principal, incidents.IncidentQuery())
         ]
         assert titles == ["real case"] and real.exercise is None
+        # Streams, webhooks and e-mail announce the real versions alone.
+        announced = {i.stix_id for i in items.load(s, outbox.read_after(s, 0, limit=10_000))}
+        assert indicator(2, "")["id"] in announced and indicator(1, "")["id"] not in announced
         # Nor do drills count as evidence of capacity (incidents handled per organisation).
         held = _counts(s, a.principal, T0 - timedelta(days=1), [a.org_id])
         assert held == {a.org_id: (1, 0)}
