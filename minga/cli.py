@@ -29,6 +29,7 @@ from minga.correlate.score_cli import score_app
 from minga.correlate.scores import configure_from as configure_scores
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
+from minga.exercises.cli import exercise_app, scenario_app
 from minga.federation.cli import node_app, peer_app
 from minga.federation.keys import ensure_key
 from minga.federation.remote import remote_label
@@ -62,6 +63,8 @@ app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(assessments_app, name="assessments")
 app.add_typer(advisory_app, name="advisory")
 app.add_typer(incident_app, name="incident")
+app.add_typer(exercise_app, name="exercise")
+app.add_typer(scenario_app, name="scenario")
 add_ops_commands(app)  # backup, restore, check (minga/ops/cli.py)
 app.add_typer(score_app, name="score")
 app.add_typer(sensor_app, name="sensor")

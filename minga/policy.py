@@ -567,3 +567,95 @@ def sensor_alert_filter(principal: Principal, alerts: Table | Any) -> Any:
     if principal.remote:
         return false()
     return alerts.c.org_id == principal.org_id
+
+
+# -- exercises (minga.exercises): the exercise space never mixes with real intelligence ------
+# What an exercise creates carries its ref: STIX objects in `x_minga_exercise` (and an
+# `exercise` index column), incidents in their `exercise` column. Real lists, feeds,
+# correlation and federation leave it out; the exercise's own pages show it to its teams
+# (each its own deliveries) and its staff (the director and evaluators see everything).
+
+EXERCISE_PROPERTY = "x_minga_exercise"
+# Set on the objects of an exercise that is itself federated: only those may leave the node.
+EXERCISE_FEDERATED = "x_minga_exercise_federated"
+EXERCISE_DIRECTOR = "director"
+EXERCISE_EVALUATOR = "evaluator"
+
+
+def exercise_of(obj: dict[str, Any]) -> str | None:
+    """The exercise a STIX object belongs to, or None for real intelligence."""
+    value = obj.get(EXERCISE_PROPERTY)
+    return value if isinstance(value, str) and value else None
+
+
+def may_travel_as_exercise(obj: dict[str, Any]) -> bool:
+    """Exercise content leaves its node only when its exercise is federated."""
+    return exercise_of(obj) is None or obj.get(EXERCISE_FEDERATED) is True
+
+
+def real_only(table: Table | Any) -> Any:
+    """SQL: rows of `table` (with an `exercise` column) that are real, not exercise content."""
+    return table.c.exercise.is_(None)
+
+
+@dataclass(frozen=True, slots=True)
+class ExerciseMarking:
+    """Who takes part in one exercise: team organisations, and staff users with their role."""
+
+    team_org_ids: frozenset[int]
+    staff: dict[int, str] = field(default_factory=dict)  # user id -> director | evaluator
+
+
+def may_create_exercise(principal: Principal) -> bool:
+    """Coordinators and admins of a local organisation run exercises and import scenarios."""
+    return not principal.remote and principal.role in (Role.ADMIN, Role.COORDINATOR)
+
+
+def may_see_exercise(principal: Principal, marking: ExerciseMarking) -> bool:
+    if principal.remote:
+        return False
+    return principal.org_id in marking.team_org_ids or principal.user_id in marking.staff
+
+
+def may_direct_exercise(principal: Principal, marking: ExerciseMarking) -> bool:
+    """Start, pause, resume, end; teams and staff; improvement actions."""
+    return not principal.remote and marking.staff.get(principal.user_id) == EXERCISE_DIRECTOR
+
+
+def may_evaluate_exercise(principal: Principal, marking: ExerciseMarking) -> bool:
+    return not principal.remote and principal.user_id in marking.staff
+
+
+def may_play_exercise(principal: Principal, marking: ExerciseMarking) -> bool:
+    """Acknowledge, answer, open incidents and publish in the exercise space for its team."""
+    return (
+        not principal.remote
+        and principal.org_id in marking.team_org_ids
+        and principal.role in (Role.ADMIN, Role.COORDINATOR, Role.ANALYST)
+    )
+
+
+def may_see_delivery(principal: Principal, marking: ExerciseMarking, team: int | None) -> bool:
+    """A team sees what was delivered to it; staff see all, and alone the facilitator's
+    scripts (delivered to no team)."""
+    if not may_see_exercise(principal, marking):
+        return False
+    return principal.user_id in marking.staff or (team is not None and team == principal.org_id)
+
+
+def may_see_improvement(principal: Principal, marking: ExerciseMarking, org_id: int) -> bool:
+    """An improvement action: the organisation it is assigned to, and the exercise staff."""
+    if principal.remote:
+        return False
+    return principal.org_id == org_id or principal.user_id in marking.staff
+
+
+def may_update_improvement(principal: Principal, marking: ExerciseMarking, org_id: int) -> bool:
+    """Its organisation's coordinators and admins track it to closure; the director too."""
+    if may_direct_exercise(principal, marking):
+        return True
+    return (
+        not principal.remote
+        and principal.org_id == org_id
+        and principal.role in (Role.ADMIN, Role.COORDINATOR)
+    )

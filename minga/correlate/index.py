@@ -19,6 +19,7 @@ from stix2patterns.v21.pattern import Pattern
 from minga.correlate import normalise as n
 from minga.correlate.normalise import Value
 from minga.intel.stix import MAX_PATTERN, SIMPLE_PATTERN
+from minga.policy import exercise_of
 
 # One comparison of a simple pattern: object type, property path, operator, quoted value.
 _COMPARISON = re.compile(
@@ -151,7 +152,9 @@ def observable_values(obj: dict[str, Any]) -> list[Value]:
 
 
 def values_of(obj: dict[str, Any]) -> list[Value]:
-    """Every comparable value of one object, each once."""
+    """Every comparable value of one object, each once (none of exercise content)."""
+    if exercise_of(obj) is not None:
+        return []
     otype = obj.get("type")
     if otype == "indicator":
         pattern = obj.get("pattern")

@@ -19,7 +19,7 @@ from minga.correlate.score_models import sightings
 from minga.intel.copies import chunks
 from minga.intel.models import latest_flag, object_groups, objects
 from minga.intel.stix import ts_to_us
-from minga.policy import Principal, Role, visible_filter
+from minga.policy import Principal, Role, exercise_of, visible_filter
 
 MAX_COUNT = 999_999_999  # STIX 2.1: a sighting's count is 0 to 999,999,999
 FALSE_POSITIVE = "x_minga_false_positive"
@@ -75,7 +75,7 @@ def after_store(
     observer = observer_of(principal, origin_node)
     for obj in written:
         kind = obj["type"]
-        if kind not in ("indicator", "sighting"):
+        if kind not in ("indicator", "sighting") or exercise_of(obj) is not None:
             continue
         if newest.get(obj["id"]) != ts_to_us(obj["modified"]):
             continue  # an older version arriving late: the newest one stands

@@ -21,7 +21,7 @@ from minga.correlate.score_models import indicator_scores
 from minga.events import outbox
 from minga.events.outbox import Event
 from minga.intel.models import object_groups, objects
-from minga.policy import TLP_RANK, Marking, Principal, Reach, Tlp, may_see
+from minga.policy import TLP_RANK, Marking, Principal, Reach, Tlp, may_see, real_only
 
 OBJECT = "object"  # a new object or a new version
 REVOKED = "revoked"
@@ -109,6 +109,7 @@ def load(session: Session, batch: Iterable[Event]) -> list[Item]:
         )
         .outerjoin(indicator_scores, indicator_scores.c.stix_id == objects.c.stix_id)
         .where(or_(*(and_(objects.c.added_us.between(a, b)) for _, a, b in ranges)))
+        .where(real_only(objects))  # a drill's objects are announced to nobody
         .order_by(objects.c.added_us)
     ).all()
     grouped = [r.pk for r in rows if r.has_groups]

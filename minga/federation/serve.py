@@ -26,7 +26,7 @@ from minga.federation.models import Arrival, PeerNode
 from minga.federation.signing import provenance_of, sign, with_hop_count
 from minga.intel.models import object_groups, objects
 from minga.intel.queries import CHUNK
-from minga.policy import Marking, Peer, Reach, Tlp, may_forward
+from minga.policy import Marking, Peer, Reach, Tlp, may_forward, may_travel_as_exercise
 
 SCAN_ROWS = 2000  # rows read per round while looking for versions a peer may receive
 REACH_FIELD = "reach"
@@ -139,6 +139,8 @@ def _outgoing(
     recipients: list[str] | None,
 ) -> dict[str, Any] | None:
     obj = orjson.loads(row.raw)
+    if not may_travel_as_exercise(obj):
+        return None  # an exercise that is not federated stays on its node
     try:
         prov = provenance_of(obj)
     except Exception:  # a malformed extension stored by a local writer: not ours to forward

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from minga.assessments import evidence, sitrep
 from minga.incidents.models import Incident, IncidentOrg
-from minga.policy import Principal, incident_filter
+from minga.policy import Principal, incident_filter, real_only
 from minga.web.i18n import N_
 
 HANDLED_LABEL = N_("%(org)s: %(num)s incidents handled in %(days)s days, %(resolved)s resolved")
@@ -26,7 +26,7 @@ def _counts(
     table = Incident.__table__
     stmt = (
         select(table.c.org_id, func.count(), func.count(table.c.resolved_at))
-        .where(incident_filter(principal, table, IncidentOrg.__table__))
+        .where(incident_filter(principal, table, IncidentOrg.__table__), real_only(table))
         .where(table.c.created_at >= since)
         .group_by(table.c.org_id)
     )

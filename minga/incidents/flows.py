@@ -154,6 +154,7 @@ def escalate(
         session, principal, data, severity_scale=severity_scale, at=at, holder_org_id=org.id
     )
     nxt.parent_id = incident.id
+    nxt.exercise = incident.exercise  # an exercise case escalates within its exercise
     for stix_id in share:
         rec = linked[stix_id]
         session.add(

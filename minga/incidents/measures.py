@@ -16,7 +16,7 @@ from minga.accounts.models import Organisation
 from minga.errors import InvalidInput
 from minga.incidents.models import Escalation, Incident, IncidentOrg
 from minga.incidents.service import aware
-from minga.policy import Principal, incident_filter
+from minga.policy import Principal, incident_filter, real_only
 
 GROUPINGS = ("organisation", "sector", "country")
 
@@ -41,7 +41,8 @@ def measures(session: Session, principal: Principal, by: str) -> list[Measure]:
     if by not in GROUPINGS:
         raise InvalidInput(f"group by one of {', '.join(GROUPINGS)}")
     visible = incident_filter(principal, Incident.__table__, IncidentOrg.__table__)
-    incidents = {i.id: i for i in session.scalars(select(Incident).where(visible))}
+    real = real_only(Incident.__table__)  # drills are no evidence of capacity
+    incidents = {i.id: i for i in session.scalars(select(Incident).where(visible, real))}
     orgs = {o.id: o for o in session.scalars(select(Organisation))}
 
     def group_of(incident: Incident) -> str:

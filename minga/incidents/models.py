@@ -50,6 +50,8 @@ class Incident(Base):
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("incidents.id"), nullable=True, index=True
     )
+    # The exercise (its ref) this case belongs to: none for real ones (`minga.exercises`).
+    exercise: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class IncidentOrg(Base):

@@ -26,6 +26,7 @@ from minga.policy import (
     may,
     may_change_tlp,
     may_see_incident,
+    real_only,
 )
 
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
@@ -213,7 +214,9 @@ class IncidentQuery:
 
 def list_incidents(session: Session, principal: Principal, query: IncidentQuery) -> list[Incident]:
     named = IncidentOrg.__table__
-    stmt = select(Incident).where(incident_filter(principal, Incident.__table__, named))
+    stmt = select(Incident).where(
+        incident_filter(principal, Incident.__table__, named), real_only(Incident.__table__)
+    )
     if query.status:
         stmt = stmt.where(Incident.status == query.status)
     if query.classification:

@@ -51,6 +51,8 @@ objects = Table(
     Column("has_copies", Boolean, nullable=False, default=False, server_default=false()),
     Column("search_text", Text, nullable=False, default=""),
     Column("raw", Text, nullable=False),
+    # The exercise (its `x_minga_exercise`) a version belongs to: none for real intelligence.
+    Column("exercise", String(64), nullable=True),
     UniqueConstraint("stix_id", "owner_org_id", "modified_us", name="uq_stix_objects_version"),
     Index("ix_stix_objects_latest_added", "is_latest", "added_us", "pk"),
     Index("ix_stix_objects_type_added", "type", "is_latest", "added_us", "pk"),

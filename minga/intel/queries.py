@@ -16,7 +16,7 @@ from minga.intel import search
 from minga.intel.models import latest_flag, object_groups, objects
 from minga.intel.search import like, text_condition
 from minga.intel.stix import ts_to_us, us_to_ts
-from minga.policy import Marking, Principal, Reach, Tlp, may_see, visible_filter
+from minga.policy import Marking, Principal, Reach, Tlp, may_see, real_only, visible_filter
 
 BIGINT = 2**63  # positions and keys are 64-bit signed integers on every backend
 CHUNK = 500  # ids per IN (...) lookup: well under every backend's parameter limit
@@ -193,7 +193,9 @@ def decode_cursor(cursor: str) -> tuple[bool, int, int]:
 
 
 def query_statement(principal: Principal, q: ObjectQuery) -> Select[Any]:
-    stmt = select(*COLUMNS).where(visible_filter(principal, objects, object_groups))
+    stmt = select(*COLUMNS).where(
+        visible_filter(principal, objects, object_groups), real_only(objects)
+    )
     if not q.all_versions:
         stmt = stmt.where(_version_selection(principal, q))
     if q.types:

@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session
 
 from minga.intel.models import objects
 from minga.intel.stix import TLP_MARKINGS, search_text, ts_to_us, version_of
-from minga.policy import Principal, Reach, Tlp
+from minga.policy import Principal, Reach, Tlp, exercise_of
 
 ROW_CHUNK = 5000  # objects serialised and written per round of one bulk write
 
 ROW_KEYS = (
     "stix_id", "type", "spec_version", "created", "modified", "modified_us", "added_us",
     "owner_org_id", "tlp", "reach", "has_groups", "origin_node", "hop_count", "source",
-    "revoked", "is_latest", "has_copies", "search_text", "raw",
+    "revoked", "is_latest", "has_copies", "search_text", "raw", "exercise",
 )  # fmt: skip
 row_values = itemgetter(*ROW_KEYS)  # a row's values in ROW_KEYS order, at C speed
 
@@ -92,6 +92,7 @@ def build_row(
         "has_copies": False,
         "search_text": search_text(obj),
         "raw": orjson.dumps(obj).decode(),
+        "exercise": exercise_of(obj),
     }
 
 

@@ -57,6 +57,9 @@ def install(app: FastAPI) -> None:
     from minga.incidents import pages as incident_pages
 
     app.include_router(incident_pages.router)
+    from minga.exercises import pages as exercise_pages
+
+    app.include_router(exercise_pages.router)
     from minga.correlate import sighting_pages
 
     app.include_router(sighting_pages.router)
