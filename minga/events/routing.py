@@ -80,8 +80,9 @@ def _first_in_period(session: Session, org_id: int, value: str, period: int) -> 
         dialect.insert(constituency_seen)
         .values(org_id=org_id, value=value, period=period)
         .on_conflict_do_nothing()
+        .returning(constituency_seen.c.org_id)
     )
-    return bool(getattr(done, "rowcount", 0))
+    return done.first() is not None  # rowcount is -1 here on PostgreSQL
 
 
 def evidence_of(item: Item) -> dict[str, Any]:
