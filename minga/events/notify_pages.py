@@ -142,7 +142,7 @@ def remove_webhook(ctx: Page, webhook_id: int) -> Response:
 def deliveries_page(ctx: Page, webhook_id: int, status: str = "") -> Response:
     hook = webhooks.get(ctx.session, ctx.me, webhook_id)
     log = webhooks.deliveries(ctx.session, ctx.me, webhook_id, status=status or None)
-    return render(ctx, "notify/deliveries.html", hook=hook, deliveries=log, status=status)
+    return render(ctx, "notify/deliveries.html", hook=hook, deliveries=log, chosen=status)
 
 
 @router.post(
