@@ -173,23 +173,43 @@ class Matcher:
         return out
 
 
+class NaiveScan:
+    """The same answers by visiting every asset for every value: the benchmark's peer and the
+    tests' oracle (networks and domain keys are parsed once, as the matcher's are)."""
+
+    def __init__(self, assets: Iterable[Asset]) -> None:
+        self.entries: list[tuple[str, str, str, int]] = []  # kind, lo, hi, org
+        for asset in assets:
+            if asset.kind == "ip":
+                net = normalise.ip(asset.value)
+                if net is not None and net.lo and net.hi:
+                    self.entries.append(("ip", net.lo, net.hi, asset.org_id))
+            elif asset.kind == "domain":
+                self.entries.append(
+                    ("domain", normalise.reversed_domain(asset.value), "", asset.org_id)
+                )
+            else:
+                self.entries.append((asset.kind, asset.value, "", asset.org_id))
+
+    def match(self, value: Value) -> frozenset[int]:
+        key = value.lo or ""
+        on_address = key.startswith(URL_HOST)
+        if on_address:
+            key = key[1:]
+        last = value.hi if value.kind in ("ipv4-net", "ipv6-net") and value.hi else key
+        is_name = value.kind in ("domain", "url", "email") and not on_address
+        found: set[int] = set()
+        for kind, lo, hi, org in self.entries:
+            if kind == "asn":
+                if value.kind == "asn" and value.value == lo:
+                    found.add(org)
+            elif kind == "domain":
+                if is_name and key.startswith(lo):
+                    found.add(org)
+            elif key and not is_name and len(lo) == len(key) and lo <= key and last <= hi:
+                found.add(org)
+        return frozenset(found)
+
+
 def naive_match(assets: Sequence[Asset], value: Value) -> frozenset[int]:
-    """The same answer by scanning every asset (the benchmark's peer and the tests' oracle)."""
-    found: set[int] = set()
-    for asset in assets:
-        if asset.kind == "asn" and value.kind == "asn" and value.value == asset.value:
-            found.add(asset.org_id)
-        elif asset.kind == "domain" and value.kind in ("domain", "url", "email") and value.lo:
-            if value.lo.startswith(normalise.reversed_domain(asset.value)):
-                found.add(asset.org_id)
-        elif asset.kind == "ip" and value.lo:
-            net = normalise.ip(asset.value)
-            key = value.lo[1:] if value.lo.startswith(URL_HOST) else value.lo
-            if value.kind in ("domain", "url", "email") and not value.lo.startswith(URL_HOST):
-                continue
-            last = value.hi if value.kind in ("ipv4-net", "ipv6-net") and value.hi else key
-            if net is None or not net.lo or not net.hi or len(net.lo) != len(key):
-                continue
-            if net.lo <= key and last <= net.hi:
-                found.add(asset.org_id)
-    return frozenset(found)
+    return NaiveScan(assets).match(value)
