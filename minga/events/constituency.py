@@ -148,25 +148,23 @@ def import_csv(session: Session, principal: Principal | None, text: str) -> Impo
     return Imported(added=len(new), already=len(wanted) - len(new))
 
 
-# The compiled matcher, rebuilt when the table changes (its row count or highest id moves).
+# The compiled matcher, rebuilt when the table changes (its row count, highest id, organisation
+# sum or newest row move: a delete and an add, or a table emptied and refilled, change one).
 _cache: dict[str, Any] = {}
 _cache_lock = threading.Lock()
 
 
 def matcher(session: Session) -> Matcher:
+    c = constituency_assets.c
     stamp = session.execute(
-        select(func.count(), func.max(constituency_assets.c.id)).select_from(constituency_assets)
+        select(func.count(), func.max(c.id), func.sum(c.org_id), func.max(c.created_at))
     ).one()
-    key = (id(session.get_bind()), int(stamp[0]), stamp[1])
+    key = (str(getattr(session.get_bind(), "url", "")), *map(str, stamp))
     with _cache_lock:
         if _cache.get("key") == key:
             found: Matcher = _cache["matcher"]
             return found
-    rows = session.execute(
-        select(
-            constituency_assets.c.org_id, constituency_assets.c.kind, constituency_assets.c.value
-        )
-    )
+    rows = session.execute(select(c.org_id, c.kind, c.value))
     built = Matcher(Asset(r.org_id, r.kind, r.value) for r in rows)
     with _cache_lock:
         _cache.update(key=key, matcher=built)

@@ -13,11 +13,13 @@ from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.background import Periodic
 from minga.events import cursors, mailer, outbox, routing, webhook_queue
 from minga.events.cursors import Handler
+from minga.events.models import event_cursors
 from minga.events.outbox import Event
 from minga.settings import Settings
 
@@ -38,7 +40,21 @@ def _handler(queue: Callable[[Session, list[Event]], int]) -> Handler:
     return handle
 
 
+def _behind(sessions: sessionmaker[Session]) -> bool:
+    """Has any notify consumer events left to read (or not started yet)? A read, so an idle
+    node's rounds write nothing."""
+    names = [routing.CONSUMER, webhook_queue.CONSUMER, mailer.CONSUMER]
+    with sessions() as session:
+        last = outbox.last_seq(session)
+        query = select(event_cursors.c.name, event_cursors.c.seq)
+        found = dict(session.execute(query.where(event_cursors.c.name.in_(names))).all())
+    return any(found.get(name, -1) < last for name in names)
+
+
 def run_once(sessions: sessionmaker[Session], settings: Settings) -> Round:
+    if not _behind(sessions):
+        delivered = webhook_queue.send_due(sessions, settings)
+        return Round(0, 0, 0, delivered, mailer.send_due(sessions, settings))
     routed = cursors.drain(
         sessions,
         routing.CONSUMER,
