@@ -6,11 +6,12 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from minga.accounts import groups
 from minga.events import notify_loop
 from minga.intel import service as intel
 from minga.policy import Reach, Tlp
 from minga.settings import Settings
-from tests.conftest import add_member
+from tests.conftest import add_member, refresh
 from tests.events.notify_helpers import Receiver, receiving
 from tests.factories import indicator, malware, sid
 
@@ -126,3 +127,37 @@ def test_bad_urls_and_authority_are_refused(
     assert [h["url"] for h in listed] == ["https://example.org/hook"]
     assert "secret" not in listed[0]
     assert client.delete(f"/api/webhooks/{made['id']}", headers=analyst.headers).status_code == 204
+
+
+def test_the_policy_is_asked_again_just_before_sending(
+    client: TestClient, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    cr = add_member(sessions, "CSIRT-CR")
+    gt = add_member(sessions, "CSIRT-GT", country="GT")
+    with sessions() as s:
+        group = groups.create_group(
+            s, None, name="Istmo", owner_org_id=cr.org_id, member_org_ids=[cr.org_id, gt.org_id]
+        )
+        s.commit()
+    gt = refresh(sessions, gt)
+    cr = refresh(sessions, cr)
+    live = settings.model_copy(update={"webhook_retry_seconds": 0})
+    down = Receiver(fail_first=1)
+    with receiving(down) as url:
+        made = _hook(client, gt.headers, url)
+        down.secret = made["secret"]
+        notify_loop.run_once(sessions, live)
+        with sessions() as s:
+            intel.create_objects(
+                s, cr.principal, [indicator(1)], tlp=Tlp.AMBER, group_ids=[group.id]
+            )
+            s.commit()
+        notify_loop.run_once(sessions, live)  # queued (GT is in the group), first POST fails
+        with sessions() as s:
+            groups.set_group_members(s, None, group.id, [cr.org_id])  # GT leaves it
+            s.commit()
+        notify_loop.run_once(sessions, live)
+    assert down.received == []
+    log = client.get(f"/api/webhooks/{made['id']}/deliveries", headers=gt.headers).json()
+    [entry] = log["deliveries"]
+    assert (entry["status"], entry["last_error"]) == ("dead", "its owner may no longer see this")
