@@ -29,6 +29,7 @@ from minga.correlate.score_cli import score_app
 from minga.correlate.scores import configure_from as configure_scores
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
+from minga.events.notify_cli import constituency_app
 from minga.exercises.cli import exercise_app, scenario_app
 from minga.federation.cli import node_app, peer_app
 from minga.federation.keys import ensure_key
@@ -71,6 +72,7 @@ app.add_typer(sensor_app, name="sensor")
 app.command("lookup")(lookup_command)
 app.add_typer(correlate_app, name="correlate")
 app.add_typer(warninglist_app, name="warninglist")
+app.add_typer(constituency_app, name="constituency")
 app.command("export")(export_command)
 app.add_typer(feed_token_app, name="feed-token")
 

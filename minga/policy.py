@@ -659,3 +659,48 @@ def may_update_improvement(principal: Principal, marking: ExerciseMarking, org_i
         and principal.org_id == org_id
         and principal.role in (Role.ADMIN, Role.COORDINATOR)
     )
+
+
+# -- notify: webhooks, constituencies, delivery logs, notifications ------------------------
+# A webhook receives only what its owner may see (`may_see` at delivery time, with the owner
+# below as the principal); a notification names evidence only to those who may see it.
+
+
+def org_reader(org_id: int, group_ids: frozenset[int], *, remote: bool = False) -> Principal:
+    """An organisation as a reader (what any of its members may see): the principal of an
+    organisation's webhook and of a constituency match."""
+    return Principal(
+        user_id=0, org_id=org_id, role=Role.READER, identity_ref="", group_ids=group_ids,
+        remote=remote,
+    )  # fmt: skip
+
+
+def may_manage_webhook(principal: Principal, org_id: int, user_id: int | None) -> bool:
+    """A user's own webhook: that user; an organisation's webhook: its admins. Reading and
+    replaying the delivery log follow the same rule."""
+    if principal.remote:
+        return False
+    if user_id is not None:
+        return user_id == principal.user_id and principal.org_id == org_id
+    return principal.role is Role.ADMIN and principal.org_id == org_id
+
+
+def may_manage_constituency(principal: Principal, org_id: int) -> bool:
+    """What an organisation answers for is declared by its admins, or by the node operator
+    (the national CSIRT) for any member."""
+    if principal.remote:
+        return False
+    return (principal.role is Role.ADMIN and principal.org_id == org_id) or is_node_operator(
+        principal
+    )
+
+
+def may_import_constituencies(principal: Principal) -> bool:
+    """A bulk import names many organisations: the node operator only."""
+    return is_node_operator(principal)
+
+
+def may_receive_notification(reader: Principal, evidence: Marking | None) -> bool:
+    """A notification goes out only with evidence its recipient may see; without it, nothing
+    is said (a hidden thing and an unknown thing get the same answer)."""
+    return evidence is None or may_see(reader, evidence)

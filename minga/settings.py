@@ -247,6 +247,32 @@ class Settings(BaseSettings):
         " default). nats://host:4222: the outbox is relayed to NATS JetStream and `minga worker`"
         " processes consume it.",
     )
+    # -- notify: webhooks, e-mail, watch lists, constituency routing
+    notify_seconds: float = Field(
+        default=2,
+        ge=0,
+        description="How often `minga serve` routes new events to constituencies and watch"
+        " lists, and sends due webhooks and e-mail; 0 turns it off.",
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Attempts at a webhook delivery before it is dead."
+    )
+    webhook_retry_seconds: float = Field(
+        default=30,
+        ge=0,
+        description="Wait before a webhook's first retry; doubled at each further attempt.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10, gt=0, le=120, description="How long a webhook receiver has to answer."
+    )
+    constituency_period_seconds: int = Field(
+        default=86400,
+        ge=60,
+        description="A constituent is told about one value at most once per period.",
+    )
+    digest_seconds: int = Field(
+        default=86400, ge=60, description="Time between two e-mail digests to one user."
+    )
 
     @field_validator("database_url")
     @classmethod

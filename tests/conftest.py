@@ -176,6 +176,7 @@ def settings(db_url: str) -> Settings:
         ingest_worker_seconds=0,
         federation_receipts_seconds=0,
         search_index_seconds=0,  # tests/intel/test_search.py runs the text indexer itself
+        notify_seconds=0,  # tests/events run the notify round themselves
     )
 
 

@@ -69,5 +69,8 @@ def install(app: FastAPI) -> None:
     from minga.sensor import pages as sensor_pages
 
     app.include_router(sensor_pages.router)
+    from minga.events import notify_pages
+
+    app.include_router(notify_pages.router)
     static = resources.files("minga.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
