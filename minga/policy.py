@@ -538,3 +538,22 @@ def sighting_count_filter(
 ) -> Any:
     """SQL equal to `may_count_sighting` for `sightings` rows joined to their object row."""
     return or_(sightings.c.anonymous == true(), visible_filter(principal, objects, object_groups))
+
+
+# --- events (per-user streams) -------------------------------------------------------------
+# Who a stream message that is not about an object is for; objects use `may_see`, incident
+# updates `may_see_incident`.
+
+
+def may_hear_job(principal: Principal, owner_user_id: int | None) -> bool:
+    """An ingest job's outcome is told to the person who queued it."""
+    return owner_user_id is not None and owner_user_id == principal.user_id
+
+
+def is_notified(
+    principal: Principal, recipient_org_id: int | None, recipient_user_id: int | None
+) -> bool:
+    """A notification names one person, or (no person named) every user of an organisation."""
+    if recipient_user_id is not None:
+        return recipient_user_id == principal.user_id
+    return recipient_org_id is not None and recipient_org_id == principal.org_id

@@ -14,6 +14,7 @@ from minga.api.errors import ErrorOut
 from minga.assessments import views as assessment_views
 from minga.correlate import feed_views, sighting_views
 from minga.correlate import views as correlate_views
+from minga.events import views as events_views
 from minga.federation import receipt_views
 from minga.federation import sync as federation_sync
 from minga.federation import views as federation_views
@@ -69,6 +70,7 @@ def install(app: FastAPI) -> None:
     app.include_router(sighting_views.router)
     app.include_router(correlate_views.router)
     app.include_router(feed_views.router)
+    app.include_router(events_views.router)
     web.install(app)
 
     @app.get("/api/health", tags=["node"])

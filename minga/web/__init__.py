@@ -63,5 +63,8 @@ def install(app: FastAPI) -> None:
     from minga.correlate import feed_pages
 
     app.include_router(feed_pages.router)
+    from minga.events import pages as events_pages
+
+    app.include_router(events_pages.router)
     static = resources.files("minga.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
