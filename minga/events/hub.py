@@ -56,9 +56,11 @@ class Hub:
         queue: int,
         chorus: Chorus | None = None,
         batch: int = 500,
+        tail: bool = True,
     ) -> None:
         self.sessions, self.poll, self.queue, self.batch = sessions, poll, queue, batch
         self.chorus = chorus
+        self.tail = tail  # False: the caller drives `step` (tests)
         self.position = 0
         self.subscribers: set[Subscriber] = set()
         self.started = False
@@ -76,6 +78,8 @@ class Hub:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self.position = await asyncio.to_thread(self._last)
+        if not self.tail:
+            return
         event.listen(self.sessions, "after_commit", self._on_commit)
         if self.chorus is not None:
             self.chorus.listen(self.ring)
@@ -85,6 +89,8 @@ class Hub:
         if not self.started:
             return
         self.started = False
+        if not self.tail:
+            return
         event.remove(self.sessions, "after_commit", self._on_commit)
         if self.chorus is not None:
             self.chorus.close()
