@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -64,6 +66,7 @@ class Hub:
         self.position = 0
         self.subscribers: set[Subscriber] = set()
         self.started = False
+        self.closing = False  # the server is stopping: streams end, readers resume elsewhere
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -80,6 +83,7 @@ class Hub:
         self.position = await asyncio.to_thread(self._last)
         if not self.tail:
             return
+        self._end_streams_on_exit()
         event.listen(self.sessions, "after_commit", self._on_commit)
         if self.chorus is not None:
             self.chorus.listen(self.ring)
@@ -98,6 +102,34 @@ class Hub:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+    def _end_streams_on_exit(self) -> None:
+        """Streams never end by themselves, and the server waits for open answers before it
+        stops: on SIGTERM/SIGINT each stream says goodbye (with where to resume) first."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # a server in a thread (tests): its owner stops it
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(sig)
+            if not callable(previous):
+                continue
+
+            def chained(signum: int, frame: object, previous: Callable = previous) -> None:
+                self.close_streams()
+                previous(signum, frame)
+
+            signal.signal(sig, chained)
+
+    def close_streams(self) -> None:
+        """End every stream (from any thread, or a signal handler)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._close_all)
+
+    def _close_all(self) -> None:
+        self.closing = True
+        for sub in self.subscribers:
+            sub.ready.set()
 
     def _on_commit(self, session: Session) -> None:
         if session.info.pop(EMITTED, False):
@@ -192,6 +224,9 @@ class Hub:
         while True:
             if sub.cut:
                 yield _last_word(sub.after, "too_slow", "this stream fell behind")
+                return
+            if self.closing:
+                yield _last_word(sub.after, "closing", "this node process is stopping")
                 return
             if not sub.pending:
                 sub.ready.clear()

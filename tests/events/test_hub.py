@@ -103,3 +103,20 @@ def test_one_batch_reaches_every_reader_filtered_for_each(
     for_cr, for_gt = asyncio.run(scenario())
     assert [m["data"]["id"] for m in for_cr] == [sid("indicator", 1), sid("indicator", 2)]
     assert [m["data"]["id"] for m in for_gt] == [sid("indicator", 2)]
+
+
+def test_streams_say_where_to_resume_when_the_node_stops(sessions: sessionmaker[Session]) -> None:
+    cr = add_member(sessions, "CSIRT-CR")
+
+    async def scenario() -> list[dict]:
+        hub = Hub(sessions, poll=1, queue=8, tail=False)
+        body = hub.follow(cr.principal, StreamFilters(), None, keepalive=3600)
+        waiting = await _joined(hub, body)
+        hub.close_streams()  # what SIGTERM does in `minga serve`
+        last = _messages(await waiting)
+        await body.aclose()
+        return last
+
+    last = asyncio.run(scenario())
+    assert [m["event"] for m in last] == ["end"]
+    assert last[0]["data"]["reason"] == "closing" and int(last[0]["id"]) >= 0
