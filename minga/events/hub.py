@@ -70,29 +70,38 @@ class Hub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        self._starting: asyncio.Future[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start tailing (in the running loop); called by the first subscriber."""
-        if self.started:
-            return
-        self.started = True
+        """Start tailing (in the running loop); every subscriber waits for it."""
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
+        try:
+            await asyncio.shield(self._starting)
+        except Exception:  # the database was not there: the next reader tries again
+            self._starting = None
+            raise
+
+    async def _start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self.position = await asyncio.to_thread(self._last)
         if not self.tail:
+            self.started = True
             return
         self._end_streams_on_exit()
         event.listen(self.sessions, "after_commit", self._on_commit)
         if self.chorus is not None:
             self.chorus.listen(self.ring)
         self._task = self._loop.create_task(self._run(), name="minga-stream-tailer")
+        self.started = True
 
     async def stop(self) -> None:
         if not self.started:
             return
-        self.started = False
+        self.started, self._starting = False, None
         if not self.tail:
             return
         event.remove(self.sessions, "after_commit", self._on_commit)
