@@ -26,9 +26,9 @@ def chorus_folder(database_url: str, node_name: str) -> Path:
 
 
 class Chorus:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, name: str | None = None) -> None:
         self.folder = folder
-        self.mine = folder / f"{os.getpid()}.bell"
+        self.mine = folder / f"{name or os.getpid()}.bell"
         self._bell = Doorbell(self.mine)
         self._send: socket.socket | None = None
         self.supported = self._bell.supported
