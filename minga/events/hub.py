@@ -248,10 +248,10 @@ class Hub:
                     yield b": keep-alive\n\n"
                 continue
             batch = sub.pending.popleft()
-            found = messages(sub.principal, sub.filters, batch, after=sub.after)
+            body = batch.body_for(sub.principal, sub.filters, sub.after)
             sub.after = max(sub.after, batch.last)
-            if found:
-                yield b"".join(m.encode() for m in found)
+            if body:
+                yield body
 
 
 def _last_word(after: int, reason: str, why: str) -> bytes:

@@ -130,10 +130,26 @@ class Batch:
     items: dict[int, list[items.Item]] = field(default_factory=dict)  # by event seq
     incidents: dict[int, IncidentMarking] = field(default_factory=dict)  # by incident id
     markings: dict[str, Marking] = field(default_factory=dict)  # notified objects, newest
+    # What the batch says to each (principal, filters), encoded: readers of one person with
+    # the same filters (a person's tabs, a service's connections) share the work.
+    rendered: dict[tuple[Principal, StreamFilters], bytes] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def last(self) -> int:
         return self.events[-1].seq if self.events else 0
+
+    def body_for(self, principal: Principal, filters: StreamFilters, after: int) -> bytes:
+        """The SSE bytes of `messages` (cached when the reader takes the whole batch)."""
+        if not self.events or after >= self.events[0].seq:
+            return b"".join(m.encode() for m in messages(principal, filters, self, after=after))
+        key = (principal, filters)
+        found = self.rendered.get(key)
+        if found is None:
+            found = b"".join(m.encode() for m in messages(principal, filters, self))
+            self.rendered[key] = found
+        return found
 
 
 def _incident_id(event: Event) -> int | None:
