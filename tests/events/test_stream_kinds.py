@@ -181,3 +181,31 @@ def test_notifications_reach_their_recipient_while_it_may_see_the_evidence(
     assert [m.data["recipient_user_id"] for m in for_cr] == [cr.user_id]
     no_notes = parse_filters(events=["object,incident"])
     assert _told(sessions, gt.principal, start, no_notes) == []
+
+
+def test_min_score_keeps_indicators_scored_at_least_that(sessions: sessionmaker[Session]) -> None:
+    from sqlalchemy import select
+
+    from minga.correlate import sightings
+    from minga.correlate.score_models import indicator_scores
+
+    cr = add_member(sessions, "CSIRT-CR")
+    gt = add_member(sessions, "CSIRT-GT", country="GT")
+    start = _start(sessions)
+    with sessions() as s:
+        intel.create_objects(s, cr.principal, [indicator(1), indicator(2)], tlp=Tlp.GREEN)
+        s.commit()
+    with sessions() as s:  # seen by two organisations: its score rises
+        sightings.record(s, cr.principal, sid("indicator", 1), count=5)
+        sightings.record(s, gt.principal, sid("indicator", 1), count=5)
+        s.commit()
+        scores = dict(s.execute(select(indicator_scores.c.stix_id, indicator_scores.c.score)).all())
+    high, low = scores[sid("indicator", 1)], scores[sid("indicator", 2)]
+    assert high > low
+
+    def told(min_score: int) -> list[str]:
+        f = parse_filters(types=["indicator"], min_score=str(min_score))
+        return [m.data["id"] for m in _told(sessions, cr.principal, start, f)]
+
+    assert told(high) == [sid("indicator", 1)]  # the score is read when delivered
+    assert told(low) == [sid("indicator", 1), sid("indicator", 2)]
