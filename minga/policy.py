@@ -704,3 +704,22 @@ def may_receive_notification(reader: Principal, evidence: Marking | None) -> boo
     """A notification goes out only with evidence its recipient may see; without it, nothing
     is said (a hidden thing and an unknown thing get the same answer)."""
     return evidence is None or may_see(reader, evidence)
+
+
+# --- events (per-user streams) -------------------------------------------------------------
+# Who a stream message that is not about an object is for; objects use `may_see`, incident
+# updates `may_see_incident`.
+
+
+def may_hear_job(principal: Principal, owner_user_id: int | None) -> bool:
+    """An ingest job's outcome is told to the person who queued it."""
+    return owner_user_id is not None and owner_user_id == principal.user_id
+
+
+def is_notified(
+    principal: Principal, recipient_org_id: int | None, recipient_user_id: int | None
+) -> bool:
+    """A notification names one person, or (no person named) every user of an organisation."""
+    if recipient_user_id is not None:
+        return recipient_user_id == principal.user_id
+    return recipient_org_id is not None and recipient_org_id == principal.org_id

@@ -273,6 +273,25 @@ class Settings(BaseSettings):
     digest_seconds: int = Field(
         default=86400, ge=60, description="Time between two e-mail digests to one user."
     )
+    # events: per-user streams (GET /api/stream)
+    stream_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="How often each process's stream tailer looks for events committed"
+        " elsewhere (a commit on this machine wakes it at once).",
+    )
+    stream_keepalive_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds of silence after which a stream sends a keep-alive comment and"
+        " re-checks the reader's credentials.",
+    )
+    stream_queue: int = Field(
+        default=256,
+        ge=1,
+        description="How many event batches a stream reader may fall behind before it is cut"
+        " (it resumes with Last-Event-ID).",
+    )
 
     @field_validator("database_url")
     @classmethod

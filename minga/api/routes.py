@@ -15,6 +15,7 @@ from minga.assessments import views as assessment_views
 from minga.correlate import feed_views, sighting_views
 from minga.correlate import views as correlate_views
 from minga.events import notify_views
+from minga.events import views as events_views
 from minga.exercises import views as exercise_views
 from minga.federation import receipt_views
 from minga.federation import sync as federation_sync
@@ -75,6 +76,7 @@ def install(app: FastAPI) -> None:
     app.include_router(feed_views.router)
     app.include_router(sensor_alert_views.router)
     app.include_router(notify_views.router)
+    app.include_router(events_views.router)
     web.install(app)
 
     @app.get("/api/health", tags=["node"])

@@ -89,6 +89,7 @@ def emit(
         )
     )
     positions.advance(session, seq)
+    session.info["events.emitted"] = True  # wakes this node's stream tailers at commit
     return seq
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from minga import audit
 from minga.accounts.models import Organisation
 from minga.errors import Forbidden, InvalidInput, NotFound
+from minga.events import outbox
 from minga.incidents.models import ORG_ROLES, STATUSES, Incident, IncidentOrg, TimelineEntry
 from minga.incidents.reference import check_classification, check_severity
 from minga.policy import (
@@ -114,6 +115,31 @@ def note(
         )
     )
     incident.updated_at = at
+    announce(session, principal, incident, kind, text)
+
+
+def announce(
+    session: Session, principal: Principal | None, incident: Incident, change: str, text: str
+) -> None:
+    """Every timeline entry is an incident update on the outbox (`outbox.INCIDENT`); streams
+    tell whoever may see the incident when they deliver it."""
+    if incident.id is None:
+        session.flush()
+    outbox.emit(
+        session,
+        outbox.INCIDENT,
+        actor_org_id=principal.org_id if principal else None,
+        actor_user_id=principal.user_id if principal else None,
+        subject=f"incident:{incident.id}",
+        payload={
+            "incident_id": incident.id,
+            "change": change,
+            "text": text[:500],
+            "title": incident.title,
+            "status": incident.status,
+            "severity": incident.severity,
+        },
+    )
 
 
 def _orgs_exist(session: Session, ids: Iterable[int]) -> list[int]:

@@ -72,5 +72,8 @@ def install(app: FastAPI) -> None:
     from minga.events import notify_pages
 
     app.include_router(notify_pages.router)
+    from minga.events import pages as events_pages
+
+    app.include_router(events_pages.router)
     static = resources.files("minga.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

@@ -38,6 +38,8 @@ LOCKOUTS = {
     "disable_user_api_users__user_id__disable_post",
     "revoke_token_api_tokens__public_id__delete",
 }
+# Answers that never end (Server-Sent Events): tests/events covers them over a real server.
+ENDLESS = {"stream_api_stream_get"}
 
 
 @dataclass
@@ -127,9 +129,9 @@ def _fuzz(engine: Engine, db_url: str, sessions: sessionmaker[Session]) -> Run:
     run = Run()
     operations = [result.ok() for result in schema.get_all_operations()]
     ids = {operation.definition.raw.get("operationId") for operation in operations}
-    assert LOCKOUTS.issubset(ids), "an excluded operation was renamed: update LOCKOUTS"
+    assert ids >= LOCKOUTS | ENDLESS, "an excluded operation was renamed: update the sets"
     for operation in operations:
-        if operation.definition.raw.get("operationId") in LOCKOUTS:
+        if operation.definition.raw.get("operationId") in LOCKOUTS | ENDLESS:
             continue
         run.operations.add(operation.label)
         for role, member in members.items():

@@ -1,0 +1,3 @@
+"""Fixtures shared with other domains' tests."""
+
+from tests.incidents.conftest import community  # noqa: F401 (the incident tests' community)
