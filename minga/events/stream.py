@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from minga.errors import MingaError
 from minga.events import items, outbox
 from minga.events.outbox import Event
+from minga.events.watch import Watchlist
 from minga.intel.models import object_groups, objects
 from minga.policy import (
     TLP_RANK,
@@ -61,6 +62,12 @@ class StreamFilters:
 
     events: frozenset[str] = frozenset(EVENTS)
     objects: items.Filters = field(default_factory=items.Filters)
+    # `watched=true`: only objects the reader's watch list answers (`minga.events.watch`);
+    # notifications (watch hits from other countries included) still come.
+    watchlist: Watchlist | None = None
+
+    def watched(self, item: items.Item) -> bool:
+        return self.watchlist is None or self.watchlist.matches(item)
 
     def tlp_ok(self, tlp: Tlp | None) -> bool:
         limit = self.objects.max_tlp
@@ -242,7 +249,9 @@ def _of_event(principal: Principal, f: StreamFilters, batch: Batch, e: Event) ->
     """The messages one event makes for one reader (none when it may not see it)."""
     if e.kind == outbox.OBJECTS:
         seen = items.visible(principal, batch.items.get(e.seq, ()), f.objects)
-        return [Message(e.seq, i.what, i.as_json()) for i in seen if i.what in f.events]
+        return [
+            Message(e.seq, i.what, i.as_json()) for i in seen if i.what in f.events and f.watched(i)
+        ]
     if e.kind == outbox.INGEST_JOB:
         if JOB not in f.events or not may_hear_job(principal, e.actor_user_id):
             return []

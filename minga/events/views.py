@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Header, Query, Request
@@ -19,6 +20,7 @@ from minga.errors import MingaError
 from minga.events.hub import Hub
 from minga.events.stream import EVENTS, BadFilter, StreamFilters, parse_filters
 from minga.events.wake import Chorus, chorus_folder
+from minga.events.watch import watchlist
 from minga.policy import Principal
 
 
@@ -87,6 +89,12 @@ def filters_of(
     return parse_filters(events=events, types=types, max_tlp=max_tlp, min_score=min_score)
 
 
+def with_watchlist(request: Request, filters: StreamFilters, principal: Principal) -> StreamFilters:
+    """`watched=true`: the reader's watch list as it stands when the stream opens."""
+    with get_node(request).sessions() as session:
+        return replace(filters, watchlist=watchlist(session, principal.user_id))
+
+
 def sse(
     request: Request,
     principal: Principal,
@@ -135,6 +143,9 @@ async def stream(
     max_tlp: MaxTlpQ = None,
     min_score: MinScoreQ = None,
     after: AfterQ = None,
+    watched: Annotated[
+        bool, Query(description="Only objects your watch list answers (and notifications).")
+    ] = False,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Every event you may see, as it commits: `id:` is its seq (resume with Last-Event-ID),
@@ -143,4 +154,6 @@ async def stream(
     filters = filters_of(events, types, max_tlp, min_score)
     start = resume_point(last_event_id, after)
     principal, still_valid = await run_in_threadpool(_token_principal, request)
+    if watched:
+        filters = await run_in_threadpool(with_watchlist, request, filters, principal)
     return sse(request, principal, filters, start, still_valid)

@@ -209,3 +209,27 @@ def test_min_score_keeps_indicators_scored_at_least_that(sessions: sessionmaker[
 
     assert told(high) == [sid("indicator", 1)]  # the score is read when delivered
     assert told(low) == [sid("indicator", 1), sid("indicator", 2)]
+
+
+def test_watched_keeps_only_what_the_watch_list_answers(sessions: sessionmaker[Session]) -> None:
+    from dataclasses import replace
+
+    from minga.events import watch
+
+    cr = add_member(sessions, "CSIRT-CR")
+    start = _start(sessions)
+    with sessions() as s:
+        watch.add_watch(s, cr.principal, watch.VALUE, "203.0.113.0/24")
+        s.commit()
+    with sessions() as s:
+        items = [indicator(1, value="203.0.113.9"), indicator(2, value="198.51.100.7")]
+        intel.create_objects(s, cr.principal, items, tlp=Tlp.GREEN)
+        s.commit()
+    with sessions() as s:
+        mine = watch.watchlist(s, cr.principal.user_id)
+    watched = replace(parse_filters(types=["indicator"]), watchlist=mine)
+    assert [m.data["id"] for m in _told(sessions, cr.principal, start, watched)] == [
+        sid("indicator", 1)
+    ]
+    everything = parse_filters(types=["indicator"])
+    assert len(_told(sessions, cr.principal, start, everything)) == 2
