@@ -14,6 +14,9 @@ Sections (each a function `section(args) -> list[str]` in SECTIONS, so more can 
 - `filter`: the cost of deciding a batch for 1,000 readers as the hub does (one read, then the
   pure policy per reader) beside the naive way (every reader reads the batch itself), in
   this process, on the same data: the ratio is what sharing one read per process buys.
+- `webhooks`: deliveries/s of the webhook queue and sender to a local receiver (4 webhooks,
+  every object to each), beside bare sequential POSTs of the same bodies
+  (`benchmarks/webhooks.py`).
 
     .venv/bin/python benchmarks/stream.py --quick          # 200 readers, SQLite
     .venv/bin/python benchmarks/stream.py                  # 1,000 readers, SQLite, 1 and 2 workers
@@ -350,9 +353,28 @@ def section_filter(args: argparse.Namespace) -> list[str]:
     return [line]
 
 
+def section_webhooks(args: argparse.Namespace) -> list[str]:
+    """Webhook deliveries/s through the queue and sender (`benchmarks/webhooks.py`)."""
+    from benchmarks import webhooks
+
+    objects = 200 if args.quick else 2000
+    lines = []
+    for backend in args.backends:
+        f = webhooks.measure(backend, objects=objects, hooks=4)
+        line = (
+            f"webhooks ({backend}): {f['delivered']:,} of {f['deliveries']:,} delivered, "
+            f"{f['deliveries_per_s']:,.0f} deliveries/s (queued in {f['queue_seconds']:.2f} s); "
+            f"bare sequential POSTs {f['naive_per_s']:,.0f}/s"
+        )
+        print(line, flush=True)
+        lines.append(line)
+    return lines
+
+
 SECTIONS: dict[str, Callable[[argparse.Namespace], list[str]]] = {
     "sse": section_sse,
     "filter": section_filter,
+    "webhooks": section_webhooks,
 }
 
 
