@@ -3,7 +3,7 @@
 Each consumer is a loop fetching from its durable pull consumer and handling what it got in a
 thread (the handlers are synchronous database code); several processes fetching from one
 durable consumer share its messages. `stop` (SIGTERM) ends the loops after the messages in
-hand are handled and acknowledged — nothing is left half done — then the connection drains.
+hand are handled and acknowledged — nothing is left half done — then the connection closes.
 """
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ class BusWorker:
             if ready is not None:
                 ready()
             await asyncio.gather(*loops)
-        finally:
-            await nc.drain()
+        finally:  # every fetched message was handled: nothing is left to drain
+            await nc.close()
 
     async def _loop(
         self,
