@@ -36,8 +36,10 @@ retried (with backoff) and, past the last delivery, dead-lettered.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -57,6 +59,8 @@ from minga.events import cursors, outbox
 from minga.events.cursors import Handler
 from minga.events.outbox import Event
 from minga.settings import Settings
+
+log = logging.getLogger("minga.events")
 
 # Modules that register consumers; `minga worker` imports them before it starts.
 BUILTIN = ("minga.events.counts",)
@@ -164,16 +168,24 @@ async def connect(settings: Settings, *, name: str = "minga") -> Client:
     url = settings.event_bus
     if not url.startswith(("nats://", "tls://")):
         raise BusUnavailable(f"MINGA_EVENT_BUS must be a nats:// URL, not {url!r}")
+
+    async def said(exc: Exception) -> None:  # one line, not the client's traceback
+        log.warning("NATS at %s: %s", url, exc or type(exc).__name__)
+
+    # Once connected, reconnect for ever (a NATS restart); the first connection is bounded.
+    first = nats.connect(
+        url,
+        name=name,
+        connect_timeout=CONNECT_TIMEOUT,
+        reconnect_time_wait=1,
+        max_reconnect_attempts=-1,
+        error_cb=said,
+    )
     try:
-        return await nats.connect(
-            url,
-            name=name,
-            connect_timeout=CONNECT_TIMEOUT,
-            allow_reconnect=True,
-            max_reconnect_attempts=-1,
-        )
+        return await asyncio.wait_for(first, 2 * CONNECT_TIMEOUT)
     except Exception as exc:
-        raise BusUnavailable(f"NATS at {url} did not answer: {exc or type(exc).__name__}") from exc
+        why = str(exc) or "no answer in time"
+        raise BusUnavailable(f"NATS at {url} cannot be reached ({why})") from exc
 
 
 async def ensure_streams(js: JetStreamContext, n: Names) -> None:

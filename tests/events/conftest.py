@@ -26,7 +26,13 @@ def nats_problem(url: str) -> str | None:
     """Why the JetStream server at `url` cannot be used, or None."""
 
     async def probe() -> None:
-        nc = await nats.connect(url, connect_timeout=2, allow_reconnect=False)
+        async def quiet(exc: Exception) -> None:
+            pass
+
+        connecting = nats.connect(
+            url, connect_timeout=2, max_reconnect_attempts=1, reconnect_time_wait=1, error_cb=quiet
+        )
+        nc = await asyncio.wait_for(connecting, 5)
         try:
             await nc.jetstream().account_info()
         finally:
