@@ -5,12 +5,12 @@
 
 Real `minga worker` processes on a fresh PostgreSQL database (SQLite file if PostgreSQL is not
 reachable) and the NATS server at MINGA_BENCH_NATS_URL (default nats://127.0.0.1:4222).
-- Events: the outbox receives N events (1,000 per transaction), then 2 workers start; figures
-  are events/s relayed to JetStream (the relay's cursor), consumed by the ordered event-counts
-  consumer, and by a parallel no-op consumer both workers share — each from the moment both
-  workers are ready to the last acknowledgement. The peer, on the same events in the same run:
-  the embedded default, the same event-counts handler drained from the outbox in-process
-  (`cursors.drain`).
+- Events: the outbox receives N events (1,000 per transaction); the relay copies them to
+  JetStream (events/s, one relay, in this process); then 2 workers start and consume them: the
+  ordered event-counts consumer and a parallel no-op consumer both workers share (events/s from
+  the moment both workers are ready to the last acknowledgement). The peer, on the same events
+  in the same run: the embedded default, the same event-counts handler drained from the outbox
+  in-process (`cursors.drain`).
 - Jobs: J upload jobs queued with the bus (as `wait=false` uploads are), run by 1 then by 2
   workers; jobs/s from the first enqueue to the last job done, and the ratio 2 / 1.
 
@@ -44,6 +44,7 @@ from minga.accounts import service as accounts
 from minga.db import make_engine, make_sessionmaker
 from minga.events import bus, counts, cursors, outbox
 from minga.events.bus_models import event_counts
+from minga.events.relay import Relay
 from minga.ingest import jobs
 from minga.ingest.models import jobs as job_rows
 from minga.ingest.pipeline import Options, Upload
@@ -163,20 +164,24 @@ async def _delete_streams(settings: Settings) -> None:
         await nc.close()
 
 
-def drained(settings: Settings, consumers: Sequence[str], expected: int) -> float:
-    """Wait until each named consumer of the events stream has acknowledged `expected`
-    messages; the monotonic time it was seen done."""
+def drained(settings: Settings, consumers: Sequence[str], upto: int) -> dict[str, float]:
+    """Wait until each named consumer of the events stream has acknowledged every message up to
+    stream position `upto`; the monotonic time each was seen done."""
 
-    async def watch() -> float:
+    async def watch() -> dict[str, float]:
         nc = await nats.connect(settings.event_bus)
+        done: dict[str, float] = {}
         try:
             js = nc.jetstream()
             stream = bus.names(settings).events_stream
-            while True:
-                infos = [await js.consumer_info(stream, name) for name in consumers]
-                if all(i.ack_floor.stream_seq >= expected for i in infos):
-                    return time.monotonic()
+            while len(done) < len(consumers):
+                for name in consumers:
+                    if name not in done:
+                        info = await js.consumer_info(stream, name)
+                        if info.ack_floor.stream_seq >= upto:
+                            done[name] = time.monotonic()
                 await asyncio.sleep(0.02)
+            return done
         finally:
             await nc.close()
 
@@ -192,29 +197,30 @@ def _write_events(sessions: sessionmaker[Session], n: int) -> None:
             s.commit()
 
 
-def _relayed(sessions: sessionmaker[Session], settings: Settings, upto: int) -> float:
-    name = bus.names(settings).relay_cursor
-    while True:
-        with sessions() as s:
-            if cursors.position(s, name) >= upto:
-                return time.monotonic()
-        time.sleep(0.02)
-
-
 def events_figures(url: str, n: int) -> dict[str, float]:
     sessions = make_sessionmaker(make_engine(url))
     settings = bus_settings(url)
-    with sessions() as s:
-        base = outbox.last_seq(s)
     began = time.monotonic()
-    _write_events(sessions, n)  # in the outbox before the workers start: the bus's pace alone
+    _write_events(sessions, n)
     written = time.monotonic()
+
+    async def relay_all() -> tuple[int, float]:  # the relay alone, in this process
+        nc = await bus.connect(settings)
+        try:
+            js = nc.jetstream()
+            await bus.ensure_streams(js, bus.names(settings))
+            relay, started = Relay(sessions, js, bus.names(settings)), time.monotonic()
+            while await relay.round():
+                pass
+            return relay.relayed, relay.relayed / (time.monotonic() - started)
+        finally:
+            await nc.close()
+
+    in_stream, relayed = asyncio.run(relay_all())  # a new stream: positions 1 to in_stream
     module = __name__ if __name__ != "__main__" else "benchmarks.bus"
     with workers(settings, 2, [module], env={"MINGA_BENCH_SINK": "1"}):
         started = time.monotonic()
-        relayed = _relayed(sessions, settings, base + n)
-        counted = drained(settings, [counts.NAME], base + n)
-        sunk = drained(settings, [SINK], base + n)
+        done = drained(settings, [counts.NAME, SINK], in_stream)
     with sessions() as s:  # the peer: the same handler, in-process from the outbox
         s.execute(event_counts.delete())
         s.commit()
@@ -227,9 +233,9 @@ def events_figures(url: str, n: int) -> dict[str, float]:
     return {
         "events": n,
         "written to the outbox/s": n / (written - began),
-        "relayed/s": n / (relayed - started),
-        "counted/s (ordered, 2 workers)": n / (counted - started),
-        "no-op consumer/s (2 workers)": n / (sunk - started),
+        "relayed/s (one relay)": relayed,
+        "counted/s (ordered, 2 workers)": in_stream / (done[counts.NAME] - started),
+        "no-op consumer/s (2 workers)": in_stream / (done[SINK] - started),
         "embedded drain/s (peer)": total / peer,
     }
 

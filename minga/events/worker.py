@@ -9,6 +9,7 @@ hand are handled and acknowledged — nothing is left half done — then the con
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -29,6 +30,7 @@ log = logging.getLogger("minga.events")
 
 INGEST = "ingest"  # the durable consumer of the jobs stream
 FETCH_WAIT = 1.0  # seconds a fetch waits for messages: how soon a stop is noticed
+MORE_WAIT = 0.02  # seconds a batch waits to fill up once its first message is in
 
 
 class BusWorker:
@@ -113,7 +115,10 @@ class BusWorker:
     ) -> None:
         while not stop.is_set():
             try:
-                msgs = await sub.fetch(batch, timeout=FETCH_WAIT)
+                msgs = await sub.fetch(1, timeout=FETCH_WAIT)  # waits for the first one only
+                if batch > 1:  # then takes what else is there, without waiting for a full batch
+                    with contextlib.suppress(FetchTimeoutError, TimeoutError):
+                        msgs += await sub.fetch(batch - 1, timeout=MORE_WAIT)
             except (FetchTimeoutError, TimeoutError):
                 continue
             except Exception:  # NATS reconnecting: the client retries underneath
