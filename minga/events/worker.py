@@ -171,7 +171,7 @@ class BusWorker:
             return
         finally:
             alive.cancel()
-        await msg.ack()
+        await msg.ack_sync()  # confirmed: a job acknowledged is never handed out again
         self.done[INGEST] += 1
         self.say(f"ingest job {job_id}: {job.status}")
 

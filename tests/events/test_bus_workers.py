@@ -1,8 +1,9 @@
 """Two `minga worker` processes over PostgreSQL and NATS share the ingest jobs; killing one
-mid-job (SIGKILL) loses nothing and stores nothing twice; SIGTERM stops one cleanly."""
+mid-job (SIGKILL) loses nothing and stores nothing twice; SIGTERM mid-job finishes the job first."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -11,12 +12,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import nats
 import orjson
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.events import bus, outbox
+from minga.events.worker import INGEST
 from minga.ingest import jobs
 from minga.ingest.models import jobs as job_rows
 from minga.ingest.pipeline import Options, Upload
@@ -39,6 +42,9 @@ def gated(upload, ctx):
     if upload.source == "slow.json" and not gate.exists():
         gate.write_text(str(os.getpid()))
         time.sleep(600)
+    if upload.source == "last.json":  # long enough to be stopped in the middle of it
+        gate.with_suffix(".last").touch()
+        time.sleep(2)
     return real(upload, ctx)
 
 jobs.run_pipeline = gated
@@ -112,6 +118,9 @@ def test_workers_share_jobs_and_a_killed_one_loses_nothing(
         holder.wait()
         # Its message was never acknowledged: NATS hands it to the other worker.
         _until(lambda: _statuses(sessions)[slow][0] == "done", "the slow job, elsewhere")
+        # SIGTERM in the middle of a job: the worker finishes it, acknowledges it, then stops.
+        last = _queue(sessions, member, "last.json", 200, 2)
+        _until(gate.with_suffix(".last").exists, "the last job starts")
         other.send_signal(signal.SIGTERM)
         assert other.wait(timeout=60) == 0
     finally:
@@ -123,11 +132,23 @@ def test_workers_share_jobs_and_a_killed_one_loses_nothing(
     assert f"ingest job {slow}: started (delivery 2)" in survived
     assert f"ingest job {slow}: done" in survived
     assert all(f"ingest job {q}: done" in survived for q in quick)
-    assert "5 ingest jobs run" in survived.splitlines()[-1]
+    assert "6 ingest jobs run" in survived.splitlines()[-1]
     statuses = _statuses(sessions)
-    assert statuses[slow] == ("done", 2)
+    assert (statuses[slow], statuses[last]) == (("done", 2), ("done", 1))
     assert all(statuses[q] == ("done", 1) for q in quick)
     with sessions() as s:  # the identity of the member, then each indicator once
-        assert s.scalar(select(func.count()).select_from(objects)) == 1 + 20 + 4 * 3
+        assert s.scalar(select(func.count()).select_from(objects)) == 1 + 20 + 4 * 3 + 2
         ends = outbox.read_after(s, 0, limit=1000, kinds=[outbox.INGEST_JOB])
-    assert sorted(int(e.subject.split(":")[1]) for e in ends) == sorted([slow, *quick])
+    assert sorted(int(e.subject.split(":")[1]) for e in ends) == sorted([slow, last, *quick])
+
+    async def left() -> tuple[int, int, int]:  # every job message acknowledged, none waiting
+        nc = await nats.connect(bus_settings.event_bus)
+        try:
+            names = bus.names(bus_settings)
+            info = await nc.jetstream().consumer_info(names.jobs_stream, INGEST)
+            stream = await nc.jetstream().stream_info(names.jobs_stream)
+            return info.num_pending, info.num_ack_pending, stream.state.messages
+        finally:
+            await nc.close()
+
+    assert asyncio.run(left()) == (0, 0, 0)
