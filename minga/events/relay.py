@@ -6,7 +6,8 @@ holder killed loses it after `LEASE`). A round reads the events after the relay'
 acks, then moves the cursor: a relay that stops between the two publishes the same messages
 again, and JetStream drops them as duplicates. A relay taking over also reads the last message
 in the stream, so even past JetStream's de-duplication window it resumes after it.
-An `ingest.queued` event is also published, before the event itself, to the jobs stream.
+An `ingest.queued` event is also published, before the event itself, to the jobs stream; the
+holder also announces the jobs no message would run (`minga.ingest.handoff.orphans`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from minga.events import cursors
 from minga.events.bus import INGEST_QUEUED, Names, encode
 from minga.events.outbox import Event, read_after
 from minga.federation.lease import NodeLease
+from minga.ingest import handoff
 
 log = logging.getLogger("minga.events")
 
@@ -57,8 +59,16 @@ class Relay:
         held = await asyncio.to_thread(self.lease.hold)
         if held and not self.held_at:
             await self._resume()
+        if held:  # on taking the lease, every queued job; then those left running
+            await asyncio.to_thread(self._orphans, not self.held_at)
         self.held_at = now if held else 0.0
         return held
+
+    def _orphans(self, every_queued: bool) -> None:
+        with unit_of_work(self.sessions) as session:
+            found = handoff.orphans(session, every_queued=every_queued)
+        if found:
+            log.warning("%d ingest jobs no bus message would run were put on the bus", found)
 
     async def _resume(self) -> None:
         """Move the cursor past what the stream already holds (a relay that stopped after a

@@ -7,19 +7,22 @@ claims it again, with one attempt more, which fences the killed run — were it 
 from NATS and still alive, its final update matches no row and it stores nothing. A message
 delivered more than `MINGA_EVENT_BUS_MAX_DELIVERIES` times (its workers keep dying on it) is
 dead-lettered and its job `bury`-ed: marked dead, its payload kept to inspect.
+`orphans` puts on the bus the jobs no message will run (a server that stopped during a
+`wait=true` upload, jobs queued before the node went on the bus).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.accounts.models import User
 from minga.db import unit_of_work
-from minga.events import outbox
-from minga.ingest.jobs import DEAD, QUEUED, RUNNING, Job, run_job
+from minga.events import bus, outbox
+from minga.ingest.jobs import DEAD, QUEUED, RUNNING, Job, requeue_stale, run_job
+from minga.ingest.lease import LEASE
 from minga.ingest.models import jobs
 
 
@@ -69,3 +72,22 @@ def bury(session: Session, job_id: int, deliveries: int) -> bool:
                  "result": None},
     )  # fmt: skip
     return True
+
+
+def orphans(session: Session, *, every_queued: bool = False, lease: timedelta = LEASE) -> int:
+    """Announce on the bus the jobs left running past their lease (queued again first) and,
+    with `every_queued`, every queued job; how many. A job announced twice runs once: the
+    second message finds it claimed or ended."""
+    now = datetime.now(UTC)
+    stale = session.scalars(
+        select(jobs.c.id).where(jobs.c.status == RUNNING, jobs.c.updated_at < now - lease)
+    ).all()
+    if stale:
+        requeue_stale(session, lease=lease)
+    wanted = select(jobs.c.id).where(jobs.c.status == QUEUED)
+    if not every_queued:
+        wanted = wanted.where(jobs.c.id.in_(stale))
+    found = session.scalars(wanted.order_by(jobs.c.id)).all() if stale or every_queued else []
+    for job_id in found:
+        bus.announce_job(session, job_id)
+    return len(found)

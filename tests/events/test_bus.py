@@ -8,15 +8,19 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 from nats.js import JetStreamContext
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from minga.app import create_app
+from minga.cli import app
 from minga.events import bus, counts, cursors, outbox
 from minga.events.bus import Consumer, register_consumer
 from minga.events.outbox import Event
@@ -236,3 +240,44 @@ def test_an_upload_without_wait_runs_in_a_worker_through_the_bus(
     with sessions() as s:
         row = s.execute(select(job_rows).where(job_rows.c.id == job_id)).one()
     assert (row.status, row.attempts, orjson.loads(row.result)["created"]) == ("done", 1, 1)
+
+
+def test_jobs_no_message_would_run_are_put_on_the_bus(
+    sessions: sessionmaker[Session], bus_settings: Settings
+) -> None:
+    """A job queued before the node went on the bus, and one whose server stopped during a
+    wait=true upload (running, its heartbeat stopped): the relay's holder announces both."""
+    member = add_member(sessions, "CSIRT-CR")
+    ids = []
+    for n in (1, 2):
+        body = orjson.dumps({"type": "bundle", "id": sid("bundle", n), "objects": [indicator(n)]})
+        with sessions() as s:
+            ids.append(jobs.enqueue(s, member.principal, Upload(body, f"{n}.json"), Options()).id)
+            s.commit()
+    with sessions() as s:
+        lapsed = datetime.now(UTC) - timedelta(minutes=5)
+        stopped = {"status": "running", "attempts": 1, "updated_at": lapsed}
+        s.execute(update(job_rows).where(job_rows.c.id == ids[1]).values(**stopped))
+        s.commit()
+    worker = _work_until(bus_settings, sessions, lambda w: w.done[INGEST] == 2, consumers=[])
+    assert worker.done[INGEST] == 2
+    with sessions() as s:
+        rows = s.execute(select(job_rows.c.status, job_rows.c.attempts).order_by(job_rows.c.id))
+        assert [tuple(r) for r in rows] == [("done", 1), ("done", 2)]
+
+
+def test_the_worker_without_the_bus_runs_the_queue_and_the_consumers(
+    db_url: str, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    member = add_member(sessions, "CSIRT-CR")
+    body = orjson.dumps({"type": "bundle", "id": sid("bundle", 0), "objects": [indicator(1)]})
+    with sessions() as s:
+        jobs.enqueue(s, member.principal, Upload(body, "feed.json"), Options())
+        s.commit()
+    monkeypatch.setenv("MINGA_DATABASE_URL", db_url)
+    monkeypatch.delenv("MINGA_EVENT_BUS", raising=False)
+    result = CliRunner().invoke(app, ["worker", "--once"])
+    assert (result.exit_code, result.output.strip()) == (0, "1 ingest jobs run.")
+    with sessions() as s:
+        assert counts.counts(s) == Counter(e.kind for e in _events(sessions))
+        assert counts.counts(s)[outbox.INGEST_JOB] == 1
