@@ -125,7 +125,10 @@ class BusWorker:
                 log.exception("fetching from the bus failed")
                 await asyncio.sleep(FETCH_WAIT)
                 continue
-            await handle(msgs)  # type: ignore[misc]
+            try:
+                await handle(msgs)  # type: ignore[misc]
+            except Exception:  # an ack or a dead letter not sent: NATS delivers them again
+                log.exception("handling bus messages failed")
 
     def _backoff(self, delivered: int) -> float:
         return min(self.ack_wait, 0.25 * 2 ** max(0, delivered - 1))
@@ -140,7 +143,7 @@ class BusWorker:
                 "Minga-Consumer": consumer,
                 "Minga-Subject": msg.subject,
                 "Minga-Deliveries": str(meta.num_delivered),
-                "Minga-Error": why[:500],
+                "Minga-Error": " ".join(why.split())[:500],  # one line: headers end at CRLF
             },
         )
         await msg.ack()
