@@ -28,8 +28,9 @@ pattern under `minga.events.` with NATS wildcards (`*` one token, `>` the rest);
 `minga.events.cursors.Handler` — `handler(session, events)` writes rows in the transaction the
 worker commits before it acks, the same contract as `cursors.drain`, so one handler runs on the
 bus or, without it, in-process (`embedded`). Delivery is at least once: handlers are idempotent
-(keyed by `Event.seq`). With `ordered=True` one batch is in flight at a time across all the
-workers (in seq order, redeliveries first); otherwise batches run in parallel, in any order. A
+(keyed by `Event.seq`). With `ordered=True` one worker at a time fetches the consumer (a
+node lease; another takes over within 20 s if it dies) and one batch is in flight (in seq
+order, redeliveries first); otherwise batches run in parallel on every worker, in any order. A
 batch whose handler raises is tried again one event at a time, so only the event that fails is
 retried (with backoff) and, past the last delivery, dead-lettered.
 """

@@ -2,8 +2,10 @@
 
 Each consumer is a loop fetching from its durable pull consumer and handling what it got in a
 thread (the handlers are synchronous database code); several processes fetching from one
-durable consumer share its messages. `stop` (SIGTERM) ends the loops after the messages in
-hand are handled and acknowledged — nothing is left half done — then the connection closes.
+durable consumer share its messages (an `ordered` consumer is fetched by one worker at a time,
+under a node lease, the others standing by to take over). `stop` (SIGTERM) ends the loops after
+the messages in hand are handled and acknowledged — nothing is left half done — then the
+connection closes.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -22,7 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from minga.db import unit_of_work
 from minga.events import bus
 from minga.events.bus import Consumer
-from minga.events.relay import Relay
+from minga.events.relay import LEASE, Relay
+from minga.federation.lease import NodeLease
 from minga.ingest import handoff
 from minga.settings import Settings
 
@@ -96,7 +100,12 @@ class BusWorker:
                     config=self._config(consumer.name, subject, pending),
                 )
                 handle = self._events_handler(consumer)
-                loops.append(self._loop(stop, sub, consumer.batch, handle))
+                lease = None
+                if consumer.ordered:  # one fetcher at a time, so batches stay in seq order
+                    lease = NodeLease(
+                        self.sessions, f"bus:{self.names.prefix}:{consumer.name}", LEASE
+                    )
+                loops.append(self._loop(stop, sub, consumer.batch, handle, lease))
             if self.relay:
                 self._relay = Relay(self.sessions, js, self.names)
                 loops.append(self._relay.run(stop))
@@ -112,23 +121,45 @@ class BusWorker:
         sub: JetStreamContext.PullSubscription,
         batch: int,
         handle: Callable[[list[Msg]], object],
+        lease: NodeLease | None = None,
     ) -> None:
-        while not stop.is_set():
-            try:
-                msgs = await sub.fetch(1, timeout=FETCH_WAIT)  # waits for the first one only
-                if batch > 1:  # then takes what else is there, without waiting for a full batch
-                    with contextlib.suppress(FetchTimeoutError, TimeoutError):
-                        msgs += await sub.fetch(batch - 1, timeout=MORE_WAIT)
-            except (FetchTimeoutError, TimeoutError):
-                continue
-            except Exception:  # NATS reconnecting: the client retries underneath
-                log.exception("fetching from the bus failed")
-                await asyncio.sleep(FETCH_WAIT)
-                continue
-            try:
-                await handle(msgs)  # type: ignore[misc]
-            except Exception:  # an ack or a dead letter not sent: NATS delivers them again
-                log.exception("handling bus messages failed")
+        held_at = 0.0
+        try:
+            while not stop.is_set():
+                if lease is not None and time.monotonic() - held_at > LEASE.total_seconds() / 3:
+                    held = await asyncio.to_thread(lease.hold)
+                    held_at = time.monotonic() if held else 0.0
+                    if not held:  # another worker runs this ordered consumer: stand by
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), LEASE.total_seconds() / 3)
+                        continue
+                await self._round(sub, batch, handle)
+        finally:
+            if lease is not None and held_at:
+                with contextlib.suppress(Exception):  # it expires anyway
+                    await asyncio.to_thread(lease.release)
+
+    async def _round(
+        self,
+        sub: JetStreamContext.PullSubscription,
+        batch: int,
+        handle: Callable[[list[Msg]], object],
+    ) -> None:
+        try:
+            msgs = await sub.fetch(1, timeout=FETCH_WAIT)  # waits for the first one only
+            if batch > 1:  # then takes what else is there, without waiting for a full batch
+                with contextlib.suppress(FetchTimeoutError, TimeoutError):
+                    msgs += await sub.fetch(batch - 1, timeout=MORE_WAIT)
+        except (FetchTimeoutError, TimeoutError):
+            return
+        except Exception:  # NATS reconnecting: the client retries underneath
+            log.exception("fetching from the bus failed")
+            await asyncio.sleep(FETCH_WAIT)
+            return
+        try:
+            await handle(msgs)  # type: ignore[misc]
+        except Exception:  # an ack or a dead letter not sent: NATS delivers them again
+            log.exception("handling bus messages failed")
 
     def _backoff(self, delivered: int) -> float:
         return min(self.ack_wait, 0.25 * 2 ** max(0, delivered - 1))
