@@ -281,3 +281,41 @@ def test_the_worker_without_the_bus_runs_the_queue_and_the_consumers(
     with sessions() as s:
         assert counts.counts(s) == Counter(e.kind for e in _events(sessions))
         assert counts.counts(s)[outbox.INGEST_JOB] == 1
+
+
+def test_two_workers_count_every_event_once(
+    sessions: sessionmaker[Session], bus_settings: Settings
+) -> None:
+    """The ordered event-counts consumer on two workers: one fetches at a time (a lease), so
+    counts are exact; a parallel consumer runs on both and misses nothing."""
+    for first in range(1, 60, 20):
+        _write(sessions, first, 20)
+    seen: list[int] = []
+    shared = register_consumer("shared", ">", lambda s, events: seen.extend(e.seq for e in events))
+    try:
+        [counter] = [c for c in bus.registered() if c.name == counts.NAME]
+        expected = Counter(e.kind for e in _events(sessions))
+        pair = [
+            BusWorker(bus_settings, sessions, consumers=[counter, shared], ingest=False, relay=r)
+            for r in (True, False)
+        ]
+
+        async def go() -> None:
+            stop = asyncio.Event()
+            running = [asyncio.create_task(w.run(stop)) for w in pair]
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and (
+                sum(w.done[counts.NAME] for w in pair) < expected.total()
+                or len(seen) < expected.total()
+            ):
+                await asyncio.sleep(0.05)
+            stop.set()
+            await asyncio.gather(*running)
+
+        asyncio.run(go())
+    finally:
+        bus.unregister_consumer("shared")
+    with sessions() as s:
+        assert counts.counts(s) == expected
+    assert set(seen) == {e.seq for e in _events(sessions)}  # at least once, on either worker
+    assert [w.done[counts.NAME] for w in pair].count(0) == 1  # one worker held the lease
