@@ -29,6 +29,7 @@ from minga.correlate.score_cli import score_app
 from minga.correlate.scores import configure_from as configure_scores
 from minga.db import make_engine, make_sessionmaker, unit_of_work
 from minga.errors import MingaError
+from minga.events.command import worker_command as bus_worker_command
 from minga.events.notify_cli import constituency_app
 from minga.exercises.cli import exercise_app, scenario_app
 from minga.federation.cli import node_app, peer_app
@@ -57,6 +58,7 @@ app.add_typer(invite_app, name="invite")
 add_signin_commands(user_app)  # set-password, reset-totp, link-oidc (minga/accounts/cli.py)
 app.command("ingest")(ingest_command)
 app.command("ingest-worker")(worker_command)
+app.command("worker")(bus_worker_command)
 app.add_typer(taxii_app, name="taxii")
 app.add_typer(node_app, name="node")
 app.add_typer(peer_app, name="peer")

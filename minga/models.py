@@ -10,6 +10,7 @@ from minga.correlate import feed_models  # noqa: F401
 from minga.correlate import models as correlate_models  # noqa: F401
 from minga.correlate import score_models as correlate_score_models  # noqa: F401
 from minga.db import Base
+from minga.events import bus_models as events_bus_models  # noqa: F401
 from minga.events import models as events_models  # noqa: F401
 from minga.events import notify_models  # noqa: F401
 from minga.exercises import models as exercises_models  # noqa: F401

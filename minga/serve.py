@@ -118,7 +118,7 @@ def _start_background(stack: ExitStack, settings: Settings, engine: Engine) -> N
     from minga.taxii import puller
 
     sessions = make_sessionmaker(engine)
-    if settings.ingest_worker_seconds > 0:
+    if settings.ingest_worker_seconds > 0 and not settings.event_bus:  # else `minga worker`
         stack.enter_context(jobs.worker(sessions, settings.ingest_worker_seconds))
     if settings.taxii_pull_check_seconds > 0:
         stack.enter_context(puller.scheduler(sessions, settings.taxii_pull_check_seconds))

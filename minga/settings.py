@@ -292,6 +292,25 @@ class Settings(BaseSettings):
         description="How many event batches a stream reader may fall behind before it is cut"
         " (it resumes with Last-Event-ID).",
     )
+    event_bus_prefix: str = Field(
+        default="minga",
+        pattern=r"^[A-Za-z0-9_-]{1,40}$",
+        description="First token of this node's NATS subjects and of its JetStream stream names"
+        " (several nodes, or test runs, share one NATS server apart).",
+    )
+    event_bus_ack_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How long a `minga worker` may hold a bus message without word before NATS"
+        " hands it to another worker (a running ingest job keeps telling it is alive).",
+    )
+    event_bus_max_deliveries: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Deliveries of one bus message before it goes to the dead letter stream.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -25,6 +25,7 @@ from minga.accounts.checks import require
 from minga.api.deps import DB_ID_MAX, CurrentPrincipal, DbId, NodeDep, SessionDep, StrictDbId
 from minga.api.errors import error_body
 from minga.errors import InvalidInput
+from minga.events import bus
 from minga.ingest import drafts, jobs
 from minga.ingest.csvfeed import CsvMapping
 from minga.ingest.pipeline import Options, Upload
@@ -38,6 +39,7 @@ async def queue_worker(app: FastAPI) -> AsyncIterator[None]:
     """While the node serves, run queued jobs: uploads whose background task was lost with a
     restart, and jobs whose heartbeat stopped (their server or worker was killed)."""
     seconds = app.state.node.settings.ingest_worker_seconds
+    seconds = 0 if app.state.node.settings.event_bus else seconds  # `minga worker` runs them
     with jobs.worker(app.state.node.sessions, seconds) if seconds > 0 else nullcontext():
         yield
 
@@ -184,6 +186,10 @@ async def ingest(
         raise _too_large(limit)
     fmt, options, wait = _options(values)
     job = jobs.enqueue(session, principal, Upload(body, name, ctype or None, fmt), options, limit)
+    if not wait and node.settings.event_bus:  # a `minga worker` runs it, from the bus
+        bus.announce_job(session, job.id, principal.org_id)
+        session.commit()
+        return JSONResponse(job.as_dict(), 202)
     session.commit()
     if not wait:
         background.add_task(jobs.run_job, node.sessions, job.id)

@@ -52,7 +52,8 @@ def _behind(sessions: sessionmaker[Session]) -> bool:
 
 
 def run_once(sessions: sessionmaker[Session], settings: Settings) -> Round:
-    if not _behind(sessions):
+    if settings.event_bus or not _behind(sessions):
+        # With the bus, `minga worker` queues (`minga.events.notify_bus`); this only sends.
         delivered = webhook_queue.send_due(sessions, settings)
         return Round(0, 0, 0, delivered, mailer.send_due(sessions, settings))
     routed = cursors.drain(

@@ -31,6 +31,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from minga.events.counts import EventCounts
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 UNMATCHED = "unmatched"  # paths no route answers: one label, however many there are
@@ -138,6 +140,7 @@ def render(sessions: sessionmaker[Session]) -> bytes:
         own = generate_latest(REGISTRY)
     queue = CollectorRegistry(auto_describe=False)
     queue.register(IngestQueue(sessions))
+    queue.register(EventCounts(sessions))  # events per kind, kept by the bus consumer
     return own + generate_latest(queue)
 
 
