@@ -54,7 +54,8 @@ NEEDLE_AT = 777  # the one stored object whose description holds the rare search
 DEEP = 50  # pages before the deep page
 # `minga` through its entry point, as the tests start it: the workers are spawned, and spawning
 # re-imports the main module, which a console script without a __main__ guard would run again.
-MINGA = [sys.executable, "-c", "import sys; from minga.cli import main; sys.argv[0] = 'minga'; main()"]
+ENTRY = "import sys; from minga.cli import main; sys.argv[0] = 'minga'; main()"
+MINGA = [sys.executable, "-c", ENTRY]
 PAGES = ("taxii first page", "taxii deep page")
 BY_ID = ("taxii get-by-id", "rest get-by-id")
 # What issue 11 measured before (wrk, 100k objects, one process), for the same scenarios.
