@@ -45,6 +45,7 @@ from benchmarks.taxii import (  # noqa: E402
 )
 from minga.accounts import service as accounts  # noqa: E402
 from minga.db import make_engine, make_sessionmaker  # noqa: E402
+from minga.intel import search  # noqa: E402
 from minga.intel.service import create_objects  # noqa: E402
 from minga.migrate import upgrade  # noqa: E402
 from minga.taxii.models import DEFAULT_COLLECTION_ID  # noqa: E402
@@ -101,6 +102,10 @@ class Node:
                 create_objects(s, self.owner, items)
                 s.commit()
             self.count += len(items)
+        if self.backend == "sqlite":  # what the node's background indexer would have done
+            with self.sessions() as s:
+                search.catch_up(s)
+                s.commit()
         if self.backend == "postgresql":  # what autovacuum does after a bulk load
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
                 c.exec_driver_sql("VACUUM ANALYZE")
