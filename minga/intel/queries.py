@@ -162,6 +162,7 @@ class ObjectQuery:
     one_copy: bool = True
     # The free-text condition as the text index resolved it (`with_text_index`); else a scan.
     text_condition: Any = None
+    text_narrow: bool = False  # that condition names its few candidate rows by id
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +256,10 @@ def one_copy_filter(principal: Principal, *, latest: bool) -> Any:
 def _version_selection(principal: Principal, q: ObjectQuery) -> Any:
     chosen: list[Any] = []
     if q.last_version or not (q.first_version or q.versions_us):
-        chosen.append(latest_flag(objects) if q.ids else objects.c.is_latest == true())
+        # Look-ups by id (or by the text index's few rows): the bare flag keeps the planner
+        # off the date-ordered latest index (`latest_flag`).
+        narrow = q.ids or q.text_narrow
+        chosen.append(latest_flag(objects) if narrow else objects.c.is_latest == true())
     if q.first_version:
         # The first version the reader may see: a hidden earlier one must not hide it.
         older = OLDER
@@ -280,7 +284,8 @@ def with_text_index(session: Session, q: ObjectQuery) -> ObjectQuery:
     """`q` with its free-text condition resolved through the text index (`minga.intel.search`)."""
     if not q.text or q.text_condition is not None:
         return q
-    return replace(q, text_condition=text_condition(session, q.text.strip().lower()))
+    condition, narrow = text_condition(session, q.text.strip().lower())
+    return replace(q, text_condition=condition, text_narrow=narrow)
 
 
 def list_objects(

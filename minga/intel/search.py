@@ -134,19 +134,21 @@ def like(needle: str) -> Any:
     return objects.c.search_text.like(f"%{escaped}%", escape="\\")
 
 
-def text_condition(session: Session, needle: str) -> Any:
-    """The WHERE condition of a free-text search for `needle` (lower-case, stripped)."""
+def text_condition(session: Session, needle: str) -> tuple[Any, bool]:
+    """The WHERE condition of a free-text search for `needle` (lower-case, stripped), and
+    whether it names its few candidate rows by id (then a page is best read from those rows,
+    not by walking the date index: `minga.intel.queries` says so to the planner)."""
     confirm = like(needle)
     if len(needle) < 3:
-        return confirm
+        return confirm, False
     if not _sqlite(session):
         # The trigram index answers "which rows hold it" (a bitmap scan, when the text is
         # rare); asked within the page's ORDER BY and LIMIT, PostgreSQL would rather walk the
         # date index hoping to meet a match soon, over every row when there is none.
         found = session.scalars(select(objects.c.pk).where(confirm).limit(RARE + 1)).all()
         if len(found) > RARE:
-            return confirm
-        return and_(objects.c.pk.in_(list(found)), confirm) if found else false()
+            return confirm, False
+        return (and_(objects.c.pk.in_(list(found)), confirm), True) if found else (false(), True)
     phrase = '"' + needle.replace('"', '""') + '"'
     try:
         found = (
@@ -158,11 +160,17 @@ def text_condition(session: Session, needle: str) -> Any:
             .all()
         )
     except Exception:  # no index (a database made without the migration): scan
-        return confirm
+        return confirm, False
     if len(found) > RARE:
-        return confirm
-    recent = objects.c.pk > last_indexed(session)
-    return and_(or_(objects.c.pk.in_(list(found)), recent) if found else recent, confirm)
+        return confirm, False
+    # Rows the background indexer has not reached yet are confirmed one by one; they join the
+    # list of candidates (an `OR pk > last` would keep SQLite on the date index).
+    last = last_indexed(session)
+    recent = session.scalars(select(objects.c.pk).where(objects.c.pk > last).limit(RARE + 1)).all()
+    if len(found) + len(recent) > RARE:
+        return and_(or_(objects.c.pk.in_(list(found)), objects.c.pk > last), confirm), False
+    wanted = [*found, *recent]
+    return (and_(objects.c.pk.in_(wanted), confirm), True) if wanted else (false(), True)
 
 
 ROUND = 2000  # rows indexed per transaction in the background: writers wait at most that long
