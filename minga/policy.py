@@ -320,7 +320,9 @@ def visible_filter(principal: Principal, objects: Table | Any, object_groups: Ta
             and_(objects.c.has_groups == true(), in_my_groups),
             and_(
                 objects.c.has_groups == false(),
-                objects.c.tlp.not_in([t.value for t in NAMED_ONLY]),
+                # Plain comparisons, not NOT IN (...): an expanding list is rewritten into the
+                # SQL on every execution (a tenth of a get-by-id's CPU, issue 11).
+                *(objects.c.tlp != t.value for t in sorted(NAMED_ONLY)),
             ),
         ),
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -162,3 +164,31 @@ def _ended(pids: list[int], deadline: float) -> bool:
             return False
         time.sleep(0.1)
     return True
+
+
+ARENAS = """
+import ctypes, sys, threading
+from minga.serve import bound_malloc_arenas
+if sys.argv[1] == "bound":
+    bound_malloc_arenas()
+def churn():
+    for _ in range(200):
+        kept = [bytes(2000) for _ in range(500)]
+        del kept
+threads = [threading.Thread(target=churn) for _ in range(12)]
+for t in threads: t.start()
+for t in threads: t.join()
+ctypes.CDLL(None).malloc_stats()  # to stderr: one "Arena N:" line per arena
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc arenas")
+def test_a_worker_keeps_at_most_two_malloc_arenas():
+    def arenas(mode: str) -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", ARENAS, mode], capture_output=True, text=True, check=True
+        )
+        return done.stderr.count("Arena ")
+
+    assert arenas("bound") <= 2
+    assert arenas("free") > 2  # what the threads take without the bound

@@ -202,7 +202,9 @@ def query_statement(principal: Principal, q: ObjectQuery) -> Select[Any]:
         stmt = stmt.where(objects.c.type.in_(list(q.types)))
     if q.tlps:
         stmt = stmt.where(objects.c.tlp.in_([t.value for t in q.tlps]))
-    if q.ids:
+    if len(q.ids) == 1:  # a look-up by id: no expanding IN list to rewrite per execution
+        stmt = stmt.where(objects.c.stix_id == q.ids[0])
+    elif q.ids:
         stmt = stmt.where(objects.c.stix_id.in_(list(q.ids)))
     if q.owner_org_id is not None:
         stmt = stmt.where(objects.c.owner_org_id == q.owner_org_id)

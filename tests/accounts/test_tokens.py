@@ -9,14 +9,16 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.accounts import service as accounts
 from minga.accounts.models import ApiToken
 from minga.accounts.tokens import MAC_PREFIX, TokenVerifier, split
+from minga.errors import Unauthenticated
 from tests.conftest import Member, add_member
 
 CHEAP = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
@@ -123,3 +125,28 @@ def test_an_expired_entry_runs_argon2_once_for_many_concurrent_requests(
     assert answers == [member.user_id] * 8
     assert hasher.calls == 1
     assert verifier._flights == {}  # nothing left behind
+
+
+def test_the_event_loop_check_answers_keyed_hashes_on_sqlite_only(
+    engine: Engine, sessions: sessionmaker[Session]
+):
+    member = add_member(sessions, "Org A")
+    legacy = legacy_token(sessions, member)
+    verifier = TokenVerifier(cache_seconds=60, hasher=CountingHasher())
+    here = verifier.verify_here(engine, member.token)
+    if engine.dialect.name == "sqlite":
+        assert here is not None
+        assert here.principal.user_id == member.user_id
+        assert here.principal.org_id == member.org_id
+        with pytest.raises(Unauthenticated):
+            verifier.verify_here(engine, member.token[:-1] + "0")
+        with sessions() as s:
+            accounts.revoke_token(s, None, split(member.token)[0])
+            s.commit()
+        with pytest.raises(Unauthenticated, match="revoked"):  # at once: nothing is cached
+            verifier.verify_here(engine, member.token)
+    else:  # a round trip to PostgreSQL is not for the event loop
+        assert here is None
+    # A token still stored argon2-hashed is left to a thread: no argon2 here.
+    assert verifier.verify_here(engine, legacy) is None
+    assert verifier.hasher.calls == 0  # type: ignore[attr-defined]
