@@ -115,45 +115,54 @@ class _Set:
 
 class IndicatorIndex:
     def __init__(self, loaded: Loaded) -> None:
-        self.ids = pa.array(loaded.ids, pa.string())
+        """Index `loaded`, consuming it: its lists are emptied as they are turned into arrays,
+        so a million indicators are not held twice (Python lists and Arrow) at the peak."""
         self.names = pa.array(loaded.names, pa.string())
+        loaded.names = []
         self.skipped = list(loaded.skipped)
         self.refused: list[tuple[str, str]] = []
+        kinds = pa.array(loaded.kinds, pa.string())
+        loaded.kinds = []
+        is_ip = np.asarray(pc.equal(kinds, "ip").to_numpy(zero_copy_only=False), dtype=bool)
+        owners = np.array(loaded.owners, dtype=np.int32)
+        loaded.owners = []
+        values, loaded.values = loaded.values, []
         per_kind: dict[str, tuple[list[str], list[int]]] = {}
-        ip_values: list[str] = []
-        ip_owners: list[int] = []
-        for kind, raw, owner in zip(loaded.kinds, loaded.values, loaded.owners, strict=True):
-            if kind == "ip":
-                ip_values.append(raw)
-                ip_owners.append(owner)
-                continue
+        for i in np.flatnonzero(~is_ip).tolist():
+            kind, raw, owner = str(kinds[i].as_py()), values[i], int(owners[i])
             value = _normalise(kind, raw)
             if value is None:
                 self.refused.append((loaded.ids[owner], f"{raw!r} is not a usable {kind}"))
                 continue
-            values, owners = per_kind.setdefault(kind, ([], []))
-            values.append(value)
-            owners.append(owner)
-        self._index_addresses(ip_values, ip_owners, loaded.ids)
+            listed, listed_by = per_kind.setdefault(kind, ([], []))
+            listed.append(value)
+            listed_by.append(owner)
+        ip_values = pa.array(values, pa.string()).filter(pa.array(is_ip))
+        del values
+        self.ids = pa.array(loaded.ids, pa.string())
+        loaded.ids = []
+        self._index_addresses(ip_values, owners[is_ip])
         self.sets = {kind: _Set(*pair) for kind, pair in per_kind.items()}
 
-    def _index_addresses(self, values: list[str], owners: list[int], ids: list[str]) -> None:
+    def _index_addresses(self, values: pa.Array, owner_array: np.ndarray) -> None:
         # plain dotted IPv4 (most of a feed) parsed as one column; CIDRs and IPv6 one by one
-        addresses, plain = ipv4_column(pa.array(values, pa.string()))
-        owner_array = np.array(owners, dtype=np.int32)
+        addresses, plain = ipv4_column(values)
         v4_addresses, v4_lengths = [addresses[plain]], [np.full(int(plain.sum()), 32, np.uint8)]
         v4_owners = [owner_array[plain]]
         self.v6: dict[tuple[int, int], list[int]] = {}
         for i in np.flatnonzero(~plain).tolist():
-            net = parse_network(values[i])
+            text, owner = str(values[i].as_py()), int(owner_array[i])
+            net = parse_network(text)
             if net is None:
-                self.refused.append((ids[owners[i]], f"{values[i]!r} is not an IP address"))
+                self.refused.append(
+                    (str(self.ids[owner].as_py()), f"{text!r} is not an IP address")
+                )
             elif net.version == 4:
                 v4_addresses.append(np.array([int(net.network_address)], np.uint32))
                 v4_lengths.append(np.array([net.prefixlen], np.uint8))
-                v4_owners.append(np.array([owners[i]], np.int32))
+                v4_owners.append(np.array([owner], np.int32))
             else:
-                self.v6.setdefault((net.prefixlen, int(net.network_address)), []).append(owners[i])
+                self.v6.setdefault((net.prefixlen, int(net.network_address)), []).append(owner)
         self.v4 = Ipv4Index(
             np.concatenate(v4_addresses), np.concatenate(v4_lengths), np.concatenate(v4_owners)
         )
