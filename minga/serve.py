@@ -87,6 +87,7 @@ def run(settings: Settings, engine: Engine, *, host: str, port: int, workers: in
         "MINGA_TAXII_PULL_CHECK_SECONDS": "0",
         "MINGA_SCORE_REFRESH_SECONDS": "0",
         "MINGA_NOTIFY_SECONDS": "0",
+        "MINGA_EXERCISE_TICK_SECONDS": "0",
     }
     if not settings.secret_key:
         if settings.sqlite_path() is None:
@@ -144,6 +145,10 @@ def _start_background(stack: ExitStack, settings: Settings, engine: Engine) -> N
 
         configure_from(settings)
         stack.enter_context(refresher(sessions, settings.score_refresh_seconds))
+    if settings.exercise_tick_seconds > 0:  # drills move on their own
+        from minga.exercises.scheduler import scheduler as exercise_scheduler
+
+        stack.enter_context(exercise_scheduler(sessions, settings))
     if settings.notify_seconds > 0:  # notify: constituencies, watch lists, webhooks, e-mail
         from minga.events.notify_loop import background as notify_background
 

@@ -312,6 +312,13 @@ class Settings(BaseSettings):
         description="Deliveries of one bus message before it goes to the dead letter stream.",
     )
 
+    exercise_tick_seconds: float = Field(
+        default=15,
+        ge=0,
+        description="How often `minga serve` delivers the due injects of running exercises and"
+        " scores them; 0 turns it off (they then move when someone looks at them).",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, value: str) -> str:

@@ -177,6 +177,7 @@ def settings(db_url: str) -> Settings:
         federation_receipts_seconds=0,
         search_index_seconds=0,  # tests/intel/test_search.py runs the text indexer itself
         notify_seconds=0,  # tests/events run the notify round themselves
+        exercise_tick_seconds=0,  # tests/exercises tick exercises themselves
     )
 
 

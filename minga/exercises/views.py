@@ -4,10 +4,12 @@ mounted through this router. Every answer about an exercise carries `X-Minga-Exe
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body, FastAPI, Request, Response
 from sqlalchemy.orm import Session
 
 from minga.api.deps import CurrentPrincipal, DbId, NodeDep, SessionDep
@@ -17,6 +19,7 @@ from minga.exercises import play, run, service
 from minga.exercises.clock import minute_now
 from minga.exercises.mailing import mailer_for
 from minga.exercises.models import Exercise, Outcome
+from minga.exercises.scheduler import scheduler
 from minga.exercises.schemas import (
     DecisionIn,
     EventOut,
@@ -30,7 +33,18 @@ from minga.exercises.views_play import router as play_router
 from minga.incidents.clock import now_from
 from minga.policy import Principal
 
-router = APIRouter(tags=["exercises"])
+
+@asynccontextmanager
+async def exercise_loop(app: FastAPI) -> AsyncIterator[None]:
+    """While a one-process node serves, tick its running exercises in the background (with
+    several workers, the supervising process does it: `minga.serve`)."""
+    node = app.state.node
+    on = node.settings.exercise_tick_seconds > 0
+    with scheduler(node.sessions, node.settings) if on else nullcontext():
+        yield
+
+
+router = APIRouter(tags=["exercises"], lifespan=exercise_loop)
 router.include_router(play_router)  # fixed paths (/api/exercises/actions) before /{id}
 HEADER = "X-Minga-Exercise"
 

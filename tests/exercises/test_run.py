@@ -199,3 +199,26 @@ def test_email_injects_also_go_by_smtp(
         service.change_state(s, drill.director.principal, other.id, "start", at=T0)
         [p1] = run.tick(s, other, T0, run.RunContext(SCALE, mailer_for(down)))
         assert p1.kind == "email" and p1.emailed is False and len(inbox.messages) == 1
+
+
+def test_the_node_delivers_due_injects_without_anyone_looking(
+    sessions: sessionmaker[Session], drill: Drill
+) -> None:
+    from minga.exercises.scheduler import tick_running
+
+    settings = Settings()
+    with sessions() as s:
+        service.change_state(s, drill.director.principal, drill.exercise_id, "start",
+                             at=incidents.utcnow())  # fmt: skip
+        s.commit()
+    assert tick_running(sessions, settings) == 2  # the first inject, to each team
+    assert tick_running(sessions, settings) == 0  # delivered once
+    with sessions() as s:
+        got = s.scalars(select(Delivery).where(Delivery.exercise_id == drill.exercise_id)).all()
+        assert sorted((d.inject, d.org_id) for d in got) == sorted(
+            [("i1", drill.team_a.org_id), ("i1", drill.team_b.org_id)]
+        )
+        service.change_state(s, drill.director.principal, drill.exercise_id, "pause",
+                             at=incidents.utcnow())  # fmt: skip
+        s.commit()
+    assert tick_running(sessions, settings) == 0  # a paused exercise is not ticked
