@@ -23,6 +23,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import rfc8785
@@ -180,7 +181,7 @@ def verify(obj: dict[str, Any], key_for: Callable[[str], bytes | None]) -> Prove
     key = key_for(prov.origin_key)
     if key is None:
         raise SignatureRejected(f"the origin key {prov.origin_key[:16]}… is not known here")
-    if fingerprint(key) != prov.origin_key:
+    if _fingerprint(key) != prov.origin_key:
         raise SignatureRejected("the origin key does not match its fingerprint")
     ext = obj["extensions"][EXTENSION_ID]
     extra = {k: ext[k] for k in SIGNED_TERMS if k in ext}
@@ -291,11 +292,21 @@ def _root(leaf: bytes, path: Any) -> bytes:
     return at
 
 
+@lru_cache(maxsize=256)
+def _verify_key(public_key: bytes) -> VerifyKey:
+    return VerifyKey(public_key)
+
+
+@lru_cache(maxsize=256)
+def _fingerprint(public_key: bytes) -> str:
+    return fingerprint(public_key)
+
+
 def _check(public_key: bytes, message: bytes, sig_b64: Any) -> None:
     if not isinstance(sig_b64, str):
         raise SignatureRejected("the signature is missing")
     try:
         signature = base64.b64decode(sig_b64, validate=True)
-        VerifyKey(public_key).verify(message, signature)
+        _verify_key(public_key).verify(message, signature)
     except (BadSignatureError, ValueError, TypeError):
         raise SignatureRejected("the signature does not match") from None

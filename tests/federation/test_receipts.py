@@ -240,6 +240,33 @@ def test_bad_receipts_are_rejected_with_their_reason_and_nothing_kept(
     assert done.results[0].object == obj["id"] and done.results[0].state == "recalled"
 
 
+def test_receipts_signed_in_one_batch_are_kept_each_and_a_tampered_one_is_rejected(
+    sessions: sessionmaker[Session], here: NodeIdentity
+):
+    gt = node("csirt-gt")
+    member = add_member(sessions, "Origin Org")
+    objs = [indicator(n) for n in (30, 31, 32)]
+    with sessions() as s:
+        intel.create_objects(s, member.principal, objs, reach=Reach.FEDERATION)
+        peer = add_peer(s, gt)
+        versions = [(o["id"], o["modified"], "received") for o in objs]
+        docs = receipts.receipt_documents(gt, versions)
+        assert all("batch" in d and "signature" not in d for d in docs)
+        tampered = {**docs[2], "state": "recalled"}
+        done = accept(
+            s, peer, [item(d) for d in (docs[0], docs[1], tampered)], node=here, key_for=keys_of(gt)
+        )
+        s.commit()
+        assert [r.outcome for r in done.results] == ["stored", "stored", "rejected"]
+        assert "signature does not match" in (done.results[2].reason or "")
+        kept = s.scalars(select(Receipt).order_by(Receipt.stix_id)).all()
+        assert receipt_tally.counts(s, objs[0]["id"]) == (1, 0)
+    assert sorted(r.stix_id for r in kept) == sorted(o["id"] for o in objs[:2])
+    assert {orjson.loads(r.document)["batch"]["signature"] for r in kept} == {
+        docs[0]["batch"]["signature"]
+    }
+
+
 BASE_MOD = "2024-03-01T12:00:00.000Z"
 
 
