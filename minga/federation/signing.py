@@ -145,19 +145,37 @@ def sign(
     body = unsigned(obj)
     extra = {k: v for k, v in (terms or {}).items() if k in SIGNED_TERMS}
     message = _message(body, node.name, node.fingerprint, extra)
-    signature = node.signing_key.sign(message).signature
-    out = dict(body)  # shallow: only `extensions` is replaced (a deep copy cost a third of it)
+    signature = base64.b64encode(node.signing_key.sign(message).signature).decode()
+    return signed_with(body, node, signature, hop_count=hop_count, terms=extra)
+
+
+def signed_with(
+    obj: dict[str, Any],
+    node: NodeIdentity,
+    signature: str,
+    *,
+    hop_count: int = 0,
+    terms: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`obj` with this node's provenance and a signature it made of it before (`sign`, kept:
+    serving a version again never signs it again)."""
+    out = unsigned(obj)  # shallow: only `extensions` is replaced (a deep copy cost a third)
     exts = dict(out.get("extensions") or {})
     exts[EXTENSION_ID] = {
         "extension_type": "property-extension",
         "origin_node": node.name,
         "origin_key": node.fingerprint,
         "hop_count": hop_count,
-        SIGNATURE_FIELD: base64.b64encode(signature).decode(),
-        **extra,
+        SIGNATURE_FIELD: signature,
+        **{k: v for k, v in (terms or {}).items() if k in SIGNED_TERMS},
     }
     out["extensions"] = exts
     return out
+
+
+def signature_of(obj: dict[str, Any]) -> str:
+    """The signature a signed object carries (`sign`)."""
+    return str(obj["extensions"][EXTENSION_ID][SIGNATURE_FIELD])
 
 
 def with_hop_count(obj: dict[str, Any], hop_count: int) -> dict[str, Any]:
@@ -181,7 +199,7 @@ def verify(obj: dict[str, Any], key_for: Callable[[str], bytes | None]) -> Prove
     key = key_for(prov.origin_key)
     if key is None:
         raise SignatureRejected(f"the origin key {prov.origin_key[:16]}… is not known here")
-    if _fingerprint(key) != prov.origin_key:
+    if fingerprint(key) != prov.origin_key:
         raise SignatureRejected("the origin key does not match its fingerprint")
     ext = obj["extensions"][EXTENSION_ID]
     extra = {k: ext[k] for k in SIGNED_TERMS if k in ext}
@@ -295,11 +313,6 @@ def _root(leaf: bytes, path: Any) -> bytes:
 @lru_cache(maxsize=256)
 def _verify_key(public_key: bytes) -> VerifyKey:
     return VerifyKey(public_key)
-
-
-@lru_cache(maxsize=256)
-def _fingerprint(public_key: bytes) -> str:
-    return fingerprint(public_key)
 
 
 def _check(public_key: bytes, message: bytes, sig_b64: Any) -> None:
