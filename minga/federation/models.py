@@ -90,8 +90,8 @@ class Arrival(Base):
 class VersionSignature(Base):
     """This node's signature of one of its own versions, made the first time it left (`serve`)
     and kept, so serving it again, to any peer, never signs it again. It holds for the key
-    (`origin_key`) and the sharing terms (`terms`: the canonical JSON of the reach and named
-    recipients signed with it) it was made with; another key or other terms: signed anew."""
+    (`origin_key`), node name and sharing terms (`terms`: JSON of the name, reach and named
+    recipients signed with it) it was made with; another key, name or terms: signed anew."""
 
     __tablename__ = "federation_signatures"
 

@@ -174,7 +174,7 @@ def _outgoing(
     terms: dict[str, Any] = {REACH_FIELD: row.reach}
     if recipients is not None:
         terms[RECIPIENTS_FIELD] = recipients
-    text = signatures.terms_text(terms)
+    text = signatures.terms_text(terms, me.name)
     found = kept.get(row.pk)
     if found is not None and found.origin_key == me.fingerprint and found.terms == text:
         return signed_with(obj, me, found.signature, hop_count=0, terms=terms)

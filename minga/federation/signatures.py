@@ -30,9 +30,11 @@ class Kept(NamedTuple):
     signature: str
 
 
-def terms_text(terms: dict[str, Any]) -> str:
-    """The terms as compared with kept ones (keys sorted: a reach and a list of refs)."""
-    return orjson.dumps(terms, option=orjson.OPT_SORT_KEYS).decode()
+def terms_text(terms: dict[str, Any], node_name: str) -> str:
+    """What a signature covers besides the object and the key, as compared with kept ones:
+    the node's name and the sharing terms (keys sorted: a reach and a list of refs)."""
+    signed = {**terms, "origin_node": node_name}
+    return orjson.dumps(signed, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def kept_for(session: Session, pks: list[int]) -> dict[int, Kept]:
