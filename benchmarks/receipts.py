@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from minga.accounts import service as accounts  # noqa: E402
 from minga.db import make_engine, make_sessionmaker  # noqa: E402
-from minga.federation import receipts  # noqa: E402
+from minga.federation import receipt_accept, receipts  # noqa: E402
 from minga.federation.keys import NodeIdentity  # noqa: E402
 from minga.federation.models import Arrival, PeerNode  # noqa: E402
 from minga.intel import service as intel  # noqa: E402
@@ -100,7 +100,7 @@ def run(url: str, n: int) -> tuple[float, float]:
         with sessions() as s:
             sender = s.get(PeerNode, peer_id)
             assert sender is not None
-            done = receipts.accept(
+            done = receipt_accept.accept(
                 s, sender, [{"receipt": d} for d in docs[i : i + BATCH]], node=here,
                 key_for=key_for,
             )  # fmt: skip

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from minga.errors import InvalidInput
-from minga.federation import contact, peers
+from minga.federation import contact, peers, signatures
 from minga.federation.collection import is_federation_collection
 from minga.federation.keys import NodeIdentity, node_identity
 from minga.federation.models import PeerNode
@@ -69,4 +69,5 @@ def serve_page(
     found: Outgoing = select_for_peer(
         session, peer, me(session, settings), after_us=after_us or 0, limit=limit
     )
+    signatures.keep_apart(session, found.signed)
     return ServedPage(found.objects, found.more, found.last_us)

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from nacl.signing import SigningKey, VerifyKey
 from sqlalchemy.orm import Session
@@ -41,6 +42,7 @@ class NodeIdentity:
         return fingerprint(self.public_key)
 
 
+@lru_cache(maxsize=1024)  # asked for every version signed or verified
 def fingerprint(public_key: bytes) -> str:
     """SHA-256 of a raw Ed25519 public key, 64 lower-case hex digits."""
     return hashlib.sha256(public_key).hexdigest()

@@ -85,3 +85,21 @@ class Arrival(Base):
         ForeignKey("federation_peers.id", ondelete="CASCADE"), index=True
     )
     arrived_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class VersionSignature(Base):
+    """This node's signature of one of its own versions, made the first time it left (`serve`)
+    and kept, so serving it again, to any peer, never signs it again. It holds for the key
+    (`origin_key`), node name and sharing terms (`terms`: JSON of the name, reach and named
+    recipients signed with it) it was made with; another key, name or terms: signed anew."""
+
+    __tablename__ = "federation_signatures"
+
+    object_pk: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("stix_objects.pk", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    origin_key: Mapped[str] = mapped_column(String(64))
+    terms: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(String(100))

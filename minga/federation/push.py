@@ -17,6 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.db import unit_of_work
+from minga.federation import signatures
 from minga.federation.keys import node_identity
 from minga.federation.models import PeerNode
 from minga.federation.serve import select_for_peer
@@ -107,6 +108,7 @@ def push_peer(
             result.batches += 1
         with unit_of_work(sessions) as s:
             s.info.update(info or {})
+            signatures.keep(s, out.signed)
             # Fenced: a position another process already moved stays where it is.
             s.execute(
                 update(PeerNode)

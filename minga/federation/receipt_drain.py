@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,6 +51,15 @@ PATH = "/federation/receipts"
 def backoff(attempts: int) -> timedelta:
     """The wait after the `attempts`-th failed delivery: 2 s, 4 s, 8 s, … at most 5 min."""
     return timedelta(seconds=min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_MAX))
+
+
+_SENT_COLUMNS = (
+    OutgoingReceipt.id,
+    OutgoingReceipt.stix_id,
+    OutgoingReceipt.document,
+    OutgoingReceipt.public_key,
+    OutgoingReceipt.attempts,
+)
 
 
 def _due(now: datetime) -> tuple[Any, ...]:
@@ -106,14 +116,12 @@ class Drain:
         for _ in range(MAX_BATCHES):
             with self.sessions() as session:
                 peer = session.get(PeerNode, peer_id)
-                batch = list(
-                    session.scalars(
-                        select(OutgoingReceipt)
-                        .where(OutgoingReceipt.to_peer_id == peer_id, *_due(datetime.now(UTC)))
-                        .order_by(OutgoingReceipt.id)
-                        .limit(BATCH)
-                    )
-                )
+                batch = session.execute(
+                    select(*_SENT_COLUMNS)
+                    .where(OutgoingReceipt.to_peer_id == peer_id, *_due(datetime.now(UTC)))
+                    .order_by(OutgoingReceipt.id)
+                    .limit(BATCH)
+                ).all()
             if peer is None or not batch:
                 return taken
             results, error = self._post(peer, batch)
@@ -132,7 +140,7 @@ class Drain:
         return taken
 
     def _post(
-        self, peer: PeerNode, batch: list[OutgoingReceipt]
+        self, peer: PeerNode, batch: Sequence[Any]
     ) -> tuple[list[dict[str, Any]] | None, str | None]:
         token = os.environ.get(peer.token_env) if peer.token_env else None
         if not token:
@@ -161,26 +169,37 @@ class Drain:
         return results, None
 
 
-def _record(session: Session, batch: list[OutgoingReceipt], results: list[Any]) -> int:
-    """Mark each sent receipt by the peer's answer; how many it took."""
+def _record(session: Session, batch: Sequence[Any], results: list[Any]) -> int:
+    """Mark each sent receipt by the peer's answer (one UPDATE for those it took); how many
+    it took."""
     now = datetime.now(UTC)
-    taken = 0
+    taken: list[int] = []
     for sent, result in zip(batch, results, strict=True):
         outcome = result.get("outcome") if isinstance(result, dict) else None
-        row = session.get(OutgoingReceipt, sent.id)
-        if row is None:
+        if outcome != "rejected":
+            taken.append(sent.id)
             continue
-        row.attempts += 1
-        row.sent_at = now
-        if outcome == "rejected":
-            row.status = REJECTED
-            row.last_error = str(result.get("reason") or "rejected by the peer")[:1000]
-            log.warning("peer rejected the receipt for %s: %s", row.stix_id, row.last_error)
-        else:
-            row.status = SENT
-            row.last_error = None
-            taken += 1
-    return taken
+        reason = str(result.get("reason") or "rejected by the peer")[:1000]
+        log.warning("peer rejected the receipt for %s: %s", sent.stix_id, reason)
+        session.execute(
+            update(OutgoingReceipt)
+            .where(OutgoingReceipt.id == sent.id)
+            .values(
+                attempts=OutgoingReceipt.attempts + 1,
+                sent_at=now,
+                status=REJECTED,
+                last_error=reason,
+            )
+        )
+    for start in range(0, len(taken), BATCH):
+        session.execute(
+            update(OutgoingReceipt)
+            .where(OutgoingReceipt.id.in_(taken[start : start + BATCH]))
+            .values(
+                attempts=OutgoingReceipt.attempts + 1, sent_at=now, status=SENT, last_error=None
+            )
+        )
+    return len(taken)
 
 
 def _back_off(session: Session, peer_id: int, attempts: int, error: str | None) -> None:

@@ -21,7 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from minga.api.deps import CurrentPrincipal, NodeDep, SessionDep
 from minga.errors import Forbidden, InvalidInput
-from minga.federation import peers, receipt_tally, receipts
+from minga.federation import peers, receipt_accept, receipt_tally
 from minga.federation.keys import node_identity
 from minga.federation.receipt_drain import Drain, ReceiptLoop
 from minga.intel import service as intel
@@ -49,7 +49,7 @@ RECEIPTS_BODY: dict[str, Any] = {
                     "properties": {
                         "receipts": {
                             "type": "array",
-                            "maxItems": receipts.MAX_PER_REQUEST,
+                            "maxItems": receipt_accept.MAX_PER_REQUEST,
                             "items": {
                                 "type": "object",
                                 "properties": {
@@ -79,14 +79,16 @@ async def deliver_receipts(
         body = orjson.loads(raw) if raw else None
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}") from None
-    items = receipts.parse_batch(body)
+    items = receipt_accept.parse_batch(body)
 
     def accept() -> dict[str, Any]:  # database work off the event loop
         sender = peers.peer_for_user(session, principal.user_id)
         if sender is None:
             raise Forbidden("only a peer node's machine account may deliver receipts")
         me = node_identity(session, name=node.settings.node_name, url="")
-        done = receipts.accept(session, sender, items, node=me, key_for=peers.key_for(session))
+        done = receipt_accept.accept(
+            session, sender, items, node=me, key_for=peers.key_for(session)
+        )
         session.commit()
         return {
             "stored": done.count("stored"),

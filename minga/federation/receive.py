@@ -14,34 +14,35 @@ written in the same transaction. A version already held here is skipped, not an 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from minga.accounts.models import GroupMember, Organisation, SharingGroup
-from minga.accounts.node import operator_org_id
 from minga.errors import InvalidInput
 from minga.federation.keys import NodeIdentity
 from minga.federation.models import Arrival, PeerNode
-from minga.federation.remote import ensure_remote_organisation
+from minga.federation.receive_orgs import Orgs, recipient_group
 from minga.federation.serve import REACH_FIELD, RECIPIENTS_FIELD
 from minga.federation.signing import EXTENSION_ID, Provenance, SignatureRejected, verify
 from minga.intel.models import objects
 from minga.intel.queries import CHUNK
 from minga.intel.service import Provenance as StoreProvenance
-from minga.intel.stix import SCO_TYPES, ts_to_us, version_of
+from minga.intel.stix import ts_to_us, version_of
 from minga.policy import Principal, Reach, Role, arriving_reach
 from minga.taxii.service import store_tolerant
 
 log = logging.getLogger("minga.federation")
 
 KeyFor = Callable[[str], bytes | None]
+VERIFY_THREADS = 2
+PARALLEL_FROM = 200  # items in a batch from which checking is spread over threads
 NodeFor = Callable[[str], str | None]
 
 
@@ -58,8 +59,16 @@ class Received:
         return any("is not known here" in r for r in self.rejected.values())
 
 
+@dataclass(frozen=True, slots=True)
+class _Sender:
+    """The sending peer's name and key fingerprint, as plain values for the checking threads."""
+
+    name: str
+    fingerprint: str
+
+
 @dataclass(slots=True)
-class _Checked:
+class Checked:
     index: int
     obj: dict[str, Any]
     prov: Provenance
@@ -85,24 +94,25 @@ def receive(
     # Versions held here already are skipped before their signature is checked: nothing of
     # them would be stored, and a push and a pull of the same peer overlap in a backfill, so
     # verifying them again (the receiver's largest cost) would double the work.
-    held = _held(session, [k for obj in items if (k := _version_key(obj)) is not None])
-    fresh: list[_Checked] = []
+    keys = [_version_key(obj) for obj in items]
+    held = _held(session, [k for k in keys if k is not None])
+    unheld: list[tuple[int, Any]] = []
+    for index, (obj, key) in enumerate(zip(items, keys, strict=True)):
+        if key is not None and key in held:
+            out.existing.append(index)
+        else:
+            unheld.append((index, obj))
+    fresh: list[Checked] = []
     seen: set[tuple[str, str]] = set()
-    for index, obj in enumerate(items):
-        key = _version_key(obj)
-        if key is not None and (key in held or key in seen):
+    sender = _Sender(peer.name, peer.fingerprint)
+    for index, checked in _check_all(unheld, key_for, node_for, me, sender):
+        if isinstance(checked, str):
+            out.rejected[index] = checked
+        elif checked is None or keys[index] in seen:  # ours back from a cycle, or a copy
             out.existing.append(index)
-            continue
-        try:
-            item = _check(index, obj, key_for, node_for, me, peer)
-        except SignatureRejected as exc:
-            out.rejected[index] = exc.message
-            continue
-        if item is None:  # this node's own version, back from a cycle
-            out.existing.append(index)
-            continue
-        seen.add((item.obj["id"], version_of(item.obj)))
-        fresh.append(item)
+        else:
+            seen.add((checked.obj["id"], version_of(checked.obj)))
+            fresh.append(checked)
     # Identities first: they make the organisations the other versions name as creator.
     fresh.sort(key=lambda c: c.obj.get("type") != "identity")
     _store(session, peer, fresh, out)
@@ -125,9 +135,40 @@ def receive(
     return out
 
 
+def _check_all(
+    items: list[tuple[int, Any]],
+    key_for: KeyFor,
+    node_for: NodeFor,
+    me: NodeIdentity,
+    peer: _Sender,
+) -> list[tuple[int, Checked | str | None]]:
+    """`_check` of each item, or the reason it is refused. A large batch is checked in
+    `VERIFY_THREADS` threads: the signature check (libsodium) runs without the GIL."""
+
+    def check(part: list[tuple[int, Any]]) -> list[tuple[int, Checked | str | None]]:
+        done: list[tuple[int, Checked | str | None]] = []
+        for index, obj in part:
+            try:
+                done.append((index, _check(index, obj, key_for, node_for, me, peer)))
+            except SignatureRejected as exc:
+                done.append((index, exc.message))
+        return done
+
+    if len(items) < PARALLEL_FROM:
+        return check(items)
+    size = -(-len(items) // VERIFY_THREADS)
+    parts = [items[i : i + size] for i in range(0, len(items), size)]
+    return [r for part in _verifiers().map(check, parts) for r in part]
+
+
+@cache
+def _verifiers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(VERIFY_THREADS, thread_name_prefix="minga-verify")
+
+
 def _check(
-    index: int, obj: Any, key_for: KeyFor, node_for: NodeFor, me: NodeIdentity, peer: PeerNode
-) -> _Checked | None:
+    index: int, obj: Any, key_for: KeyFor, node_for: NodeFor, me: NodeIdentity, peer: _Sender
+) -> Checked | None:
     if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
         raise SignatureRejected("each object must be a JSON object with an id")
     try:
@@ -160,7 +201,7 @@ def _check(
     recipients = ext.get(RECIPIENTS_FIELD) or []
     if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
         raise SignatureRejected("the recipients of the version are malformed")
-    return _Checked(index, obj, prov, reach, recipients=tuple(recipients))
+    return Checked(index, obj, prov, reach, recipients=tuple(recipients))
 
 
 def _version_key(obj: Any) -> tuple[str, str] | None:
@@ -197,16 +238,16 @@ def _held(session: Session, keys: list[tuple[str, str]]) -> set[tuple[str, str]]
     }
 
 
-def _store(session: Session, peer: PeerNode, items: list[_Checked], out: Received) -> None:
-    orgs = _Orgs(session, peer)
-    batches: dict[tuple[int, Reach, int | None, str, int], list[_Checked]] = {}
+def _store(session: Session, peer: PeerNode, items: list[Checked], out: Received) -> None:
+    orgs = Orgs(session, peer)
+    batches: dict[tuple[int, Reach, int | None, str, int], list[Checked]] = {}
     for item in items:
         try:
             item.owner = orgs.owner_of(item)
         except SignatureRejected as exc:
             out.rejected[item.index] = exc.message
             continue
-        group = _recipient_group(session, orgs, item) if item.recipients else None
+        group = recipient_group(session, orgs, item) if item.recipients else None
         key = (item.owner, item.reach, group, item.prov.origin_node, item.prov.hop_count)
         batches.setdefault(key, []).append(item)
         if item.obj.get("type") == "identity":
@@ -217,8 +258,8 @@ def _store(session: Session, peer: PeerNode, items: list[_Checked], out: Receive
 def _flush(
     session: Session,
     peer: PeerNode,
-    orgs: _Orgs,
-    batches: dict[tuple[int, Reach, int | None, str, int], list[_Checked]],
+    orgs: Orgs,
+    batches: dict[tuple[int, Reach, int | None, str, int], list[Checked]],
     out: Received,
 ) -> None:
     now = datetime.now(UTC)
@@ -264,123 +305,3 @@ def _flush(
             session.execute(insert(Arrival), arrivals)
     batches.clear()
     session.flush()
-
-
-class _Orgs:
-    """Organisations by identity ref, made on demand for identities of the origin node."""
-
-    def __init__(self, session: Session, peer: PeerNode) -> None:
-        self.session, self.peer = session, peer
-        self.by_ref: dict[str, Organisation] = {}
-        self.by_id: dict[int, Organisation] = {}
-
-    def find(self, ref: str) -> Organisation | None:
-        if ref not in self.by_ref:
-            org = self.session.scalar(select(Organisation).where(Organisation.identity_ref == ref))
-            if org is None:
-                return None
-            self.by_ref[ref] = org
-            self.by_id[org.id] = org
-        return self.by_ref[ref]
-
-    def ref_of(self, org_id: int) -> str:
-        org = self.by_id.get(org_id) or self.session.get(Organisation, org_id)
-        assert org is not None
-        self.by_id[org_id] = org
-        return org.identity_ref
-
-    def owner_of(self, item: _Checked) -> int:
-        """The organisation of the origin node that owns the version (spoofs are refused)."""
-        origin, obj = item.prov.origin_node, item.obj
-        creator = obj.get("created_by_ref")
-        if obj.get("type") == "identity":
-            org = self.find(obj["id"])
-            if org is None:
-                org = self._make(obj, origin)
-            self._of_origin(org, obj["id"], origin)
-            if creator is not None and creator != obj["id"]:
-                self._owned(creator, origin)
-            return org.id
-        if isinstance(creator, str):
-            return self._owned(creator, origin)
-        if obj.get("type") in SCO_TYPES or creator is None:
-            return self._node_org(origin)
-        raise SignatureRejected("created_by_ref must be an identity id")
-
-    def _owned(self, ref: str, origin: str) -> int:
-        org = self.find(ref)
-        if org is None:
-            raise SignatureRejected(
-                f"created_by_ref {ref} is no organisation of node {origin!r} known here"
-            )
-        self._of_origin(org, ref, origin)
-        return org.id
-
-    @staticmethod
-    def _of_origin(org: Organisation, ref: str, origin: str) -> None:
-        if org.remote_node != origin:
-            where = "this node" if org.remote_node is None else f"node {org.remote_node!r}"
-            raise SignatureRejected(
-                f"spoofed creator: {ref} is an organisation of {where}, not of {origin!r}"
-            )
-
-    def _node_org(self, origin: str) -> int:
-        """Owner of versions without a creator (observables): the origin node's organisation."""
-        if origin == self.peer.name:
-            return self.peer.org_id
-        org_id = self.session.scalar(
-            select(Organisation.id)
-            .where(Organisation.remote_node == origin)
-            .order_by(Organisation.id)
-            .limit(1)
-        )
-        if org_id is None:
-            raise SignatureRejected(f"no organisation of node {origin!r} is known here")
-        return int(org_id)
-
-    def _make(self, identity: dict[str, Any], origin: str) -> Organisation:
-        sectors = identity.get("sectors")
-        org = ensure_remote_organisation(
-            self.session,
-            node=origin,
-            identity_ref=identity["id"],
-            name=str(identity.get("name") or identity["id"])[:200],
-            country=str(identity.get("x_minga_country") or ""),
-            sector=str(sectors[0]) if isinstance(sectors, list) and sectors else None,
-        )
-        self.by_ref[org.identity_ref] = org
-        self.by_id[org.id] = org
-        return org
-
-
-def _recipient_group(session: Session, orgs: _Orgs, item: _Checked) -> int:
-    """The local sharing group standing for the named recipients of a version: the owner and
-    the organisations of this node it names (none named: the node operator's, for the node)."""
-    named = set(
-        session.scalars(
-            select(Organisation.id).where(
-                Organisation.identity_ref.in_(sorted(item.recipients)),
-                Organisation.remote_node.is_(None),
-            )
-        )
-    )
-    if not named:
-        operator = operator_org_id(session)
-        named = {operator} if operator is not None else set()
-    members = sorted(named | {item.owner})
-    digest = hashlib.sha256(",".join(map(str, members)).encode()).hexdigest()[:12]
-    name = f"federation: {item.prov.origin_node} → {digest}"[:200]
-    found = session.scalar(select(SharingGroup.id).where(SharingGroup.name == name))
-    if found is not None:
-        return int(found)
-    group = SharingGroup(
-        name=name,
-        description=f"Named recipients of versions shared by node {item.prov.origin_node}",
-        owner_org_id=item.owner,
-        created_at=datetime.now(UTC),
-    )
-    session.add(group)
-    session.flush()
-    session.add_all(GroupMember(group_id=group.id, org_id=m) for m in members)
-    session.flush()
-    return group.id

@@ -2,8 +2,9 @@
 
 Push (to the peer's collection) and serving the federation collection (to the peer's pull) ask
 the same function: the versions past a position that `policy.may_forward` lets the peer
-receive. A version made here leaves signed by this node (hop count 0); one that arrived from
-another node keeps its origin's signature with the hop count it was stored with. Besides the
+receive. A version made here leaves signed by this node (hop count 0), signed once and the
+signature kept (`minga.federation.signatures`); one that arrived from another node keeps its
+origin's signature, as it came, with the hop count it was stored with. Besides the
 signed provenance, the origin signs the version's reach (so `connected` stops after its hop)
 and, for a version shared with sharing groups, the identities of their member organisations
 (so the receiving node knows which of its organisations were named): a forwarding node cannot
@@ -21,9 +22,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minga.accounts.models import GroupMember, Organisation
+from minga.federation import signatures
 from minga.federation.keys import NodeIdentity
 from minga.federation.models import Arrival, PeerNode
-from minga.federation.signing import provenance_of, sign, with_hop_count
+from minga.federation.signing import (
+    provenance_of,
+    sign,
+    signature_of,
+    signed_with,
+    with_hop_count,
+)
 from minga.intel.models import object_groups, objects
 from minga.intel.queries import CHUNK
 from minga.policy import Marking, Peer, Reach, Tlp, may_forward, may_travel_as_exercise
@@ -42,6 +50,7 @@ _COLUMNS = (
     objects.c.reach,
     objects.c.has_groups,
     objects.c.hop_count,
+    objects.c.origin_node,
     objects.c.raw,
 )
 
@@ -55,6 +64,7 @@ class Outgoing:
     last_us: int = 0
     more: bool = False
     scanned: int = 0
+    signed: list[dict[str, Any]] = field(default_factory=list)  # to keep (`signatures.keep`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +120,14 @@ def select_for_peer(
             return out
         groups, members = _groups(session, [r.pk for r in rows if r.has_groups])
         held = _held_by(session, peer.id, {r.stix_id for r in rows})
+        kept = signatures.kept_for(session, [r.pk for r in rows if r.origin_node is None])
         for row in rows:
             out.scanned += 1
             out.last_us = row.added_us
             group_ids = groups.get(row.pk, frozenset())
             refs = {orgs.identity_ref.get(o) for g in group_ids for o in members.get(g, ())}
             recipients = sorted(r for r in refs if r) if group_ids else None
-            sent = _outgoing(row, me, orgs, policy_peer, group_ids, held, recipients)
+            sent = _outgoing(row, me, orgs, policy_peer, group_ids, held, recipients, kept, out)
             if sent is not None:
                 out.objects.append(sent)
                 if len(out.objects) >= limit:
@@ -137,6 +148,8 @@ def _outgoing(
     group_ids: frozenset[int],
     held: set[tuple[str, str]],
     recipients: list[str] | None,
+    kept: dict[int, signatures.Kept],
+    out: Outgoing,
 ) -> dict[str, Any] | None:
     obj = orjson.loads(row.raw)
     if not may_travel_as_exercise(obj):
@@ -163,7 +176,15 @@ def _outgoing(
     terms: dict[str, Any] = {REACH_FIELD: row.reach}
     if recipients is not None:
         terms[RECIPIENTS_FIELD] = recipients
-    return sign(obj, me, hop_count=0, terms=terms)
+    text = signatures.terms_text(terms, me.name)
+    found = kept.get(row.pk)
+    if found is not None and found.origin_key == me.fingerprint and found.terms == text:
+        return signed_with(obj, me, found.signature, hop_count=0, terms=terms)
+    signed = sign(obj, me, hop_count=0, terms=terms)
+    made = {"origin_key": me.fingerprint, "terms": text, "signature": signature_of(signed)}
+    out.signed.append({"object_pk": row.pk, **made})
+    kept[row.pk] = signatures.Kept(**made)  # the same version twice in one page
+    return signed
 
 
 def _groups(

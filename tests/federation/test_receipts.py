@@ -17,6 +17,7 @@ from minga.accounts import service as accounts
 from minga.federation import receipt_tally, receipts
 from minga.federation.keys import NodeIdentity
 from minga.federation.models import Arrival, PeerNode
+from minga.federation.receipt_accept import KeyFor, accept, parse_batch
 from minga.federation.receipt_models import OutgoingReceipt, Receipt
 from minga.federation.signing import verify_document
 from minga.intel import service as intel
@@ -89,7 +90,7 @@ def arrive(
     return arrival
 
 
-def keys_of(*idents: NodeIdentity) -> receipts.KeyFor:
+def keys_of(*idents: NodeIdentity) -> KeyFor:
     known = {i.fingerprint: i.public_key for i in idents}
     return known.get
 
@@ -163,7 +164,7 @@ def test_the_origin_keeps_verified_receipts_and_counts_distinct_nodes(
         v1 = receipts.receipt_document(gt, obj["id"], obj["modified"], "received")
         v2 = receipts.receipt_document(gt, obj["id"], "2024-03-02T12:00:00.000Z", "received")
         cr_got = receipts.receipt_document(cr, obj["id"], obj["modified"], "received")
-        done = receipts.accept(
+        done = accept(
             s, peer, [item(v1), item(v2), item(v1), item(cr_got, cr)], node=here,
             key_for=keys_of(gt),
         )  # fmt: skip
@@ -172,10 +173,7 @@ def test_the_origin_keeps_verified_receipts_and_counts_distinct_nodes(
         assert (tally.received, tally.recalled) == (2, 0)
         assert receipt_tally.counts(s, obj["id"]) == (2, 0)
         recall = receipts.receipt_document(gt, obj["id"], "2024-03-03T12:00:00.000Z", "recalled")
-        assert (
-            receipts.accept(s, peer, [item(recall)], node=here, key_for=keys_of(gt)).count("stored")
-            == 1
-        )
+        assert accept(s, peer, [item(recall)], node=here, key_for=keys_of(gt)).count("stored") == 1
         s.commit()
         tally = receipt_tally.summary(s, obj["id"])
         assert receipt_tally.counts(s, obj["id"]) == (2, 1)  # the REST get's one-query count
@@ -222,7 +220,7 @@ def test_bad_receipts_are_rejected_with_their_reason_and_nothing_kept(
             item(no_object),
             item({**good, "padding": "x" * 10_000}),
         ]
-        done = receipts.accept(s, peer, bad, node=here, key_for=keys_of(gt))
+        done = accept(s, peer, bad, node=here, key_for=keys_of(gt))
         s.commit()
         reasons = [r.reason or "" for r in done.results]
         assert [r.outcome for r in done.results] == ["rejected"] * len(bad)
@@ -242,6 +240,33 @@ def test_bad_receipts_are_rejected_with_their_reason_and_nothing_kept(
     assert done.results[0].object == obj["id"] and done.results[0].state == "recalled"
 
 
+def test_receipts_signed_in_one_batch_are_kept_each_and_a_tampered_one_is_rejected(
+    sessions: sessionmaker[Session], here: NodeIdentity
+):
+    gt = node("csirt-gt")
+    member = add_member(sessions, "Origin Org")
+    objs = [indicator(n) for n in (30, 31, 32)]
+    with sessions() as s:
+        intel.create_objects(s, member.principal, objs, reach=Reach.FEDERATION)
+        peer = add_peer(s, gt)
+        versions = [(o["id"], o["modified"], "received") for o in objs]
+        docs = receipts.receipt_documents(gt, versions)
+        assert all("batch" in d and "signature" not in d for d in docs)
+        tampered = {**docs[2], "state": "recalled"}
+        done = accept(
+            s, peer, [item(d) for d in (docs[0], docs[1], tampered)], node=here, key_for=keys_of(gt)
+        )
+        s.commit()
+        assert [r.outcome for r in done.results] == ["stored", "stored", "rejected"]
+        assert "signature does not match" in (done.results[2].reason or "")
+        kept = s.scalars(select(Receipt).order_by(Receipt.stix_id)).all()
+        assert receipt_tally.counts(s, objs[0]["id"]) == (1, 0)
+    assert sorted(r.stix_id for r in kept) == sorted(o["id"] for o in objs[:2])
+    assert {orjson.loads(r.document)["batch"]["signature"] for r in kept} == {
+        docs[0]["batch"]["signature"]
+    }
+
+
 BASE_MOD = "2024-03-01T12:00:00.000Z"
 
 
@@ -255,11 +280,11 @@ def test_a_receipt_for_another_nodes_object_is_forwarded_towards_its_origin(
         downstream = add_peer(s, cr)
         stix_id = remote_object(s, towards_origin, 3)
         doc = receipts.receipt_document(cr, stix_id, BASE_MOD, "received")
-        first = receipts.accept(s, downstream, [item(doc)], node=here, key_for=keys_of(gt, cr))
-        again = receipts.accept(s, downstream, [item(doc)], node=here, key_for=keys_of(gt, cr))
+        first = accept(s, downstream, [item(doc)], node=here, key_for=keys_of(gt, cr))
+        again = accept(s, downstream, [item(doc)], node=here, key_for=keys_of(gt, cr))
         # The peer the object came from cannot be where its receipts come from.
         back = receipts.receipt_document(gt, stix_id, BASE_MOD, "received")
-        loop = receipts.accept(s, towards_origin, [item(back)], node=here, key_for=keys_of(gt))
+        loop = accept(s, towards_origin, [item(back)], node=here, key_for=keys_of(gt))
         s.commit()
         out = s.scalars(select(OutgoingReceipt)).all()
         assert s.scalars(select(Receipt)).all() == []
@@ -281,7 +306,7 @@ def test_a_batch_body_is_checked(sessions: sessionmaker[Session]):
 
     for body in (None, [], {"receipts": {}}, {"other": []}):
         with pytest.raises(InvalidInput, match="receipts"):
-            receipts.parse_batch(body)
+            parse_batch(body)
     with pytest.raises(InvalidInput, match="at most 1000"):
-        receipts.parse_batch({"receipts": [{}] * 1001})
-    assert receipts.parse_batch({"receipts": [{"receipt": {}}]}) == [{"receipt": {}}]
+        parse_batch({"receipts": [{}] * 1001})
+    assert parse_batch({"receipts": [{"receipt": {}}]}) == [{"receipt": {}}]

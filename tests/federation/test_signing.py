@@ -20,6 +20,7 @@ from minga.federation.signing import (
     provenance_of,
     sign,
     sign_document,
+    sign_documents,
     verify,
     verify_document,
     with_hop_count,
@@ -128,6 +129,37 @@ def test_documents_sign_and_verify():
     receipt["recalled"] = False
     with pytest.raises(SignatureRejected):
         verify_document(receipt, origin.public_key)
+
+
+def test_documents_signed_in_a_batch_verify_one_by_one_with_one_signature_check():
+    origin, other = node(), node("csirt-cr")
+    docs = [{"object": f"indicator--{n}", "n": n} for n in range(5)]
+    signed = sign_documents(docs, origin.signing_key)
+    assert sign_documents([], origin.signing_key) == []
+    checked: set[tuple[bytes, bytes]] = set()
+    for doc, out in zip(docs, signed, strict=True):
+        assert verify_document(out, origin.public_key) == doc  # alone, as an origin gets it
+        assert verify_document(out, origin.public_key, checked) == doc
+    assert len(checked) == 1  # one root: one signature check for the batch
+    (single,) = sign_documents(docs[:1], origin.signing_key)
+    assert verify_document(single, origin.public_key) == docs[0]
+
+    rejected = [
+        {**signed[1], "n": 9},  # content changed
+        {**signed[1], "batch": signed[2]["batch"]},  # another document's path
+        {**signed[1], "batch": {**signed[1]["batch"], "path": signed[1]["batch"]["path"][1:]}},
+        {**signed[1], "batch": {**signed[1]["batch"], "path": ["Xnope"]}},
+        {**signed[1], "batch": {**signed[1]["batch"], "path": ["L" + "A" * 8]}},
+        {**signed[1], "batch": "nope"},
+        {**signed[1], "signature": signed[1]["batch"]["signature"]},  # both forms at once
+    ]
+    for bad in rejected:
+        with pytest.raises(SignatureRejected):
+            verify_document(bad, origin.public_key)
+        with pytest.raises(SignatureRejected):  # a verified root does not vouch for changes
+            verify_document(bad, origin.public_key, checked)
+    with pytest.raises(SignatureRejected):  # another node's key
+        verify_document(signed[0], other.public_key)
 
 
 def test_fingerprints_read_back_as_typed():
