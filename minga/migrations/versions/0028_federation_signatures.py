@@ -1,7 +1,7 @@
 """federation: this node's signatures of its own versions, kept once made
 
 Revision ID: 0028
-Revises: 0019
+Revises: 0029
 Create Date: 2026-12-02 21:15:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028"
-down_revision = "0019"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
