@@ -5,14 +5,15 @@ PostgreSQL: a pg_trgm GIN index on `search_text`, written with the rows. Asked f
 text, over most of the table for one whose visible matches are few and old (`c2 server 10.3.7`
 at 1M objects: ~100 ms). Asking the index for the whole needle is no cure: pg_trgm splits it at
 every non-alphanumeric, and its trigrams (`c2`, `server`, `10`, `3`, `7`) are each in most
-rows, so the GIN scan reads many long posting lists. So the needle is split into its pieces
-(its words of 3 characters or more; every matching row holds each), the planner's estimate
-from the column statistics leaves out the pieces in `COMMON` (25%) of the rows or more, and the
-others are counted through the index up to `BOUND` (20,000). When the rarest holds at most
-`BOUND` rows, those rows are read once, the whole needle is confirmed on them with the same
-`LIKE`, and the page's query takes the confirmed rows by key (`narrow`), with the policy filter,
-cursor and order it applies to any page: the results are those of the scan, only found
-differently. Without such a piece (a common text), the date walk finds a page at once.
+rows, so the GIN scan reads many long posting lists (~100 ms). So the needle is split into
+its pieces (its words of 3 characters or more that have trigrams; every matching row holds
+each), the planner's estimate from the column statistics leaves out the pieces in `COMMON`
+(25%) of the rows or more, and the others are counted through the index up to `BOUND`
+(20,000; `10.3.7`: ~15 ms). When the rarest holds at most `BOUND` rows, those rows are read
+once, the whole needle is confirmed on them with the same `LIKE`, and the page's query takes
+the confirmed rows by key (`narrow`), with the policy filter, cursor and order it applies to
+any page: the results are those of the scan, only found differently. Without such a piece
+(a common text), the date walk finds a page at once.
 
 SQLite: an FTS5 table with the trigram tokenizer (`stix_search`, contentless: it holds only
 the index). Tokenising costs ~50 µs an object, more than a whole bulk write may take (the
@@ -28,6 +29,7 @@ once, faster than collecting every match first.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +59,7 @@ FTS = "stix_search"
 RARE = 2000  # matches up to which the index's own list of rows is used (SQLite)
 BOUND = 20_000  # PostgreSQL: rows of a needle's rarest piece up to which they are read by key
 COMMON = 0.25  # PostgreSQL: a piece expected in this share of the rows is not looked up
+PIECES = 4  # PostgreSQL: pieces of a needle looked at, at most
 CATCH_UP_CHUNK = 5000
 
 # How far the SQLite trigram index has got: every row with pk <= last_pk is in it.
@@ -201,10 +204,18 @@ def text_condition(session: Session, needle: str) -> TextMatch:
     return TextMatch(and_(rows, confirm), narrow=True)
 
 
+# A piece pg_trgm can look up: a run of 3 letters or digits, or two runs with a separator
+# between them (the inner run is a whole word: `10.3.7` gives the trigrams of `3`). Without
+# one, the index would be read whole.
+LOOKUP = re.compile(r"[^\W_]{3}|[^\W_][\W_]+[^\W_]")
+
+
 def pieces(needle: str) -> list[str]:
     """The parts of `needle` the trigram index can look up alone: its words of 3 characters or
-    more (every row holding the needle holds each of them), longest (likely rarest) first."""
-    return sorted({w for w in needle.split() if len(w) >= 3}, key=lambda w: (-len(w), w))
+    more (every row holding the needle holds each of them) that have trigrams, longest (likely
+    rarest) first, at most `PIECES`."""
+    words = {w for w in needle.split() if len(w) >= 3 and LOOKUP.search(w)}
+    return sorted(words, key=lambda w: (-len(w), w))[:PIECES]
 
 
 def _postgresql_condition(session: Session, needle: str, confirm: Any) -> TextMatch:
@@ -212,9 +223,10 @@ def _postgresql_condition(session: Session, needle: str, confirm: Any) -> TextMa
 
     Each piece is counted up to `BOUND` through the trigram index (a piece the planner expects
     in `COMMON` of the rows or more is not even counted: its index entries would cost more
-    than they narrow). If the rarest holds at most `BOUND` rows, those rows are read once and
-    the whole needle is confirmed on them with the same `LIKE`; the page is then made of the
-    confirmed rows by key (policy, cursor and order applied by the page's query as always).
+    than they narrow), until one holds at most `RARE`. If the rarest holds at most `BOUND`
+    rows, those rows are read once and the whole needle is confirmed on them with the same
+    `LIKE`; the page is then made of the confirmed rows by key (policy, cursor and order
+    applied by the page's query as always).
     """
     best: tuple[int, list[int]] | None = None
     total = _rows(session)
@@ -231,10 +243,10 @@ def _postgresql_condition(session: Session, needle: str, confirm: Any) -> TextMa
         seen, hits = session.execute(stmt).one()
         if seen <= BOUND and (best is None or seen < best[0]):
             best = (int(seen), sorted(hits or ()))
-        if seen == 0:
-            break
+        if seen <= RARE:
+            break  # few enough: the others would cost more than they could narrow
     if best is None:
-        # Common (or no piece of 3 characters): walking the date index finds a page at once.
+        # Common (or no piece to look up): walking the date index finds a page at once.
         return TextMatch(confirm)
     if not best[1]:
         return TextMatch(false(), narrow=True)

@@ -23,6 +23,10 @@ def test_the_pieces_of_a_text() -> None:
     assert search.pieces("  family  7 family ") == ["family"]
     assert search.pieces("qa b") == []
     assert search.pieces("bot_100%") == ["bot_100%"]
+    assert search.pieces("... --> _-_ ab-") == []  # no trigram to look up: the index read whole
+    assert search.pieces("x.y 1.2") == ["1.2", "x.y"]  # the word after the dot has some
+    many = "qakbot emotet trickbot conti lockbit icedid"
+    assert search.pieces(many) == ["trickbot", "lockbit", "emotet", "icedid"][: search.PIECES]
 
 
 def _pages(
