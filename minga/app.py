@@ -126,7 +126,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
-        verifier=TokenVerifier(settings.token_cache_seconds),
+        verifier=TokenVerifier(settings.token_cache_seconds, side=on_loop),
         loop_sessions=make_sessionmaker(on_loop) if on_loop is not None else None,
     )
     # /docs serves Swagger UI from the package, not a CDN: CSIRT networks are often closed.
