@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10_000, help="objects stored")
     parser.add_argument("--requests", type=int, default=1000, help="requests per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="measurements per scenario")
+    parser.add_argument("--only", default="", help="scenarios whose names contain these words")
     args = parser.parse_args()
     sys.path.insert(0, args.code)  # minga from --code; the benchmark helpers from here
     import minga
@@ -115,6 +116,9 @@ def main() -> None:
             found: dict[str, list[float]] = {}
             for _ in range(args.rounds):
                 for name, requests in scenarios(node.reader_token, args.size).items():
+                    words = [w.strip() for w in args.only.split(",") if w.strip()]
+                    if words and not any(w in name for w in words):
+                        continue
                     ms = asyncio.run(cpu_ms(app, requests, args.requests))
                     found.setdefault(name, []).append(ms)
             for name, values in found.items():
