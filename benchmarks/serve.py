@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import os
 import subprocess
 import sys
@@ -208,6 +209,24 @@ def medallion_scenarios(server: Server | None, size: int) -> list[Scenario]:
 
 
 Results = dict[tuple[str, int], Figures]  # (scenario, clients)
+CPU_MS: dict[tuple[str, str, int], float] = {}  # (table label, scenario, clients) -> ms/request
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def server_cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds of the server process and its workers (Linux /proc)."""
+    if pid is None or not Path(f"/proc/{pid}").exists():
+        return 0.0
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    total = 0
+    for p in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
 
 
 def wanted(args: argparse.Namespace, name: str) -> bool:
@@ -227,13 +246,17 @@ def run_all(
         if not wanted(args, scenario.name):
             continue
         for clients in args.clients:
+            cpu_before = server_cpu_s(pid)
             figures = measure(
                 origin(server.base), scenario, clients, args.duration, pid, wrk, warm_timeout
             )
+            cpu_ms = 1000 * (server_cpu_s(pid) - cpu_before) / max(1, figures.requests + 1)
+            CPU_MS[(label, scenario.name, clients)] = cpu_ms
             results[(scenario.name, clients)] = figures
             print(
                 f"  {label}: {scenario.name} @{clients}: {figures.rate:,.0f}/s, "
-                f"p99 {figures.p99_ms:,.1f} ms, {figures.errors} errors",
+                f"p99 {figures.p99_ms:,.1f} ms, {figures.errors} errors, "
+                f"server CPU {cpu_ms:.2f} ms/request",
                 flush=True,
             )
             if not figures.requests and server.name != "minga":

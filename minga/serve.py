@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.util
 import logging
 import os
 import secrets
@@ -120,14 +121,26 @@ def run(settings: Settings, engine: Engine, *, host: str, port: int, workers: in
 
 
 def _uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """Log level and format, and HTTPS when a certificate is set."""
-    options: dict[str, Any] = {"log_level": settings.log_level}
+    """Log level and format, HTTPS when a certificate is set, and the fastest HTTP parser and
+    event loop installed (httptools, uvloop; uvicorn's pure-Python ones otherwise). The access
+    log is written only at log level info or debug: below that it is filtered out anyway, after
+    being formatted for every request."""
+    options: dict[str, Any] = {
+        "log_level": settings.log_level,
+        "access_log": settings.log_level.lower() in ("info", "debug", "trace"),
+        "http": "httptools" if _installed("httptools") else "h11",
+        "loop": "uvloop" if _installed("uvloop") else "asyncio",
+    }
     if settings.log_format == "json":
         options["log_config"] = logs.uvicorn_config(settings.log_level)
     if settings.tls_cert_file:
         options["ssl_certfile"] = settings.tls_cert_file
         options["ssl_keyfile"] = settings.tls_key_file
     return options
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
 
 
 def _start_background(stack: ExitStack, settings: Settings, engine: Engine) -> None:

@@ -103,14 +103,21 @@ class Verified:
 class TokenVerifier:
     """Checks tokens against the database and answers the principal they act as."""
 
-    def __init__(self, cache_seconds: int = 60, hasher: PasswordHasher | None = None) -> None:
+    def __init__(
+        self,
+        cache_seconds: int = 60,
+        hasher: PasswordHasher | None = None,
+        *,
+        side: Engine | None = None,
+    ) -> None:
         self.cache_seconds = cache_seconds
         self.hasher = hasher or PasswordHasher()
         self._key: bytes | None = None
         self._ok: dict[str, float] = {}  # SHA-256 of a token -> when argon2 last accepted it
         self._flights: dict[str, tuple[threading.Lock, list[int]]] = {}
         self._lock = threading.Lock()
-        self._side: Engine | None = None  # SQLite: the connection `verify_here` reads with
+        # SQLite: the connection `verify_here` reads with (the app's loop engine, when it has one)
+        self._side: Engine | None = side
 
     def verify(self, session: Session, token: str) -> Verified:
         found = self._verify(session.connection(), token, slow=True)

@@ -11,7 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minga.accounts.models import Organisation
-from minga.api.deps import DB_ID_MAX, CurrentPrincipal, DbId, NodeDep, SessionDep
+from minga.api.deps import (
+    DB_ID_MAX,
+    CurrentPrincipal,
+    DbId,
+    NodeDep,
+    RequestPrincipal,
+    SessionDep,
+    read,
+)
 from minga.api.errors import error_body
 from minga.correlate import scores
 from minga.correlate.duplicates import told
@@ -236,21 +244,23 @@ def list_objects(
 
 
 @router.get("/{stix_id}", summary="The newest version you may see (or ?version=)")
-def get_object(
-    stix_id: str, session: SessionDep, principal: CurrentPrincipal, version: str | None = None
+async def get_object(
+    stix_id: str, principal: RequestPrincipal, node: NodeDep, version: str | None = None
 ) -> Response:
-    found = service.get_object(session, principal, stix_id, version)
-    # Receipts are kept at the origin: "received by N nodes, recalled at M of N".
-    tally = None
-    if found.origin_node is None:
-        received, recalled = receipt_tally.counts(session, stix_id)
-        tally = {"received": received, "recalled": recalled}
-    orgs = _org_names(session, found.owner_org_id)
-    # Sightings the caller may count, and the indicator's score (null for what is not scored).
-    facts = sighting_facts(session, principal, stix_id)
-    return _json(
-        envelope(found, orgs, receipts=tally, sightings=facts["summary"], score=facts["score"])
-    )
+    def answer(session: Session) -> Response:  # short indexed reads: `read` may run them here
+        found = service.get_object(session, principal, stix_id, version)
+        # Receipts are kept at the origin: "received by N nodes, recalled at M of N".
+        tally = None
+        if found.origin_node is None:
+            received, recalled = receipt_tally.counts(session, stix_id)
+            tally = {"received": received, "recalled": recalled}
+        orgs = _org_names(session, found.owner_org_id)
+        # Sightings the caller may count, and the indicator's score (null for what is not scored).
+        facts = sighting_facts(session, principal, stix_id)
+        meta = {"receipts": tally, "sightings": facts["summary"], "score": facts["score"]}
+        return _json(envelope(found, orgs, **meta))
+
+    return await read(node, answer)
 
 
 def _score_meta(found: dict[str, scores.Score], stix_id: str) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from minga.events.counts import EventCounts
 
@@ -56,42 +56,23 @@ def route_of(scope: Scope) -> str:
     return str(path) if path else UNMATCHED
 
 
-class RequestMetrics:
-    """ASGI middleware counting each answered request and timing it."""
+_counters: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-        recorded = False
+def observe(scope: Scope, status: int, seconds: float) -> None:
+    """Count one answered request of `scope` and its time (`minga.app.Edge` calls this).
 
-        def record() -> None:
-            nonlocal recorded
-            if not recorded:
-                recorded = True
-                route, method = route_of(scope), str(scope.get("method", ""))
-                REQUESTS.labels(route, method, str(status)).inc()
-                LATENCY.labels(route, method).observe(time.perf_counter() - started)
-
-        async def watched(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            elif message["type"] == "http.response.body" and not message.get("more_body"):
-                # Counted before the last byte goes out: a client that has its answer (and
-                # scrapes next) finds the request counted.
-                record()
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watched)
-        finally:
-            record()  # an answer that never finished (an error, a closed connection)
+    The labelled series are kept once looked up: `labels()` takes a lock and builds a key on
+    every call, and a node answers the same few routes over and over."""
+    route, method = route_of(scope), str(scope.get("method", ""))
+    key = (route, method, status)
+    found = _counters.get(key)
+    if found is None:
+        found = (REQUESTS.labels(route, method, str(status)), LATENCY.labels(route, method))
+        if len(_counters) < 10_000:  # route templates: a bounded set, but bound it anyway
+            _counters[key] = found
+    found[0].inc()
+    found[1].observe(seconds)
 
 
 class IngestQueue(Collector):

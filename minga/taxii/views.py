@@ -18,12 +18,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from minga.api.deps import CurrentPrincipal, NodeDep, SessionDep
+from minga.api.deps import CurrentPrincipal, NodeDep, RequestPrincipal, SessionDep, read
 from minga.errors import Conflict, Forbidden, InvalidInput, MingaError, NotFound, Unauthenticated
 from minga.federation import exchange
 from minga.intel.service import Page, StoredObject
 from minga.intel.stix import MAX_DEPTH, too_deep, us_to_ts
-from minga.policy import Principal
+from minga.policy import Principal, Role
 from minga.taxii import service
 from minga.taxii.models import Collection
 from minga.taxii.params import Params, parse_params
@@ -203,7 +203,7 @@ def _readable(session: Session, ref: str) -> Collection:
 
 
 @router.get("/", summary="TAXII discovery")
-def discovery(request: Request, principal: CurrentPrincipal, node: NodeDep) -> Response:
+async def discovery(request: Request, principal: RequestPrincipal, node: NodeDep) -> Response:
     root = str(request.url_for("taxii_api_root"))
     body = {
         "title": f"Minga node {node.settings.node_name}",
@@ -215,7 +215,7 @@ def discovery(request: Request, principal: CurrentPrincipal, node: NodeDep) -> R
 
 
 @router.get("/api/", name="taxii_api_root", summary="TAXII API root")
-def api_root(principal: CurrentPrincipal, node: NodeDep) -> Response:
+async def api_root(principal: RequestPrincipal, node: NodeDep) -> Response:
     body = {
         "title": f"{node.settings.node_name} intelligence",
         "description": "Collections are views over the objects you may see.",
@@ -225,41 +225,62 @@ def api_root(principal: CurrentPrincipal, node: NodeDep) -> Response:
     return taxii_response(orjson.dumps(body))
 
 
+# The read views are async: their reads are short and indexed, and `read` runs them on the
+# event loop on SQLite (in a thread on PostgreSQL), which saves each request a thread hop.
+
+
 @router.get("/api/status/{status_id}/", summary="Status of an add-objects request")
-def status(status_id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
-    found = service.get_status(session, principal, status_id)
-    return taxii_response(orjson.dumps(service.status_json(found)))
+async def status(status_id: str, principal: RequestPrincipal, node: NodeDep) -> Response:
+    def answer(session: Session) -> Response:
+        found = service.get_status(session, principal, status_id)
+        return taxii_response(orjson.dumps(service.status_json(found)))
+
+    return await read(node, answer)
 
 
 @router.get("/api/collections/", summary="Collections")
-def collections(session: SessionDep, principal: CurrentPrincipal) -> Response:
-    found = [_collection_json(c, principal) for c in service.list_collections(session)]
-    return taxii_response(orjson.dumps({"collections": found} if found else {}))
+async def collections(principal: RequestPrincipal, node: NodeDep) -> Response:
+    def answer(session: Session) -> Response:
+        found = [_collection_json(c, principal) for c in service.list_collections(session)]
+        return taxii_response(orjson.dumps({"collections": found} if found else {}))
+
+    return await read(node, answer)
 
 
 @router.get("/api/collections/{collection_id}/", summary="One collection")
-def collection(collection_id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
-    found = _readable(session, collection_id)
-    return taxii_response(orjson.dumps(_collection_json(found, principal)))
+async def collection(collection_id: str, principal: RequestPrincipal, node: NodeDep) -> Response:
+    def answer(session: Session) -> Response:
+        found = _readable(session, collection_id)
+        return taxii_response(orjson.dumps(_collection_json(found, principal)))
+
+    return await read(node, answer)
 
 
 @router.get("/api/collections/{collection_id}/objects/", summary="Objects, oldest added first")
-def get_objects(
-    collection_id: str,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    node: NodeDep,
+async def get_objects(
+    collection_id: str, request: Request, principal: RequestPrincipal, node: NodeDep
 ) -> Response:
-    found = _readable(session, collection_id)
-    params = _params(request, node)
-    peer = exchange.peer_reading(session, principal, found)
-    if peer is not None:  # a peer node pulling: what the policy lets that node receive
-        served = exchange.serve_page(
-            session, node.settings, peer, after_us=params.added_after_us, limit=params.limit
-        )
-        return _served(served)
-    return _paged(service.page(session, principal, found, params), b"objects", _raw)
+    def answer(session: Session) -> Response:
+        found = _readable(session, collection_id)
+        params = _params(request, node)
+        return _paged(service.page(session, principal, found, params), b"objects", _raw)
+
+    if principal.role is not Role.MACHINE:  # a person's (or a client's) page: a short read
+        return await read(node, answer)
+
+    def for_peer() -> Response:  # a peer node pulling: what the policy lets it receive
+        with node.sessions() as session:
+            found = _readable(session, collection_id)
+            peer = exchange.peer_reading(session, principal, found)
+            if peer is None:
+                return answer(session)
+            params = _params(request, node)
+            served = exchange.serve_page(
+                session, node.settings, peer, after_us=params.added_after_us, limit=params.limit
+            )
+            return _served(served)
+
+    return await run_in_threadpool(for_peer)
 
 
 def _served(served: exchange.ServedPage) -> Response:
@@ -319,19 +340,20 @@ async def add_objects(
 
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/", summary="One object")
-def get_object(
+async def get_object(
     collection_id: str,
     object_id: str,
     request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: RequestPrincipal,
     node: NodeDep,
 ) -> Response:
-    found = _readable(session, collection_id)
-    params = _params(request, node)
-    return _paged(
-        service.page(session, principal, found, params, stix_id=object_id), b"objects", _raw
-    )
+    def answer(session: Session) -> Response:
+        found = _readable(session, collection_id)
+        params = _params(request, node)
+        listed = service.page(session, principal, found, params, stix_id=object_id)
+        return _paged(listed, b"objects", _raw)
+
+    return await read(node, answer)
 
 
 @router.delete("/api/collections/{collection_id}/objects/{object_id}/", summary="Delete")
@@ -350,32 +372,34 @@ def delete_object(
 
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/versions/", summary="Versions")
-def get_versions(
+async def get_versions(
     collection_id: str,
     object_id: str,
     request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: RequestPrincipal,
     node: NodeDep,
 ) -> Response:
-    found = _readable(session, collection_id)
-    params = _params(request, node)
-    params.versions = ["all"]
-    listed = service.page(session, principal, found, params, stix_id=object_id)
-    return _paged(listed, b"versions", lambda i: orjson.dumps(service.version_label(i)))
+    def answer(session: Session) -> Response:
+        found = _readable(session, collection_id)
+        params = _params(request, node)
+        params.versions = ["all"]
+        listed = service.page(session, principal, found, params, stix_id=object_id)
+        return _paged(listed, b"versions", lambda i: orjson.dumps(service.version_label(i)))
+
+    return await read(node, answer)
 
 
 @router.get("/api/collections/{collection_id}/manifest/", summary="Manifest")
-def get_manifest(
-    collection_id: str,
-    request: Request,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    node: NodeDep,
+async def get_manifest(
+    collection_id: str, request: Request, principal: RequestPrincipal, node: NodeDep
 ) -> Response:
-    found = _readable(session, collection_id)
-    params = _params(request, node)
-    return _paged(service.page(session, principal, found, params), b"objects", _manifest_entry)
+    def answer(session: Session) -> Response:
+        found = _readable(session, collection_id)
+        params = _params(request, node)
+        listed = service.page(session, principal, found, params)
+        return _paged(listed, b"objects", _manifest_entry)
+
+    return await read(node, answer)
 
 
 @router.api_route(
@@ -383,7 +407,7 @@ def get_manifest(
     methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
     include_in_schema=False,
 )
-def not_found(rest: str, request: Request) -> Response:
+async def not_found(rest: str, request: Request) -> Response:
     """Anything else under /taxii2/ gets a TAXII 404 (or 405, or the slash TAXII URLs end in)."""
     for route in router.routes:
         if isinstance(route, APIRoute) and route.endpoint is not not_found:
