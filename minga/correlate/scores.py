@@ -117,24 +117,32 @@ def compute(
     default = p.default_confidence if default_confidence is None else default_confidence
     confidence = confidence_of(indicator, default)
     model = decay.model_for(indicator.get("pattern"))
-    base = decay.base_score(
-        confidence, [decay.Seen(s.last_seen_us, s.false_positive) for s in seen], now_us
-    )
-    true_seen = [s for s in seen if not s.false_positive]
-    last_seen = max((s.last_seen_us for s in true_seen), default=None)
     modified = indicator.get("modified") or indicator.get("created")
     reference = ts_to_us(modified) if isinstance(modified, str) else now_us
-    if last_seen is not None:
-        reference = max(reference, min(last_seen, now_us))
+    last_seen: int | None = None
+    sighted = false_positives = organisations = 0
+    if not seen:  # most indicators of a bulk write: nothing to weigh or count
+        base = decay.base_score(confidence, (), now_us)
+    else:
+        base = decay.base_score(
+            confidence, [decay.Seen(s.last_seen_us, s.false_positive) for s in seen], now_us
+        )
+        true_seen = [s for s in seen if not s.false_positive]
+        last_seen = max((s.last_seen_us for s in true_seen), default=None)
+        if last_seen is not None:
+            reference = max(reference, min(last_seen, now_us))
+        sighted = sum(s.count for s in true_seen)
+        false_positives = sum(s.count for s in seen if s.false_positive)
+        organisations = len({s.org_id for s in true_seen})
     return Score(
         stix_id=stix_id,
         score=decay.as_points(decay.decayed(base, now_us - reference, model)),
         base=base,
         confidence=confidence,
         model=model.name,
-        sightings=sum(s.count for s in true_seen),
-        false_positives=sum(s.count for s in seen if s.false_positive),
-        organisations=len({s.org_id for s in true_seen}),
+        sightings=sighted,
+        false_positives=false_positives,
+        organisations=organisations,
         last_seen_us=last_seen,
         valid_until_us=reference + decay.time_to_threshold_us(base, p.threshold, model),
         computed_us=now_us,
