@@ -18,17 +18,17 @@ from stix2patterns.v21.pattern import Pattern
 
 from minga.correlate import normalise as n
 from minga.correlate.normalise import Value
-from minga.intel.stix import MAX_PATTERN, SIMPLE_PATTERN
+from minga.intel.stix import MAX_PATTERN, QUOTED, SIMPLE_PATTERN
 from minga.policy import exercise_of
 
 # One comparison of a simple pattern: object type, property path, operator, quoted value.
 _COMPARISON = re.compile(
     r"([a-z0-9][a-z0-9-]*):([A-Za-z0-9_]+(?:\.(?:[A-Za-z0-9_]+|'[^'\\]+')|\[(?:\d+|\*)\])*)"
-    r"\s*(=|!=|>=|<=|>|<|LIKE|MATCHES)\s*('(?:[^'\\]|\\['\\])*'|[^\s\]]+)"
+    rf"\s*(=|!=|>=|<=|>|<|LIKE|MATCHES)\s*({QUOTED}|[^\s\]]+)"
 )
 # The usual indicator: one equality (`[ipv4-addr:value = '198.51.100.7']`), read in one step.
-_ONE = re.compile(r"\[([a-z0-9-]+):(value|name|hashes\.'[^'\\]+')\s*=\s*'((?:[^'\\]|\\['\\])*)'\]")
-_IN_LIST = re.compile(r"'((?:[^'\\]|\\['\\])*)'")
+_ONE = re.compile(rf"\[([a-z0-9-]+):(value|name|hashes\.'[^'\\]+')\s*=\s*'({QUOTED[1:-1]})'\]")
+_IN_LIST = re.compile(f"'({QUOTED[1:-1]})'")
 EQUAL_OPS = frozenset({"=", "IN", "ISSUBSET"})
 MAX_VALUES = 1000  # values indexed of one object (a pattern of thousands of ORs is a list)
 
