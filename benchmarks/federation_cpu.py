@@ -112,7 +112,7 @@ def main() -> None:
                 prof.enable()
             started = time.process_time()
             stored = 0
-            for objs, last in parsed and zip(parsed, [la for _, la in pages], strict=True):
+            for objs, last in zip(parsed, [la for _, la in pages], strict=True):
                 got = _store_page(b.sessions, b.settings, peer_at_b.id, objs, last)
                 assert got is not None and not got.rejected, got
                 stored += len(got.stored)
