@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from minga.errors import InvalidInput
-from minga.federation import contact, peers, signatures
+from minga.federation import backlog, contact, peers, signatures
 from minga.federation.collection import is_federation_collection
 from minga.federation.keys import NodeIdentity, node_identity
 from minga.federation.models import PeerNode
@@ -70,4 +70,5 @@ def serve_page(
         session, peer, me(session, settings), after_us=after_us or 0, limit=limit
     )
     signatures.keep_apart(session, found.signed)
+    backlog.note(session, peer.id, after_us or 0, found.more)  # push stands aside meanwhile
     return ServedPage(found.objects, found.more, found.last_us)

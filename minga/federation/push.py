@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import orjson
@@ -17,7 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.db import unit_of_work
-from minga.federation import signatures
+from minga.federation import backlog, signatures
 from minga.federation.keys import node_identity
 from minga.federation.models import PeerNode
 from minga.federation.serve import select_for_peer
@@ -95,8 +96,15 @@ def push_peer(
                 return result
             token = token_of(peer)
             start = peer.push_position
-            me = node_identity(s, name=settings.node_name, url="")
-            out = select_for_peer(s, peer, me, after_us=start, limit=batch)
+            since = backlog.push_from(backlog.pulling(s, peer_id), start)
+            if since is None:  # the peer is pulling a backlog: its pull brings these
+                return result
+            if since == start:
+                me = node_identity(s, name=settings.node_name, url="")
+                out = select_for_peer(s, peer, me, after_us=start, limit=batch)
+        if since != start:  # the peer's pull covered these: push goes on past them
+            _move(sessions, peer_id, start, since, 0, info)
+            continue
         if out.last_us == start:
             return result
         accepted = len(out.objects)
@@ -106,15 +114,27 @@ def push_peer(
             result.refused += failed if isinstance(failed, int) else 0
             accepted -= failed if isinstance(failed, int) else 0
             result.batches += 1
-        with unit_of_work(sessions) as s:
-            s.info.update(info or {})
-            signatures.keep(s, out.signed)
-            # Fenced: a position another process already moved stays where it is.
-            s.execute(
-                update(PeerNode)
-                .where(PeerNode.id == peer_id, PeerNode.push_position == start)
-                .values(push_position=out.last_us, sent=PeerNode.sent + accepted)
-            )
+        _move(sessions, peer_id, start, out.last_us, accepted, info, out.signed)
         result.sent += accepted
         if not out.more:
             return result
+
+
+def _move(
+    sessions: sessionmaker[Session],
+    peer_id: int,
+    start: int,
+    to: int,
+    accepted: int,
+    info: dict[str, object] | None,
+    signed: list[dict[str, Any]] | None = None,
+) -> None:
+    with unit_of_work(sessions) as s:
+        s.info.update(info or {})
+        signatures.keep(s, signed or [])
+        # Fenced: a position another process already moved stays where it is.
+        s.execute(
+            update(PeerNode)
+            .where(PeerNode.id == peer_id, PeerNode.push_position == start)
+            .values(push_position=to, sent=PeerNode.sent + accepted)
+        )

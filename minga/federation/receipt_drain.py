@@ -97,7 +97,7 @@ class Drain:
         for _ in range(MAX_BATCHES):
             with unit_of_work(self.sessions) as session:
                 node = node_identity(session, name=self.node_name, url="")
-                if not queue_from_arrivals(session, node, limit=QUEUE_BATCH):
+                if not queue_from_arrivals(session, node, limit=QUEUE_BATCH, whole_window=look):
                     break
         with self.sessions() as session:
             peer_ids = session.scalars(

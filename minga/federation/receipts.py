@@ -89,13 +89,24 @@ def _cursor(session: Session) -> int:
     return int(row.value) if row is not None and row.value.isdigit() else 0
 
 
-def queue_from_arrivals(session: Session, node: NodeIdentity, *, limit: int = 1000) -> int:
-    """Queue this node's receipt for arrivals that have none yet; how many were queued."""
+def queue_from_arrivals(
+    session: Session, node: NodeIdentity, *, limit: int = 1000, whole_window: bool = True
+) -> int:
+    """Queue this node's receipt for arrivals that have none yet; how many were queued.
+
+    `whole_window=False` looks only past the newest arrival answered (an index look-up), not
+    over every answered one since the cursor, which lags `SETTLED` behind: in a backfill that
+    scan grew with each batch. Arrivals that committed late are found by a whole-window call
+    now and then (`receipt_drain.LOOK_EVERY`), which alone moves the cursor."""
     cursor = _cursor(session)
+    start = cursor
+    if not whole_window:
+        newest = session.scalar(select(func.max(OutgoingReceipt.arrival_id)))
+        start = max(cursor, int(newest or 0))
     answered = exists().where(OutgoingReceipt.arrival_id == Arrival.id)
     pending = session.execute(
         select(Arrival.id, Arrival.from_peer_id, Arrival.stix_id, Arrival.modified, Arrival.revoked)
-        .where(Arrival.id > cursor, ~answered)
+        .where(Arrival.id > start, ~answered)
         .order_by(Arrival.id)
         .limit(limit)
     ).all()
@@ -117,10 +128,12 @@ def queue_from_arrivals(session: Session, node: NodeIdentity, *, limit: int = 10
     if rows:  # one executemany, not an ORM object per receipt
         session.execute(insert(OutgoingReceipt), rows)
     queued = len(rows)
+    if not whole_window or len(pending) >= limit:
+        return queued
     settled = session.scalar(
         select(func.max(Arrival.id)).where(Arrival.id > cursor, Arrival.arrived_at < now - SETTLED)
     )
-    if settled is not None and len(pending) < limit:
+    if settled is not None:
         row = session.get(NodeSetting, CURSOR_KEY)
         if row is None:
             session.add(NodeSetting(key=CURSOR_KEY, value=str(settled)))

@@ -151,6 +151,12 @@ def _outgoing(
     kept: dict[int, signatures.Kept],
     out: Outgoing,
 ) -> dict[str, Any] | None:
+    if (row.stix_id, row.modified) in held:  # it came from the peer: not parsed to be refused
+        marking = Marking(row.owner_org_id, Tlp(row.tlp), Reach(row.reach), group_ids)
+        if not may_forward(
+            peer, marking, origin_node=row.origin_node, hop_count=row.hop_count, held_by_peer=True
+        ):
+            return None
     obj = orjson.loads(row.raw)
     if not may_travel_as_exercise(obj):
         return None  # an exercise that is not federated stays on its node

@@ -310,3 +310,23 @@ def test_a_batch_body_is_checked(sessions: sessionmaker[Session]):
     with pytest.raises(InvalidInput, match="at most 1000"):
         parse_batch({"receipts": [{}] * 1001})
     assert parse_batch({"receipts": [{"receipt": {}}]}) == [{"receipt": {}}]
+
+
+def test_past_the_newest_answered_only_then_the_whole_window_finds_late_arrivals(
+    sessions: sessionmaker[Session], here: NodeIdentity
+):
+    with sessions() as s:
+        peer = add_peer(s, node("isac"))
+        arrive(s, peer, indicator(1)["id"], indicator(1)["modified"])
+        late = arrive(s, peer, indicator(2)["id"], indicator(2)["modified"])
+        arrive(s, peer, indicator(3)["id"], indicator(3)["modified"])
+        assert receipts.queue_from_arrivals(s, here, whole_window=False) == 3
+        # One that committed late: an id below the newest answered (its receipt was lost).
+        s.execute(OutgoingReceipt.__table__.delete().where(OutgoingReceipt.arrival_id == late.id))
+        newer = arrive(s, peer, indicator(4)["id"], indicator(4)["modified"])
+        assert receipts.queue_from_arrivals(s, here, whole_window=False) == 1  # only `newer`
+        assert receipts.queue_from_arrivals(s, here, whole_window=False) == 0
+        assert receipts.queue_from_arrivals(s, here) == 1  # the whole window: `late`
+        answered = set(s.scalars(select(OutgoingReceipt.arrival_id)))
+        assert {late.id, newer.id} <= answered
+        assert receipts._cursor(s) == 0  # none settled: the cursor stays
