@@ -323,9 +323,6 @@ def list_objects(
     return Page(rows, nxt)
 
 
-WALK_CHUNK = 2000
-
-
 def _order(newest_first: bool, *, narrow: bool) -> tuple[Any, Any]:
     """The page's order. When the rows are named by key (`narrow`), `+added_us` keeps the
     planner from walking the date index to skip a sort of the few rows it will find."""
@@ -348,32 +345,25 @@ def _text_walk(
     Walking every stored row in date order until a page of matches turns up costs the whole
     table when the visible matches are old or sparse (2.6 s at 1M objects). On SQLite, writes
     are serialised and a row's key grows with its date_added, so the index's rows read newest
-    first (by key, a chunk at a time) come in the page's order: the rows written since the index
-    last caught up first, then each chunk looked up by key. `stmt` keeps every condition (the
-    cursor, the policy, the confirming LIKE); the chunks only say where to look.
+    first (by key) come in the page's order: the rows written since the index last caught up
+    first, then the indexed ones, joined to the index in one statement that stops at the page's
+    end (`search.newest_matches`). `narrow` keeps every condition (the cursor, the policy, the
+    confirming LIKE); the index only says where to look.
     """
     needle = (q.text or "").strip().lower()
     indexed = search.last_indexed(session)
     narrow = query_statement(principal, replace(q, text_narrow=True))
-    narrow = narrow.order_by(*_order(True, narrow=True))
-    before_pk = None
+    upto = indexed
     if before is not None:
         narrow = narrow.where(tuple_(objects.c.added_us, objects.c.pk) < before)
-        before_pk = before[1]
+        upto = min(indexed, before[1] - 1)
     rows: list[StoredObject] = []
-    if before_pk is None or before_pk > indexed + 1:
-        recent = narrow.where(objects.c.pk > indexed).limit(wanted)
-        rows.extend(stored_object(r) for r in session.execute(recent))
-    bound = before_pk if before_pk is not None and before_pk <= indexed else None
-    while len(rows) < wanted:
-        chunk = search.candidates_before(session, needle, bound, WALK_CHUNK)
-        if not chunk:
-            break
-        found = narrow.where(objects.c.pk.in_(chunk)).limit(wanted - len(rows))
+    if upto == indexed:  # the page may start among the rows written since the last catch-up
+        recent = narrow.where(objects.c.pk > indexed).order_by(*_order(True, narrow=True))
+        rows.extend(stored_object(r) for r in session.execute(recent.limit(wanted)))
+    if len(rows) < wanted:
+        found = search.newest_matches(narrow, needle, upto, wanted - len(rows))
         rows.extend(stored_object(r) for r in session.execute(found))
-        if len(chunk) < WALK_CHUNK:
-            break
-        bound = chunk[-1]
     return rows
 
 

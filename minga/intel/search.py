@@ -38,14 +38,18 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    Select,
     Table,
     and_,
     any_,
     bindparam,
+    column,
     false,
     func,
+    literal_column,
     or_,
     select,
+    table,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -167,7 +171,7 @@ class TextMatch:
     rows up rather than walk every row in date order testing each (SQLite's planner picks the
     date-ordered walk when it is offered the `is_latest = 1` equality of that index).
     `chunked`: SQLite found the text common; a page is best found by walking the index's own
-    rows newest first, a chunk at a time (`candidates_before`), instead of every stored row.
+    rows newest first (`newest_matches`), instead of every stored row.
     """
 
     condition: Any
@@ -270,12 +274,24 @@ def _estimate(session: Session, piece: str) -> float:
     return float(plan[0]["Plan"]["Plan Rows"])
 
 
-def candidates_before(session: Session, needle: str, before_pk: int | None, size: int) -> list[int]:
-    """The newest `size` rows of the SQLite index holding `needle`, below `before_pk`."""
-    below = "" if before_pk is None else " AND rowid < :b"
-    sql = f"SELECT rowid FROM {FTS} WHERE {FTS} MATCH :q{below} ORDER BY rowid DESC LIMIT :n"
-    params = {"q": _phrase(needle), "n": size, "b": before_pk}
-    return [int(pk) for pk in session.execute(text(sql), params).scalars()]
+INDEX_ROWS = table(FTS, column("rowid"))
+
+
+def newest_matches(stmt: Select[Any], needle: str, upto_pk: int, size: int) -> Select[Any]:
+    """`stmt` (rows of `objects`) limited to the SQLite index's rows holding `needle` with keys up
+    to `upto_pk`, newest (highest key) first, at most `size`.
+
+    SQLite drives the join from the index, whose rows come in key order: it looks each one up by
+    key, tests it with `stmt`'s conditions and stops at the `size`-th that passes, in one
+    statement (no chunks of keys sent back and forth, no row tested twice, no sort).
+    """
+    match = literal_column(FTS).op("MATCH")(bindparam("text_phrase", _phrase(needle)))
+    return (
+        stmt.join_from(INDEX_ROWS, objects, objects.c.pk == INDEX_ROWS.c.rowid)
+        .where(match, INDEX_ROWS.c.rowid <= upto_pk)
+        .order_by(INDEX_ROWS.c.rowid.desc())
+        .limit(size)
+    )
 
 
 ROUND = 2000  # rows indexed per transaction in the background: writers wait at most that long

@@ -118,7 +118,6 @@ def test_a_common_text_pages_through_the_index_in_date_order(
     from minga.intel import queries
 
     monkeypatch.setattr(search, "RARE", 3)  # every text below is common
-    monkeypatch.setattr(queries, "WALK_CHUNK", 4)  # and the walk takes many chunks
     a = add_member(sessions, "CSIRT-CR")
     b = add_member(sessions, "CSIRT-GT")
     with sessions() as s:
