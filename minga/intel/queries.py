@@ -165,6 +165,7 @@ class ObjectQuery:
     text_condition: Any = None
     text_narrow: bool = False  # it names its candidate rows (`search.TextMatch`)
     text_chunked: bool = False  # common on SQLite: pages walk the index's rows (`_text_walk`)
+    text_walk: str = ""  # and the text whose index rows they walk (`search.walk_text`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +289,11 @@ def with_text_index(session: Session, q: ObjectQuery) -> ObjectQuery:
         return q
     found = text_condition(session, q.text.strip().lower())
     return replace(
-        q, text_condition=found.condition, text_narrow=found.narrow, text_chunked=found.chunked
+        q,
+        text_condition=found.condition,
+        text_narrow=found.narrow,
+        text_chunked=found.chunked,
+        text_walk=found.walk,
     )
 
 
@@ -350,7 +355,7 @@ def _text_walk(
     end (`search.newest_matches`). `narrow` keeps every condition (the cursor, the policy, the
     confirming LIKE); the index only says where to look.
     """
-    needle = (q.text or "").strip().lower()
+    needle = q.text_walk or (q.text or "").strip().lower()
     indexed = search.last_indexed(session)
     narrow = query_statement(principal, replace(q, text_narrow=True))
     upto = indexed

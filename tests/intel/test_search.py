@@ -145,3 +145,39 @@ def test_a_common_text_pages_through_the_index_in_date_order(
         s.commit()
     scan = ObjectQuery(text="dridex", text_condition=search.like("dridex"))
     assert _pages(sessions, a, ObjectQuery(text="DRIDEX"), 3) == _pages(sessions, a, scan, 5000)
+
+
+def test_a_common_text_walked_by_its_piece_gives_the_rows_of_the_scan(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minga.intel import queries
+
+    monkeypatch.setattr(search, "RARE", 3)  # every text below is common
+    a = add_member(sessions, "CSIRT-CR")
+    b = add_member(sessions, "CSIRT-GT")
+    with sessions() as s:
+        for n in range(1, 61):  # one write each: interleaved owners, TLPs and names
+            owner, tlp = (b, Tlp.RED) if n % 3 == 0 else (a, Tlp.GREEN)
+            name = f"Dridex {'loader' if n % 2 == 0 else 'dropper'} {n}"
+            intel.create_objects(s, owner.principal, [malware(n, name=name)], tlp=tlp)
+        s.commit()
+    with sessions() as s:
+        search.catch_up(s, budget=40)  # part indexed, the rest written since
+        intel.delete_objects(s, a.principal, sid("malware", 8))  # a stale index entry
+        s.commit()
+    with sessions() as s:
+        walks = {
+            needle: queries.with_text_index(s, ObjectQuery(text=needle)).text_walk
+            for needle in ("dridex loader", "dropper 3")
+        }
+    if s.get_bind().dialect.name == "sqlite":
+        # `dridex` is in twice the rows of `dridex loader`: the piece drives the walk and the
+        # LIKE drops the droppers; `dropper` is in far more rows than `dropper 3`: the needle.
+        assert walks == {"dridex loader": "dridex", "dropper 3": "dropper 3"}
+    for needle in ("dridex loader", "dropper 3"):
+        for member in (a, b):
+            scan = ObjectQuery(text=needle, text_condition=search.like(needle))
+            want = _pages(sessions, member, scan, 5000)
+            assert len(want) >= 3
+            for limit in (1, 5):
+                assert _pages(sessions, member, ObjectQuery(text=needle), limit) == want
