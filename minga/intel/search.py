@@ -61,6 +61,7 @@ from minga.intel.models import objects
 
 FTS = "stix_search"
 RARE = 2000  # matches up to which the index's own list of rows is used (SQLite)
+FEW = 250  # SQLite: matches whose keys are read at once, before asking whether a text is common
 BOUND = 20_000  # PostgreSQL: rows of a needle's rarest piece up to which they are read by key
 COMMON = 0.25  # PostgreSQL: a piece expected in this share of the rows is not looked up
 PIECES = 4  # PostgreSQL: pieces of a needle looked at, at most
@@ -191,14 +192,17 @@ def text_condition(session: Session, needle: str) -> TextMatch:
         return TextMatch(confirm)
     if not _sqlite(session):
         return _postgresql_condition(session, needle, confirm)
-    match = f"SELECT rowid FROM {FTS} WHERE {FTS} MATCH :q"
+    match = text(f"SELECT rowid FROM {FTS} WHERE {FTS} MATCH :q LIMIT :n")
     try:
-        # Common or rare: whether a match follows the first `RARE`, found without sending
-        # those back (a common text's keys are not used).
-        beyond = _beyond(session, needle)
-        if beyond is not None:
-            return TextMatch(confirm, chunked=True, walk=walk_text(session, needle, beyond))
-        found = session.execute(text(match), {"q": _phrase(needle)}).scalars().all()
+        # A rare text's keys come in one statement; past the first `FEW`, whether it is common
+        # is asked without sending its first `RARE` keys back (a common text's are not used).
+        first = min(FEW, RARE)
+        found = session.execute(match, {"q": _phrase(needle), "n": first + 1}).scalars().all()
+        if len(found) > first:
+            beyond = _beyond(session, needle)
+            if beyond is not None:
+                return TextMatch(confirm, chunked=True, walk=walk_text(session, needle, beyond))
+            found = session.execute(match, {"q": _phrase(needle), "n": RARE}).scalars().all()
     except Exception:  # no index (a database made without the migration): scan
         return TextMatch(confirm)
     recent = objects.c.pk > last_indexed(session)
