@@ -24,7 +24,12 @@ scans only the rows written since. A search is therefore exact whatever the inde
 index proposes rows, the same `LIKE` as before confirms them (a stale entry of a deleted row,
 whose key SQLite may give to a new row, is confirmed or dropped like any other).
 A text found in more than `RARE` rows is common: the newest-first walk finds a page of it at
-once, faster than collecting every match first.
+once, faster than collecting every match first. The walk is one statement, the index joined to
+the rows newest first (`newest_matches`; keys grow with date_added on SQLite), which stops at
+the page's end; it reads the index rows of the needle's longest piece when that piece is nearly
+as rare (`walk_text`: FTS5 reads a long phrase's many common trigrams slowly), the `LIKE`
+confirming each. At 1M objects, `c2 server 10.3.7` (2,531 rows, few visible near the top) and
+`c2 server` (most rows) took 42 and 57 ms of CPU in chunks of 2,000 keys, ~12 ms so.
 """
 
 from __future__ import annotations
