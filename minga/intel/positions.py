@@ -17,23 +17,67 @@ per-backend reader side, and any long transaction anywhere in the database (even
 unrelated to objects) holds every reader back. The counter serialises object writers only
 from this point to commit (validation and parsing stay parallel); on SQLite writers are
 serialised anyway. The same lock makes the latest-version decision race-free.
+
+On SQLite, the threads of one process queue for the lock on a `threading.Lock` first: SQLite's
+busy handler polls with sleeps growing to 100 ms, so under many concurrent writes a waiter that
+backed off kept losing to newer ones (seconds of p99). Only a transaction that has written
+nothing yet queues there (it holds no database lock anyone could be waiting for), so a
+transaction that wrote before taking the lock never waits for one that waits on it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from minga.intel.models import objects, positions
 
 ROW_ID = 1
+QUEUE_SECONDS = 10.0  # SQLite's busy_timeout: past it, the database's own wait takes over
+HELD = "minga.positions.queued"  # session.info key: this transaction holds the process's lock
+_queues: dict[str, threading.Lock] = {}
+_queues_guard = threading.Lock()
+
+
+def _queue_of(database: str | None) -> threading.Lock:
+    """The process's queue of writers to one SQLite file."""
+    with _queues_guard:
+        return _queues.setdefault(str(database), threading.Lock())
+
+
+def _release(session: Session, transaction: Any) -> None:
+    if transaction.parent is None and (held := session.info.pop(HELD, None)) is not None:
+        held()  # releases the queue (a finalizer runs at most once)
+
+
+def _queue(session: Session) -> None:
+    """Wait for this process's other SQLite writers before asking the database for its lock."""
+    if HELD in session.info:
+        return
+    conn = session.connection()
+    database = conn.engine.url.database
+    if conn.dialect.name != "sqlite" or database in (None, "", ":memory:"):
+        return
+    if conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        return  # it wrote already: it holds the database lock (or waits for it) as before
+    queue = _queue_of(database)
+    if not queue.acquire(timeout=QUEUE_SECONDS):
+        return
+    # Released when the transaction ends, or when a session never closed is collected.
+    session.info[HELD] = weakref.finalize(session, queue.release)
+    if not event.contains(session, "after_transaction_end", _release):
+        event.listen(session, "after_transaction_end", _release)
 
 
 def lock(session: Session) -> int:
     """Take the store's write lock (held until the transaction ends); the last position given."""
+    _queue(session)
     bump = (
         update(positions)
         .where(positions.c.id == ROW_ID)
