@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/ingest.py --quick         # 10k on SQLite only
     .venv/bin/python benchmarks/ingest.py --objects 1000000   # bulk create only, 1M on SQLite
     .venv/bin/python benchmarks/ingest.py --objects 100000 --index both  # index cost
+    .venv/bin/python benchmarks/ingest.py --objects 100000 --writers 1,2  # concurrent writers
 
 Bulk create = orjson decode + structural check + store + index, in batches of 1,000 as the bulk
 API receives them, committed per batch. The peer, run on the same objects in the same process, is
@@ -15,6 +16,9 @@ steadier than the wall rate on a shared machine.
 Targets: >= 20,000 objects/s on SQLite on one core; a list page (limit 100) <= 50 ms at 1M.
 The observable index (`minga.correlate`) is written with every object; `--index both` runs each
 load once with it and once without (its writer replaced by a no-op) and prints the ratio.
+`--writers 1,2` runs the bulk create in that many processes at once, each sending its share of
+the objects in batches of 1,000 (as the workers of `minga serve --workers N` receive concurrent
+bulk POSTs): objects/s is the total over all of them, from the start to the last commit.
 """
 
 from __future__ import annotations
@@ -119,7 +123,7 @@ def run(
     url, cleanup = fresh_database(backend, workdir)
     write_index = observable_index.write
     if not index:
-        observable_index.write = lambda session, written: 0  # type: ignore[assignment]
+        observable_index.write = lambda session, written, values=None: 0  # type: ignore[assignment]
     engine = make_engine(url)
     try:
         upgrade(engine)
@@ -168,6 +172,77 @@ def run(
         return figures
     finally:
         observable_index.write = write_index  # type: ignore[assignment]
+        engine.dispose()
+        cleanup()
+
+
+def _writer(url: str, user_id: int, share: int, seed: str, go: Any, out: Any) -> None:
+    """One writer process of `run_writers`: its batches made first, then loaded on `go`."""
+    from minga.accounts.models import User
+
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    with sessions() as s:
+        owner = accounts.principal_for(s, s.get(User, user_id))
+    chunks = list(batches(share, seed))
+    out.put("ready")
+    go.wait()
+    c0 = os.times()
+    for chunk in chunks:
+        items = [orjson.loads(b) for b in chunk]
+        with sessions() as s:
+            intel.create_objects(s, owner, items, tlp=Tlp.GREEN)
+            s.commit()
+    c1 = os.times()
+    engine.dispose()
+    out.put((c1.user - c0.user, c1.system - c0.system))
+
+
+def run_writers(backend: str, size: int, workdir: Path, writers: int) -> dict[str, Any]:
+    """Bulk create of `size` objects by `writers` processes at once on one database."""
+    import multiprocessing
+
+    url, cleanup = fresh_database(backend, workdir)
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        with make_sessionmaker(engine)() as s:
+            org = accounts.create_organisation(
+                s, None, name="Bench CSIRT", country="CR", sector="government", kind="csirt"
+            )
+            user = accounts.create_user(s, None, org_id=org.id, name="bench", role="analyst")
+            s.commit()
+            user_id = user.id
+        engine.dispose()
+        ctx = multiprocessing.get_context("spawn")
+        go, out = ctx.Event(), ctx.Queue()
+        share = size // writers
+        procs = [
+            ctx.Process(
+                target=_writer, args=(url, user_id, share, f"w{i}{uuid.uuid4().hex[:4]}", go, out)
+            )
+            for i in range(writers)
+        ]
+        for p in procs:
+            p.start()
+        for _ in procs:
+            assert out.get(timeout=300) == "ready"
+        t0 = time.perf_counter()
+        go.set()
+        cpu = [out.get(timeout=3600) for _ in procs]
+        wall = time.perf_counter() - t0
+        for p in procs:
+            p.join()
+        total = share * writers
+        return {
+            "backend": backend,
+            "size": total,
+            "writers": writers,
+            "objects/s": total / wall,
+            "user µs/obj": sum(c[0] for c in cpu) / total * 1e6,
+            "sys µs/obj": sum(c[1] for c in cpu) / total * 1e6,
+        }
+    finally:
         engine.dispose()
         cleanup()
 
@@ -230,7 +305,13 @@ def main() -> None:
     parser.add_argument(
         "--index", choices=("on", "off", "both"), default="on", help="the observable index"
     )
+    parser.add_argument(
+        "--writers", default="", help="comma-separated counts of concurrent writer processes"
+    )
     args = parser.parse_args()
+    if args.writers:
+        writers_only(args)
+        return
     sizes = [10_000] if args.quick else [int(x) for x in args.sizes.split(",")]
     backends = ["sqlite"] if args.quick else args.backends.split(",")
     if args.objects:
@@ -273,6 +354,25 @@ def main() -> None:
             console.print(f"{backend} {size:,}: index on / off = {ratio:.2f} of the rate")
     console.print(f"peer: stix2.parse alone = {peer:,.0f} objects/s (no storage)")
     console.print("targets: >= 20,000 objects/s on SQLite; page (limit 100) <= 50 ms at 1M objects")
+
+
+def writers_only(args: argparse.Namespace) -> None:
+    size = args.objects or 100_000
+    backends = ["sqlite"] if args.backends == "sqlite,postgresql" else args.backends.split(",")
+    table = Table(title=f"Minga object store: bulk create of {size:,} objects by N processes")
+    for col in ("backend", "writers", "objects/s", "user µs/obj", "sys µs/obj"):
+        table.add_column(col, justify="right")
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in backends:
+            for n in (int(x) for x in args.writers.split(",")):
+                console.print(f"{backend}: {size:,} objects by {n} writer processes ...")
+                f = run_writers(backend, size, Path(tmp), n)
+                table.add_row(
+                    backend, str(n), f"{f['objects/s']:,.0f}", f"{f['user µs/obj']:.1f}",
+                    f"{f['sys µs/obj']:.1f}",
+                )  # fmt: skip
+    console.print(table)
+    console.print(f"cores: {os.cpu_count()}; target: >= 20,000 objects/s on SQLite")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from minga.correlate.index import OBSERVABLE_TYPES, values_of
 from minga.correlate.models import observables
+from minga.correlate.normalise import Value
 from minga.intel.models import objects
 
 KEYS = ("object_pk", "kind", "value", "lo", "hi")
@@ -42,11 +43,22 @@ def insert_rows(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     conn.exec_driver_sql(sql, list(rows))
 
 
-def write(session: Session, written: Sequence[tuple[int, dict[str, Any]]]) -> int:
+def write(
+    session: Session,
+    written: Sequence[tuple[int, dict[str, Any]]],
+    values: Sequence[list[Value] | None] | None = None,
+) -> int:
     """Index the versions just written, given as (date_added µs, object): positions are unique
     (`minga.intel.positions`), so one range read over the date index finds their keys.
+    `values`: each object's `values_of`, where already known (None: found here).
     Returns the number of index rows written."""
-    found = [(added, values) for added, obj in written if (values := values_of(obj))]
+    if values is None:
+        values = [None] * len(written)
+    found = [
+        (added, vals)
+        for (added, obj), known in zip(written, values, strict=True)
+        if (vals := values_of(obj) if known is None else known)
+    ]
     if not found:
         return 0
     first, last = min(a for a, _ in found), max(a for a, _ in found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from minga.correlate.index import values_of
+from minga.correlate.normalise import Value
 from minga.intel.models import objects
 from minga.intel.stix import TLP_MARKINGS, search_text, ts_to_us, version_of
 from minga.policy import Principal, Reach, Tlp, exercise_of
@@ -93,6 +96,25 @@ def build_row(
         "search_text": search_text(obj),
         "raw": orjson.dumps(obj).decode(),
         "exercise": exercise_of(obj),
+    }
+
+
+def early_rows(
+    items: Iterable[tuple[dict[str, Any], Tlp, int]],
+    principal: Principal,
+    reach: Reach,
+    has_groups: bool,
+    provenance: Any,
+) -> dict[int, tuple[dict[str, Any], list[Value]]]:
+    """Each object's row (`build_row`) and observable values, by the object's `id()`: work that
+    needs no lock, done before a write takes the store's write lock so that other writers of
+    the node store meanwhile (`positions.lock`). The objects must not change afterwards."""
+    return {
+        id(obj): (
+            build_row(obj, principal, tlp, reach, has_groups, provenance, mod_us),
+            values_of(obj),
+        )
+        for obj, tlp, mod_us in items
     }
 
 

@@ -7,9 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import (
-    delete,
     false,
-    func,
     insert,
     select,
     update,
@@ -20,8 +18,9 @@ from minga import audit
 from minga.accounts.models import GroupMember, Organisation
 from minga.correlate import duplicates
 from minga.correlate import store as observable_index
-from minga.correlate.stored import after_delete, after_store
-from minga.errors import Conflict, Forbidden, InvalidInput, NotFound
+from minga.correlate.normalise import Value
+from minga.correlate.stored import after_store
+from minga.errors import Conflict, Forbidden, InvalidInput
 from minga.events import outbox
 from minga.intel import copies, positions
 from minga.intel.copies import Held
@@ -74,7 +73,8 @@ from minga.intel.queries import (
 from minga.intel.queries import (
     versions as versions,
 )
-from minga.intel.rows import ROW_CHUNK, build_row, insert_many, same_content
+from minga.intel.removal import delete_objects as delete_objects
+from minga.intel.rows import ROW_CHUNK, build_row, early_rows, insert_many, same_content
 from minga.intel.stix import (
     SCO_TYPES,
     TLP2_MARKING_ID,
@@ -193,6 +193,16 @@ def create_objects(
     result = WriteResult()
     if not prepared:
         return result
+    # Rows and index values made before the lock (other writers store meanwhile); not for a
+    # large write (made a chunk at a time below), nor where `link_known` may rewrite objects.
+    early = (
+        early_rows(
+            ((i.obj, i.tlp, k[1]) for k, i in prepared.items()),
+            principal, reach, bool(groups), provenance,
+        )
+        if not link_known and len(prepared) <= ROW_CHUNK
+        else {}
+    )  # fmt: skip
     last = positions.lock(session)
     current = copies.held(session, principal, {k[0] for k in prepared})
     if link_known:
@@ -254,8 +264,15 @@ def create_objects(
     for start in range(0, len(planned), ROW_CHUNK):
         rows = []
         chunk = planned[start : start + ROW_CHUNK]
+        values: list[list[Value] | None] = []
         for offset, (obj, obj_tlp, mod_us) in enumerate(chunk, start):
-            row = build_row(obj, principal, obj_tlp, reach, bool(groups), provenance, mod_us)
+            made = early.get(id(obj))
+            if made is None:
+                row = build_row(obj, principal, obj_tlp, reach, bool(groups), provenance, mod_us)
+                values.append(None)
+            else:
+                row = made[0]
+                values.append(made[1])
             # Within one batch, only the newest version of an id is the latest.
             row["is_latest"] = newest.get(row["stix_id"]) == mod_us
             row["has_copies"] = row["stix_id"] in shared
@@ -273,7 +290,9 @@ def create_objects(
             insert_many(session, rows)
             # The observable index, in this same transaction (`minga.correlate`).
             observable_index.write(
-                session, [(r["added_us"], p[0]) for r, p in zip(rows, chunk, strict=True)]
+                session,
+                [(r["added_us"], p[0]) for r, p in zip(rows, chunk, strict=True)],
+                values=values,
             )
         result.created.extend((r["stix_id"], r["modified"]) for r in rows)
     positions.advance(session, first + len(planned) - 1)
@@ -403,52 +422,3 @@ def revoke(session: Session, principal: Principal, stix_id: str) -> StoredObject
         provenance=Provenance(current.source, current.origin_node),
     )
     return get_object(session, principal, stix_id)
-
-
-def delete_objects(
-    session: Session, principal: Principal, stix_id: str, q: ObjectQuery | None = None
-) -> list[StoredObject]:
-    """Hard-delete the versions of one object matching `q` (default: every version).
-
-    Only the owning organisation may; the newest remaining version becomes the latest.
-    """
-    if not may(principal, Action.PUBLISH):
-        raise Forbidden(f"the role {principal.role.value!r} may not delete objects")
-    q = replace(
-        q or ObjectQuery(all_versions=True), ids=[stix_id], include_revoked=True, one_copy=False
-    )
-    seen = [stored_object(r) for r in session.execute(query_statement(principal, q))]
-    if not seen:
-        raise NotFound(f"no object {stix_id} that you may see")
-    found = [f for f in seen if f.owner_org_id == principal.org_id]  # only your own copy
-    if not found:
-        raise Forbidden("only the organisation that created an object may delete it")
-    pks = [f.pk for f in found]
-    positions.lock(session)  # the latest flag moves: no writer may interleave
-    session.execute(delete(object_groups).where(object_groups.c.object_pk.in_(pks)))
-    session.execute(delete(objects).where(objects.c.pk.in_(pks)))
-    mine = (objects.c.stix_id == stix_id, objects.c.owner_org_id == principal.org_id)
-    newest = session.scalar(select(func.max(objects.c.modified_us)).where(*mine))
-    if newest is not None:
-        session.execute(
-            update(objects).where(*mine, objects.c.modified_us == newest).values(is_latest=True)
-        )
-    after_delete(session, principal, stix_id, gone=newest is None)  # sightings and scores
-    outbox.emit(
-        session,
-        outbox.OBJECTS_DELETED,
-        actor_org_id=principal.org_id,
-        actor_user_id=principal.user_id,
-        subject=stix_id,
-        count=len(found),
-        payload={"gone": newest is None},
-    )
-    audit.record(
-        session,
-        principal,
-        "objects.delete",
-        "stix",
-        stix_id,
-        versions=[f.version or f.date_added for f in found],
-    )
-    return found

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -95,3 +97,68 @@ def test_writers_of_one_process_take_the_lock_one_after_the_other(
     assert order == ["first commits", "second locked"]
     with sqlite_sessions() as s:
         assert positions.lock(s) == last + 2  # the second saw the first's position
+
+
+def _other_process_may_lock(path: str) -> bool:
+    """Whether another process gets the node's writer file lock right now."""
+    probe = (
+        "import fcntl, os, sys\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+        "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept BlockingIOError:\n"
+        "    sys.exit(3)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, path], check=False)
+    assert done.returncode in (0, 3), done
+    return done.returncode == 0
+
+
+def test_writer_processes_queue_on_a_file_lock_beside_the_database(
+    sqlite_sessions: sessionmaker[Session],
+):
+    with sqlite_sessions() as s:
+        path = f"{s.connection().engine.url.database}-writers"
+        positions.lock(s)
+        assert not _other_process_may_lock(path)  # held from the lock ...
+        s.commit()
+    assert _other_process_may_lock(path)  # ... to the end of the transaction
+
+
+def test_a_writer_waits_while_another_process_holds_the_file_lock(
+    sqlite_sessions: sessionmaker[Session],
+):
+    with sqlite_sessions() as s:
+        path = f"{s.connection().engine.url.database}-writers"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+        order: list[str] = []
+
+        def writer() -> None:
+            with sqlite_sessions() as s:
+                positions.lock(s)
+                order.append("locked")
+                s.commit()
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        thread.join(0.3)
+        assert order == []  # still waiting for the other process
+        order.append("other process releases")
+        assert holder.stdin is not None
+        holder.stdin.close()  # it releases its lock and exits
+        thread.join(10)
+        assert order == ["other process releases", "locked"]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+HOLD = (
+    "import fcntl, os, sys\n"
+    "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+    "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+    "print('held', flush=True)\n"
+    "sys.stdin.read()\n"
+)
