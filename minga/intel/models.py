@@ -53,11 +53,24 @@ objects = Table(
     Column("raw", Text, nullable=False),
     # The exercise (its `x_minga_exercise`) a version belongs to: none for real intelligence.
     Column("exercise", String(64), nullable=True),
+    # A relationship's two ends (NULL for every other type): its object pages find it by them.
+    Column("source_ref", String(128), nullable=True),
+    Column("target_ref", String(128), nullable=True),
     UniqueConstraint("stix_id", "owner_org_id", "modified_us", name="uq_stix_objects_version"),
     Index("ix_stix_objects_latest_added", "is_latest", "added_us", "pk"),
     Index("ix_stix_objects_type_added", "type", "is_latest", "added_us", "pk"),
     Index("ix_stix_objects_added", "added_us", "pk"),
     Index("ix_stix_objects_owner", "owner_org_id", "is_latest", "added_us"),
+    *(
+        Index(
+            f"ix_stix_objects_{end}",
+            end,
+            "added_us",
+            sqlite_where=text(f"{end} IS NOT NULL"),
+            postgresql_where=text(f"{end} IS NOT NULL"),
+        )
+        for end in ("source_ref", "target_ref")
+    ),
     # At most one latest version per id (and copy), whatever writers race: the database refuses
     # a second.
     Index(

@@ -21,7 +21,8 @@ ROW_CHUNK = 5000  # objects serialised and written per round of one bulk write
 ROW_KEYS = (
     "stix_id", "type", "spec_version", "created", "modified", "modified_us", "added_us",
     "owner_org_id", "tlp", "reach", "has_groups", "origin_node", "hop_count", "source",
-    "revoked", "is_latest", "has_copies", "search_text", "raw", "exercise",
+    "revoked", "is_latest", "has_copies", "search_text", "raw", "exercise", "source_ref",
+    "target_ref",
 )  # fmt: skip
 row_values = itemgetter(*ROW_KEYS)  # a row's values in ROW_KEYS order, at C speed
 
@@ -96,7 +97,17 @@ def build_row(
         "search_text": search_text(obj),
         "raw": orjson.dumps(obj).decode(),
         "exercise": exercise_of(obj),
+        "source_ref": _end(obj, "source_ref"),
+        "target_ref": _end(obj, "target_ref"),
     }
+
+
+def _end(obj: dict[str, Any], key: str) -> str | None:
+    """A relationship's end (checked as a STIX id by `check_object`); None for other types."""
+    if obj["type"] != "relationship":
+        return None
+    value = obj.get(key)
+    return value if isinstance(value, str) and len(value) <= 128 else None
 
 
 def early_rows(

@@ -26,7 +26,7 @@ from minga.intel.queries import (
 from minga.policy import Principal
 
 WINDOW = 5_000  # most recent visible objects a dashboard summary covers
-RELATIONSHIP_SCAN = 5_000  # most recent visible relationships searched for one object
+RELATIONSHIP_SCAN = 5_000  # an object's newest relationship versions looked at for its page
 
 
 @dataclass(slots=True)
@@ -108,33 +108,37 @@ def newest(
 def relationships_of(
     session: Session, principal: Principal, stix_id: str, *, limit: int = 100
 ) -> list[StoredObject]:
-    """Visible relationships whose source_ref or target_ref is `stix_id`.
+    """Visible relationships whose source_ref or target_ref is `stix_id`, newest first.
 
-    Relationship refs are not indexed columns yet, so this reads the raw JSON of the newest
-    `RELATIONSHIP_SCAN` visible relationships; older ones are not found.
-    """
-    recent = list(
-        session.scalars(
-            query_statement(principal, ObjectQuery(types=["relationship"]))
-            .with_only_columns(objects.c.pk)
-            .order_by(objects.c.added_us.desc(), objects.c.pk.desc())
-            .limit(RELATIONSHIP_SCAN)
-        )
-    )
-    escaped = stix_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    Found through the indexed ends (`source_ref`, `target_ref`) among the object's newest
+    `RELATIONSHIP_SCAN` relationship versions, then checked by the policy in a second step
+    (one query would let the planner walk every visible relationship in date order)."""
+    ends = (objects.c.source_ref, objects.c.target_ref)
+    pks = sorted(
+        {
+            (added, pk)
+            for end in ends
+            for pk, added in session.execute(
+                select(objects.c.pk, objects.c.added_us)
+                .where(end == stix_id)
+                .order_by(objects.c.added_us.desc())
+                .limit(RELATIONSHIP_SCAN)
+            )
+        },
+        reverse=True,
+    )[:RELATIONSHIP_SCAN]
+    wanted = [pk for _added, pk in pks]
     found: list[StoredObject] = []
-    # Two steps: SQLite would otherwise run the LIKE over every relationship ever stored.
-    for start in range(0, len(recent), CHUNK):
+    for start in range(0, len(wanted), CHUNK):
         # all_versions: no is_latest/type condition that could lure the planner off the pks.
         stmt = query_statement(principal, ObjectQuery(all_versions=True)).where(
-            objects.c.pk.in_(recent[start : start + CHUNK]),
-            objects.c.raw.like(f'%"{escaped}"%', escape="\\"),
+            objects.c.pk.in_(wanted[start : start + CHUNK])
         )
-        found.extend(stored_object(r) for r in session.execute(stmt))
+        found.extend(o for r in session.execute(stmt) if (o := stored_object(r)).is_latest)
+        if len(found) >= limit:
+            break
     found.sort(key=lambda r: (r.added_us, r.pk), reverse=True)
-    return [
-        r for r in found if stix_id in (r.object().get("source_ref"), r.object().get("target_ref"))
-    ][:limit]
+    return found[:limit]
 
 
 def visible_by_ids(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from minga.intel import service as intel
@@ -67,3 +68,32 @@ def test_relationships_of(sessions: sessionmaker[Session]):
     assert [r.stix_id for r in mine] == [sid("relationship", 4), sid("relationship", 3)]
     assert [r.stix_id for r in theirs] == [sid("relationship", 3)]
     assert none == []
+
+
+def test_relationships_of_finds_old_ones_behind_many_newer(
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+):
+    """Found by their ends, not among the newest relationships of the whole store; a revised
+    relationship once (its latest version)."""
+    monkeypatch.setattr(stats, "RELATIONSHIP_SCAN", 3)
+    a = add_member(sessions, "Org A")
+    ind, mal = indicator(1)["id"], malware(2)["id"]
+    old = _relationship(3, ind, mal)
+    with sessions() as s:
+        intel.create_objects(s, a.principal, [indicator(1), malware(2), old], tlp=Tlp.GREEN)
+        s.commit()
+        for n in range(10, 16):  # newer relationships of other objects
+            intel.create_objects(
+                s, a.principal, [_relationship(n, sid("malware", n), mal)], tlp=Tlp.GREEN
+            )
+            s.commit()
+        revised = {**old, "modified": "2024-03-02T00:00:00.000Z", "description": "again"}
+        intel.create_objects(s, a.principal, [revised], tlp=Tlp.GREEN)
+        s.commit()
+        found = stats.relationships_of(s, a.principal, ind)
+        to_mal = stats.relationships_of(s, a.principal, mal)
+    assert [(r.stix_id, r.object().get("description")) for r in found] == [
+        (sid("relationship", 3), "again")
+    ]
+    assert len(to_mal) == 3  # the object's 3 newest (RELATIONSHIP_SCAN) of its 7
+    assert sid("relationship", 15) in {r.stix_id for r in to_mal}
