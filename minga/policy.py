@@ -33,6 +33,7 @@ target belongs to (a sharing group or a TAXII collection belongs to its owner):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -301,7 +302,15 @@ def may_version(principal: Principal, marking: Marking) -> bool:
 
 
 def visible_filter(principal: Principal, objects: Table | Any, object_groups: Table | Any) -> Any:
-    """SQL WHERE clause equal to `may_see` for rows of `objects` (an intel objects table)."""
+    """SQL WHERE clause equal to `may_see` for rows of `objects` (an intel objects table).
+
+    Made once per principal and table and kept (SQL expressions are immutable and may appear
+    in any number of statements): building it was an eighth of a TAXII get-by-id's CPU."""
+    return _visible_filter(principal, objects, object_groups)
+
+
+@functools.lru_cache(maxsize=2048)
+def _visible_filter(principal: Principal, objects: Table | Any, object_groups: Table | Any) -> Any:
     if principal.remote:
         return objects.c.owner_org_id == principal.org_id
     in_my_groups: ColumnElement[bool]

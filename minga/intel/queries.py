@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -68,22 +69,22 @@ COLUMNS = (
 )
 
 
+_TLPS = {t.value: t for t in Tlp}
+_REACHES = {r.value: r for r in Reach}
+_WIDTH = len(COLUMNS)
+
+
 def stored_object(row: Any) -> StoredObject:
-    return StoredObject(
-        pk=row.pk,
-        stix_id=row.stix_id,
-        type=row.type,
-        version=row.modified,
-        added_us=row.added_us,
-        owner_org_id=row.owner_org_id,
-        tlp=Tlp(row.tlp),
-        reach=Reach(row.reach),
-        revoked=bool(row.revoked),
-        is_latest=bool(row.is_latest),
-        source=row.source,
-        origin_node=row.origin_node,
-        raw=row.raw,
+    """A row whose first columns are `COLUMNS` (every query here selects them first), unpacked
+    by position and with dict look-ups for the enums: by name it was a fifth of the CPU of a
+    TAXII page of 100 objects."""
+    pk, sid, kind, version, added, owner, tlp, reach, revoked, latest, source, origin, raw = (
+        row[:_WIDTH] if len(row) > _WIDTH else row
     )
+    return StoredObject(
+        pk, sid, kind, version, added, owner, _TLPS[tlp], _REACHES[reach], bool(revoked),
+        bool(latest), source, origin, raw,
+    )  # fmt: skip
 
 
 def groups_of(session: Session, pk: int) -> frozenset[int]:
@@ -239,7 +240,13 @@ def _one_copy(principal: Principal, q: ObjectQuery) -> Any:
 def one_copy_filter(principal: Principal, *, latest: bool) -> Any:
     """Rows of ids held by one organisation pass; of several copies a reader may see, the
     earliest stored of each version passes (so a resumed reader never gets it twice) or, when
-    only `latest` versions are wanted, the newest version."""
+    only `latest` versions are wanted, the newest version. Made once per principal and kept,
+    as `policy.visible_filter` is."""
+    return _one_copy_filter(principal, latest)
+
+
+@functools.lru_cache(maxsize=2048)
+def _one_copy_filter(principal: Principal, latest: bool) -> Any:
     other, groups = OTHER_COPY, OTHER_GROUPS
     earlier = and_(
         other.c.modified_us == objects.c.modified_us, other.c.added_us < objects.c.added_us

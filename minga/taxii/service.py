@@ -144,6 +144,21 @@ def get_collection(session: Session, ref: str) -> Collection:
     return found
 
 
+def read_collection(session: Session, ref: str) -> Collection:
+    """`get_collection` for reading: the same answer, as a Collection detached from the session
+    (changes to it are not stored). One plain query instead of an ORM load, which was a sixth of
+    the CPU of a TAXII get-by-id."""
+    table = Collection.__table__
+    for column in (table.c.id, table.c.alias):
+        row = session.execute(select(table).where(column == ref)).first()
+        if row is not None:
+            found = Collection(**row._mapping)
+            if not (found.can_read or found.can_write):
+                break
+            return found
+    raise NotFound(f"no collection {ref!r}")
+
+
 def may_write(principal: Principal, collection: Collection) -> bool:
     return collection.can_write and may(principal, Action.PUBLISH)
 

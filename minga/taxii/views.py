@@ -199,7 +199,7 @@ def _collection_json(collection: Collection, principal: Principal) -> dict[str, 
 
 
 def _readable(session: Session, ref: str) -> Collection:
-    return service.get_collection(session, ref)
+    return service.read_collection(session, ref)
 
 
 @router.get("/", summary="TAXII discovery")
