@@ -132,5 +132,7 @@ def test_a_node_back_from_downtime_catches_up(cycle: list[ServedNode]) -> None:
         publish(a, obj)
     c.start()  # pulls from a at start (and a's push retries after its backoff)
     assert wait_for(lambda: all(count_stored(c, o["id"]) == 1 for o in missed), seconds=60)
-    cursor = c.query("SELECT pull_cursor FROM federation_peers WHERE name = 'a'")[0][0]
-    assert cursor is not None
+    # a's push (retrying) may deliver them before c's pull commits its first page: the pull's
+    # cursor is awaited, not read at the moment the objects are all there.
+    cursor_of_a = "SELECT pull_cursor FROM federation_peers WHERE name = 'a'"
+    assert wait_for(lambda: c.query(cursor_of_a)[0][0] is not None, seconds=60)
