@@ -3,42 +3,11 @@ after every stored position, and ids left with no latest version or two are repa
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
 from alembic import command
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
-from minga.db import make_engine
 from minga.migrate import alembic_config, upgrade
-from tests.conftest import PG_ADMIN_URL, _pg_available
-
-NOW = datetime(2024, 3, 1, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty database (not the migrated test template)."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-        yield engine
-        engine.dispose()
-        return
-    if _pg_available() is not None:
-        request.getfixturevalue("pg_database")  # skips, or fails under MINGA_REQUIRE_SERVICES
-    name = f"minga_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+from tests.intel.conftest import NOW, insert_organisation
 
 
 def _row(pk: int, sid: str, mod_us: int, added_us: int, latest: bool) -> dict[str, object]:
@@ -60,14 +29,7 @@ def test_upgrade_keeps_objects_and_groups_and_repairs_the_latest_flag(fresh: Eng
         _row(4, "indicator--3", 10, 4_000, False),  # none of indicator--3
     ]
     with fresh.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO organisations (id, name, country, sector, kind, identity_ref, "
-                "description, created_at) VALUES (1, 'A', 'CR', 'government', 'csirt', "
-                "'identity--a', '', :now)"
-            ),
-            {"now": NOW},
-        )
+        insert_organisation(conn)
         conn.execute(
             text(
                 "INSERT INTO sharing_groups (id, name, description, owner_org_id, created_at) "

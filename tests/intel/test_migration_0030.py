@@ -8,7 +8,7 @@ from alembic import command
 from sqlalchemy import Engine, text
 
 from minga.migrate import alembic_config, upgrade
-from tests.intel.test_migration_0005 import NOW, fresh  # noqa: F401 - the fixture
+from tests.intel.conftest import insert_organisation
 
 IND = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
 MAL = "malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b"
@@ -28,20 +28,13 @@ def _insert(conn, pk: int, stix_id: str, obj: dict[str, object]) -> None:  # typ
     )
 
 
-def test_upgrade_fills_the_ends_of_stored_relationships(fresh: Engine):  # noqa: F811
+def test_upgrade_fills_the_ends_of_stored_relationships(fresh: Engine):
     cfg = alembic_config(fresh.url.render_as_string(hide_password=False))
     with fresh.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0028")
     with fresh.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO organisations (id, name, country, sector, kind, identity_ref, "
-                "description, created_at) VALUES (1, 'A', 'CR', 'government', 'csirt', "
-                "'identity--a', '', :now)"
-            ),
-            {"now": NOW},
-        )
+        insert_organisation(conn)
         _insert(conn, 1, IND, {"type": "indicator", "id": IND, "source_ref": MAL})
         _insert(conn, 2, REL, {"type": "relationship", "id": REL, "source_ref": IND,
                                "target_ref": MAL, "relationship_type": "indicates"})  # fmt: skip
