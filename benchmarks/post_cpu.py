@@ -27,40 +27,10 @@ TAXII = "application/taxii+json;version=2.1"
 
 
 async def post(app: Any, path: str, token: str, body: bytes) -> int:
-    headers = {
-        "host": "bench",
-        "authorization": f"Bearer {token}",
-        "accept": TAXII,
-        "content-type": TAXII,
-        "content-length": str(len(body)),
-    }
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-    status = 0
+    from benchmarks.asgi_cpu import call  # importable once `main` has put ROOT on the path
 
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
+    headers = {"authorization": f"Bearer {token}", "accept": TAXII, "content-type": TAXII}
+    return await call(app, "POST", path, "", {**headers, "content-length": str(len(body))}, body)
 
 
 async def cpu_ms(
@@ -97,10 +67,9 @@ def main() -> None:
     import minga
 
     sys.path.insert(1, str(ROOT))
+    from benchmarks.asgi_cpu import node_app
     from benchmarks.load import post_body
     from benchmarks.serve import Node
-    from minga.app import create_app
-    from minga.settings import Settings
     from minga.taxii.models import DEFAULT_COLLECTION_ID
 
     print(f"minga from {Path(minga.__file__).parent}")
@@ -110,13 +79,7 @@ def main() -> None:
         node = Node("sqlite", Path(tmp), "zqneedle")
         try:
             node.grow(args.size)
-            settings = Settings(
-                database_url=node.url,
-                ingest_worker_seconds=0,
-                taxii_pull_check_seconds=0,
-                log_level="warning",
-            )
-            app = create_app(settings)
+            app = node_app(node.url)
             asyncio.run(cpu_ms(app, path, node.owner_token, [post_body(rng) for _ in range(3)]))
             values, slowest = [], []
             for _ in range(args.rounds):

@@ -4,7 +4,8 @@
 move with everyone else's load. This one drives `create_app` directly with ASGI messages, one
 request at a time, and divides the process's CPU time (all its threads: the thread pool's
 work counts) by the requests: what the app itself costs per request, away from the sockets.
-Lifespan tasks (background loops) are not started.
+Lifespan tasks (background loops) are not started. On PostgreSQL (`--backend postgresql`) the
+figure is the app's share only: the server's own CPU per request is not in it.
 
     .venv/bin/python benchmarks/serve_cpu.py                       # this checkout
     .venv/bin/python benchmarks/serve_cpu.py --code /work/main     # another checkout's minga
@@ -44,44 +45,16 @@ def scenarios(token: str, size: int) -> dict[str, list[tuple[str, str, dict[str,
     }
 
 
-async def call(app: Any, path: str, query: str, headers: dict[str, str]) -> int:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(k.encode(), v.encode()) for k, v in {"host": "bench", **headers}.items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
-
-
 async def cpu_ms(app: Any, requests: list[tuple[str, str, dict[str, str]]], n: int) -> float:
+    from benchmarks.asgi_cpu import call  # importable once `main` has put ROOT on the path
+
     for path, query, headers in requests[:5]:  # warm: caches, compiled statements
-        status = await call(app, path, query, headers)
+        status = await call(app, "GET", path, query, headers)
         if status != 200:
             raise SystemExit(f"{path}: HTTP {status}")
     started = time.process_time()
     for k in range(n):
-        await call(app, *requests[k % len(requests)])
+        await call(app, "GET", *requests[k % len(requests)])
     return 1000 * (time.process_time() - started) / n
 
 
@@ -91,28 +64,22 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10_000, help="objects stored")
     parser.add_argument("--requests", type=int, default=1000, help="requests per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="measurements per scenario")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--only", default="", help="scenarios whose names contain these words")
     args = parser.parse_args()
     sys.path.insert(0, args.code)  # minga from --code; the benchmark helpers from here
     import minga
 
     sys.path.insert(1, str(ROOT))
+    from benchmarks.asgi_cpu import node_app
     from benchmarks.serve import Node
-    from minga.app import create_app
-    from minga.settings import Settings
 
     print(f"minga from {Path(minga.__file__).parent}")
     with tempfile.TemporaryDirectory(prefix="minga-serve-cpu-") as tmp:
-        node = Node("sqlite", Path(tmp), "zqneedle")
+        node = Node(args.backend, Path(tmp), "zqneedle")
         try:
             node.grow(args.size)
-            settings = Settings(
-                database_url=node.url,
-                ingest_worker_seconds=0,
-                taxii_pull_check_seconds=0,
-                log_level="warning",
-            )
-            app = create_app(settings)
+            app = node_app(node.url)
             found: dict[str, list[float]] = {}
             for _ in range(args.rounds):
                 for name, requests in scenarios(node.reader_token, args.size).items():
