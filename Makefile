@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/mypy minga
 
 test: lint
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup --durations=25
 
 format: $(STAMP)
 	$(BIN)/ruff format minga tests benchmarks

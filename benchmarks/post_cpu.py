@@ -22,13 +22,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+# Beside this script (on the path as its directory), whatever checkout `--code` measures.
+from asgi_cpu import call, node_app
+
 ROOT = Path(__file__).resolve().parent.parent
 TAXII = "application/taxii+json;version=2.1"
 
 
 async def post(app: Any, path: str, token: str, body: bytes) -> int:
-    from benchmarks.asgi_cpu import call  # importable once `main` has put ROOT on the path
-
     headers = {"authorization": f"Bearer {token}", "accept": TAXII, "content-type": TAXII}
     return await call(app, "POST", path, "", {**headers, "content-length": str(len(body))}, body)
 
@@ -67,7 +68,6 @@ def main() -> None:
     import minga
 
     sys.path.insert(1, str(ROOT))
-    from benchmarks.asgi_cpu import node_app
     from benchmarks.load import post_body
     from benchmarks.serve import Node
     from minga.taxii.models import DEFAULT_COLLECTION_ID

@@ -24,6 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+# Beside this script (on the path as its directory), whatever checkout `--code` measures.
+from asgi_cpu import call, node_app
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -46,8 +49,6 @@ def scenarios(token: str, size: int) -> dict[str, list[tuple[str, str, dict[str,
 
 
 async def cpu_ms(app: Any, requests: list[tuple[str, str, dict[str, str]]], n: int) -> float:
-    from benchmarks.asgi_cpu import call  # importable once `main` has put ROOT on the path
-
     for path, query, headers in requests[:5]:  # warm: caches, compiled statements
         status = await call(app, "GET", path, query, headers)
         if status != 200:
@@ -71,7 +72,6 @@ def main() -> None:
     import minga
 
     sys.path.insert(1, str(ROOT))
-    from benchmarks.asgi_cpu import node_app
     from benchmarks.serve import Node
 
     print(f"minga from {Path(minga.__file__).parent}")

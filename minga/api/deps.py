@@ -142,24 +142,34 @@ async def request_principal(request: Request) -> Principal:
     """The caller, for handlers that take no `SessionDep` (their reads go through `read`).
 
     A keyed-hash token on SQLite is checked on the event loop; any other check (PostgreSQL, a
-    token still argon2-hashed) goes to a thread, on a session of its own."""
-    cached = getattr(request.state, "principal", None)
-    if cached is not None:
-        return cached
-    token = token_from(request)
-    if token is None:
-        raise Unauthenticated("send an API token: Authorization: Bearer <token>")
+    token still argon2-hashed) goes to a thread, on a session of its own (`read_as` shares it
+    with the handler's read)."""
     node = get_node(request)
-    verified = node.verifier.verify_here(node.engine, token)
-    if verified is not None:
-        request.state.principal = verified.principal
-        return verified.principal
+    found = _principal_here(request, node)
+    if found is not None:
+        return found
 
     def check() -> Principal:
         with node.sessions() as session:
             return authenticate(request, session)
 
     return await run_in_threadpool(check)
+
+
+def _principal_here(request: Request, node: Node) -> Principal | None:
+    """The caller as known without a trip to a thread: already checked for this request, or a
+    keyed-hash token checked on SQLite on the event loop; None where a thread must check."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    token = token_from(request)
+    if token is None:
+        raise Unauthenticated("send an API token: Authorization: Bearer <token>")
+    verified = node.verifier.verify_here(node.engine, token)
+    if verified is None:
+        return None
+    request.state.principal = verified.principal
+    return verified.principal
 
 
 RequestPrincipal = Annotated[Principal, Depends(request_principal)]
@@ -181,5 +191,32 @@ async def read(node: Node, work: Callable[[Session], T]) -> T:
     def threaded() -> T:
         with node.sessions() as session:
             return work(session)
+
+    return await run_in_threadpool(threaded)
+
+
+async def read_as(
+    request: Request,
+    node: Node,
+    work: Callable[[Session, Principal], T],
+    *,
+    long: Callable[[Principal], bool] | None = None,
+) -> T:
+    """`read` for a handler that takes no principal: `work(session, caller)`.
+
+    Where the token is checked on the event loop (SQLite), this is `read` after that check
+    (in a thread instead when `long(caller)` says the work is no short read). Elsewhere
+    (PostgreSQL) the check and the work share one thread and one session: one trip through
+    the thread pool and one pooled connection per request instead of two of each (the token's
+    own session, ended with a rollback, was a round trip more)."""
+    principal = _principal_here(request, node)
+    if principal is not None and (long is None or not long(principal)):
+        known = principal
+        return await read(node, lambda session: work(session, known))
+
+    def threaded() -> T:
+        with node.sessions() as session:
+            caller = principal if principal is not None else authenticate(request, session)
+            return work(session, caller)
 
     return await run_in_threadpool(threaded)

@@ -16,9 +16,8 @@ from minga.api.deps import (
     CurrentPrincipal,
     DbId,
     NodeDep,
-    RequestPrincipal,
     SessionDep,
-    read,
+    read_as,
 )
 from minga.api.errors import error_body
 from minga.correlate import scores
@@ -29,7 +28,7 @@ from minga.federation import receipt_tally
 from minga.intel import service
 from minga.intel.service import ObjectQuery, StoredObject
 from minga.intel.stix import ts_to_us
-from minga.policy import Tlp
+from minga.policy import Principal, Tlp
 
 router = APIRouter(prefix="/api/objects", tags=["objects"])
 JSON = "application/json"
@@ -245,9 +244,9 @@ def list_objects(
 
 @router.get("/{stix_id}", summary="The newest version you may see (or ?version=)")
 async def get_object(
-    stix_id: str, principal: RequestPrincipal, node: NodeDep, version: str | None = None
+    stix_id: str, request: Request, node: NodeDep, version: str | None = None
 ) -> Response:
-    def answer(session: Session) -> Response:  # short indexed reads: `read` may run them here
+    def answer(session: Session, principal: Principal) -> Response:  # short indexed reads
         found = service.get_object(session, principal, stix_id, version)
         # Receipts are kept at the origin: "received by N nodes, recalled at M of N".
         tally = None
@@ -260,7 +259,7 @@ async def get_object(
         meta = {"receipts": tally, "sightings": facts["summary"], "score": facts["score"]}
         return _json(envelope(found, orgs, **meta))
 
-    return await read(node, answer)
+    return await read_as(request, node, answer)
 
 
 def _score_meta(found: dict[str, scores.Score], stix_id: str) -> dict[str, Any]:

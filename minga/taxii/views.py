@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from minga.api.deps import CurrentPrincipal, NodeDep, RequestPrincipal, SessionDep, read
+from minga.api.deps import CurrentPrincipal, NodeDep, RequestPrincipal, SessionDep, read, read_as
 from minga.errors import Conflict, Forbidden, InvalidInput, MingaError, NotFound, Unauthenticated
 from minga.federation import exchange
 from minga.intel.service import Page, StoredObject
@@ -257,30 +257,29 @@ async def collection(collection_id: str, principal: RequestPrincipal, node: Node
 
 
 @router.get("/api/collections/{collection_id}/objects/", summary="Objects, oldest added first")
-async def get_objects(
-    collection_id: str, request: Request, principal: RequestPrincipal, node: NodeDep
-) -> Response:
-    def answer(session: Session) -> Response:
+async def get_objects(collection_id: str, request: Request, node: NodeDep) -> Response:
+    def answer(session: Session, principal: Principal) -> Response:
         found = _readable(session, collection_id)
         params = _params(request, node)
         return _paged(service.page(session, principal, found, params), b"objects", _raw)
 
-    if principal.role is not Role.MACHINE:  # a person's (or a client's) page: a short read
-        return await read(node, answer)
+    def for_peer(session: Session, principal: Principal) -> Response:
+        found = _readable(session, collection_id)
+        peer = exchange.peer_reading(session, principal, found)
+        if peer is None:
+            return answer(session, principal)
+        params = _params(request, node)
+        served = exchange.serve_page(
+            session, node.settings, peer, after_us=params.added_after_us, limit=params.limit
+        )
+        return _served(served)
 
-    def for_peer() -> Response:  # a peer node pulling: what the policy lets it receive
-        with node.sessions() as session:
-            found = _readable(session, collection_id)
-            peer = exchange.peer_reading(session, principal, found)
-            if peer is None:
-                return answer(session)
-            params = _params(request, node)
-            served = exchange.serve_page(
-                session, node.settings, peer, after_us=params.added_after_us, limit=params.limit
-            )
-            return _served(served)
+    def either(session: Session, principal: Principal) -> Response:
+        return (for_peer if principal.role is Role.MACHINE else answer)(session, principal)
 
-    return await run_in_threadpool(for_peer)
+    # A person's (or a client's) page is a short read; a peer node pulling (a machine account)
+    # gets what the policy lets it receive: a longer read, always in a thread.
+    return await read_as(request, node, either, long=lambda p: p.role is Role.MACHINE)
 
 
 def _served(served: exchange.ServedPage) -> Response:
@@ -341,19 +340,15 @@ async def add_objects(
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/", summary="One object")
 async def get_object(
-    collection_id: str,
-    object_id: str,
-    request: Request,
-    principal: RequestPrincipal,
-    node: NodeDep,
+    collection_id: str, object_id: str, request: Request, node: NodeDep
 ) -> Response:
-    def answer(session: Session) -> Response:
+    def answer(session: Session, principal: Principal) -> Response:
         found = _readable(session, collection_id)
         params = _params(request, node)
         listed = service.page(session, principal, found, params, stix_id=object_id)
         return _paged(listed, b"objects", _raw)
 
-    return await read(node, answer)
+    return await read_as(request, node, answer)
 
 
 @router.delete("/api/collections/{collection_id}/objects/{object_id}/", summary="Delete")
@@ -373,33 +368,27 @@ def delete_object(
 
 @router.get("/api/collections/{collection_id}/objects/{object_id}/versions/", summary="Versions")
 async def get_versions(
-    collection_id: str,
-    object_id: str,
-    request: Request,
-    principal: RequestPrincipal,
-    node: NodeDep,
+    collection_id: str, object_id: str, request: Request, node: NodeDep
 ) -> Response:
-    def answer(session: Session) -> Response:
+    def answer(session: Session, principal: Principal) -> Response:
         found = _readable(session, collection_id)
         params = _params(request, node)
         params.versions = ["all"]
         listed = service.page(session, principal, found, params, stix_id=object_id)
         return _paged(listed, b"versions", lambda i: orjson.dumps(service.version_label(i)))
 
-    return await read(node, answer)
+    return await read_as(request, node, answer)
 
 
 @router.get("/api/collections/{collection_id}/manifest/", summary="Manifest")
-async def get_manifest(
-    collection_id: str, request: Request, principal: RequestPrincipal, node: NodeDep
-) -> Response:
-    def answer(session: Session) -> Response:
+async def get_manifest(collection_id: str, request: Request, node: NodeDep) -> Response:
+    def answer(session: Session, principal: Principal) -> Response:
         found = _readable(session, collection_id)
         params = _params(request, node)
         listed = service.page(session, principal, found, params)
         return _paged(listed, b"objects", _manifest_entry)
 
-    return await read(node, answer)
+    return await read_as(request, node, answer)
 
 
 @router.api_route(
