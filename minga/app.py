@@ -36,6 +36,10 @@ class Node:
     # SQLite in a file: sessions for short reads run on the event loop (`minga.api.deps.read`),
     # on an engine of their own. None elsewhere: reads go to the thread pool.
     loop_sessions: sessionmaker[Session] | None = None
+    # PostgreSQL: sessions for those reads in the thread pool, in autocommit, so that a read
+    # costs its queries' round trips only (no BEGIN before them, no ROLLBACK after). Each
+    # query sees what is committed when it runs, as each SELECT of a SQLite read does.
+    read_sessions: sessionmaker[Session] | None = None
 
 
 def loop_engine(settings: Settings, engine: Engine) -> Engine | None:
@@ -128,6 +132,11 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         sessions=make_sessionmaker(engine),
         verifier=TokenVerifier(settings.token_cache_seconds, side=on_loop),
         loop_sessions=make_sessionmaker(on_loop) if on_loop is not None else None,
+        read_sessions=(
+            make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+            if engine.dialect.name == "postgresql"
+            else None
+        ),
     )
     # /docs serves Swagger UI from the package, not a CDN: CSIRT networks are often closed.
     app = FastAPIOffline(

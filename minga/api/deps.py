@@ -189,7 +189,7 @@ async def read(node: Node, work: Callable[[Session], T]) -> T:
             return work(session)
 
     def threaded() -> T:
-        with node.sessions() as session:
+        with (node.read_sessions or node.sessions)() as session:
             return work(session)
 
     return await run_in_threadpool(threaded)
@@ -215,7 +215,7 @@ async def read_as(
         return await read(node, lambda session: work(session, known))
 
     def threaded() -> T:
-        with node.sessions() as session:
+        with (node.read_sessions or node.sessions)() as session:
             caller = principal if principal is not None else authenticate(request, session)
             return work(session, caller)
 
