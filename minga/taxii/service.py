@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from minga import audit
@@ -144,17 +144,23 @@ def get_collection(session: Session, ref: str) -> Collection:
     return found
 
 
+_COLLECTIONS = Collection.__table__
+# Made once: building the statement and its cache key again for every request was most of the
+# look-up's CPU (a sixth of a TAXII get-by-id's on PostgreSQL). Both columns in one round trip.
+_BY_REF = select(_COLLECTIONS).where(
+    or_(_COLLECTIONS.c.id == bindparam("ref"), _COLLECTIONS.c.alias == bindparam("ref"))
+)
+
+
 def read_collection(session: Session, ref: str) -> Collection:
     """`get_collection` for reading: the same answer, as a Collection detached from the session
     (changes to it are not stored). One plain query instead of an ORM load, which was a sixth of
-    the CPU of a TAXII get-by-id."""
-    table = Collection.__table__
-    for column in (table.c.id, table.c.alias):
-        row = session.execute(select(table).where(column == ref)).first()
-        if row is not None:
-            found = Collection(**row._mapping)
-            if not (found.can_read or found.can_write):
-                break
+    the CPU of a TAXII get-by-id. A collection whose id is `ref` comes before one so aliased."""
+    rows = session.execute(_BY_REF, {"ref": ref}).all()
+    row = next((r for r in rows if r.id == ref), None) or next(iter(rows), None)
+    if row is not None:
+        found = Collection(**row._mapping)
+        if found.can_read or found.can_write:
             return found
     raise NotFound(f"no collection {ref!r}")
 

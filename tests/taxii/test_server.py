@@ -278,6 +278,11 @@ def test_collections_filter_and_permissions(client: TestClient, sessions: sessio
     assert listed["All intelligence"]["can_write"] is False  # a reader may not publish
     assert post_envelope(client, reader.token, [indicator(9)]).status_code == 403
 
+    # A ref names a collection by id before one by alias: aliasing another's id takes nothing.
+    define(title="Impostor", alias=malware_only, filters={"types": ["indicator"]})
+    r = _get(client, a, f"{ROOT}collections/{malware_only}/objects/")
+    assert [o["id"] for o in r.json()["objects"]] == [malware(1)["id"]]
+
 
 def test_collection_admin_needs_a_coordinator(client: TestClient, sessions: sessionmaker[Session]):
     a = add_member(sessions, "Org A")
