@@ -13,7 +13,7 @@ from sqlalchemy import Select, and_, exists, false, func, literal_column, or_, s
 from sqlalchemy.orm import Session
 
 from minga.errors import InvalidInput, NotFound
-from minga.intel import search
+from minga.intel import prepared, search
 from minga.intel.models import latest_flag, object_groups, objects
 from minga.intel.search import like, text_condition
 from minga.intel.stix import ts_to_us, us_to_ts
@@ -316,18 +316,22 @@ def list_objects(
     if limit < 1:
         raise InvalidInput("limit must be at least 1")
     q = with_text_index(session, q)
-    stmt = query_statement(principal, q)
-    newest_first = q.newest_first
-    key = tuple_(objects.c.added_us, objects.c.pk)
-    before: tuple[int, int] | None = None
-    if cursor:
-        newest_first, added, pk = decode_cursor(cursor)
-        stmt = stmt.where(key < (added, pk) if newest_first else key > (added, pk))
-        before = (added, pk)
-    stmt = stmt.order_by(*_order(newest_first, narrow=q.text_narrow))
-    if q.text_chunked and newest_first:
+    position = decode_cursor(cursor) if cursor else None
+    newest_first = q.newest_first if position is None else position[0]
+    shape = prepared.shape_of(q, position)
+    if shape is not None:  # a statement made once for this caller and shape
+        stmt = prepared.page_statement(principal, shape, q, limit)
+        found = session.execute(stmt, prepared.values_of(q, position))
+        rows = [stored_object(r) for r in found]
+    elif q.text_chunked and newest_first:
+        before = position[1:] if position is not None else None
         rows = _text_walk(session, principal, q, before, limit + 1)
     else:
+        stmt = query_statement(principal, q)
+        if position is not None:
+            key = tuple_(objects.c.added_us, objects.c.pk)
+            stmt = stmt.where(key < position[1:] if newest_first else key > position[1:])
+        stmt = stmt.order_by(*order_of(newest_first, narrow=q.text_narrow))
         rows = [stored_object(r) for r in session.execute(stmt.limit(limit + 1))]
     more = len(rows) > limit
     rows = rows[:limit]
@@ -335,7 +339,7 @@ def list_objects(
     return Page(rows, nxt)
 
 
-def _order(newest_first: bool, *, narrow: bool) -> tuple[Any, Any]:
+def order_of(newest_first: bool, *, narrow: bool) -> tuple[Any, Any]:
     """The page's order. When the rows are named by key (`narrow`), `+added_us` keeps the
     planner from walking the date index to skip a sort of the few rows it will find."""
     added: Any = objects.c.added_us
@@ -371,7 +375,7 @@ def _text_walk(
         upto = min(indexed, before[1] - 1)
     rows: list[StoredObject] = []
     if upto == indexed:  # the page may start among the rows written since the last catch-up
-        recent = narrow.where(objects.c.pk > indexed).order_by(*_order(True, narrow=True))
+        recent = narrow.where(objects.c.pk > indexed).order_by(*order_of(True, narrow=True))
         rows.extend(stored_object(r) for r in session.execute(recent.limit(wanted)))
     if len(rows) < wanted:
         found = search.newest_matches(narrow, needle, upto, wanted - len(rows))
