@@ -8,6 +8,8 @@ cache key (SQLAlchemy's look-up of the compiled SQL) computed again over the who
 filters, the kind of look-up, the page size) is made once and kept; what changes from request
 to request (the id looked up, `added_after`, the cursor's position) is a bound parameter.
 
+`object_statement` does the same for `queries.get_object` (an object's newest or named version).
+
 The caller is part of the key, as in `policy.visible_filter` (which this reuses): a principal
 whose groups or role change is another key. What the statement lets through is decided by
 `minga.policy` exactly as for a statement built afresh; only the building is saved.
@@ -15,13 +17,14 @@ whose groups or role change is another key. What the statement lets through is d
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, String, bindparam, tuple_
+from sqlalchemy import BigInteger, Select, String, bindparam, select, tuple_
 
-from minga.intel.models import objects
-from minga.policy import Principal
+from minga.intel.models import object_groups, objects
+from minga.policy import Principal, visible_filter
 
 ONE_ID = bindparam("one_id", type_=String)
 AFTER = bindparam("added_after", type_=BigInteger)
@@ -102,3 +105,23 @@ def _make(principal: Principal, q: Any, *, newest_first: bool, cursor: bool) -> 
         position = tuple_(AT_ADDED, AT_PK)
         stmt = stmt.where(key < position if newest_first else key > position)
     return stmt.order_by(*order_of(newest_first, narrow=False))
+
+
+@functools.lru_cache(maxsize=2048)
+def object_statement(principal: Principal, versioned: bool) -> Select[Any]:
+    """`queries.get_object`'s statement for `principal`: the id (`sid`) and, when `versioned`,
+    the version's `modified` in µs (`mod_us`) are bound at execution."""
+    from minga.intel.queries import COLUMNS  # queries calls this module
+
+    stmt = (
+        select(*COLUMNS)
+        .where(
+            objects.c.stix_id == bindparam("sid", type_=String),
+            visible_filter(principal, objects, object_groups),
+        )
+        .order_by(objects.c.modified_us.desc(), objects.c.added_us)  # copies: the first stored
+        .limit(1)
+    )
+    if versioned:
+        stmt = stmt.where(objects.c.modified_us == bindparam("mod_us", type_=BigInteger))
+    return stmt

@@ -101,18 +101,13 @@ def get_object(
     session: Session, principal: Principal, stix_id: str, version: str | None = None
 ) -> StoredObject:
     """The newest version (or the named one) of an object that `principal` may see."""
-    stmt = (
-        select(*COLUMNS)
-        .where(objects.c.stix_id == stix_id, visible_filter(principal, objects, object_groups))
-        .order_by(objects.c.modified_us.desc(), objects.c.added_us)  # copies: the first stored
-        .limit(1)
-    )
+    values: dict[str, Any] = {"sid": stix_id}
     if version is not None:
         try:
-            stmt = stmt.where(objects.c.modified_us == ts_to_us(version))
+            values["mod_us"] = ts_to_us(version)
         except ValueError as exc:
             raise InvalidInput(str(exc)) from None
-    row = session.execute(stmt).first()
+    row = session.execute(prepared.object_statement(principal, version is not None), values).first()
     if row is None:
         raise NotFound(f"no object {stix_id} that you may see")
     found = stored_object(row)

@@ -33,7 +33,8 @@ def watched(engine: Engine) -> Any:
             seen["checkouts"].append(1)
 
     def before(conn: Any, *_: Any) -> None:
-        seen["autocommit"].append(getattr(conn.connection.dbapi_connection, "autocommit", None))
+        if any(f.filename.endswith(REQUESTS) for f in traceback.extract_stack()):
+            seen["autocommit"].append(getattr(conn.connection.dbapi_connection, "autocommit", None))
 
     event.listen(engine, "checkout", checkout)
     event.listen(engine, "before_cursor_execute", before)

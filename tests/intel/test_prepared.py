@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from minga.errors import InvalidInput, NotFound
 from minga.intel import prepared, service
 from minga.intel.service import ObjectQuery
 from minga.policy import Reach, Tlp
@@ -67,3 +69,28 @@ def test_kept_statements_answer_each_caller_and_value(sessions: sessionmaker[Ses
                     assert kept == fresh
                     assert len(kept) == (8 if reader is a else 5)
                     assert len(set(kept)) == len(kept)
+
+
+def test_a_kept_object_statement_answers_each_caller_and_version(
+    sessions: sessionmaker[Session],
+):
+    a = add_member(sessions, "Org A")
+    b = add_member(sessions, "Org B", country="GT")
+    first = indicator(1)
+    second = {**first, "modified": "2024-03-02T12:00:00.000Z", "name": "second"}
+    hidden = indicator(2)
+    with sessions() as s:
+        service.create_objects(s, a.principal, [first, second], tlp=Tlp.GREEN)
+        service.create_objects(s, a.principal, [hidden], tlp=Tlp.AMBER, reach=Reach.ORGANISATION)
+        s.commit()
+        for reader in (a, b, a, b):
+            assert service.get_object(s, reader.principal, first["id"]).object()["name"] == "second"
+            named = service.get_object(s, reader.principal, first["id"], first["modified"])
+            assert named.object()["modified"] == first["modified"]
+            if reader is a:
+                assert service.get_object(s, a.principal, hidden["id"]).stix_id == hidden["id"]
+            else:
+                with pytest.raises(NotFound):
+                    service.get_object(s, b.principal, hidden["id"])
+        with pytest.raises(InvalidInput):
+            service.get_object(s, a.principal, first["id"], "yesterday")
