@@ -36,7 +36,11 @@ def indicator(n: int) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
+# One cycle of nodes for the module's tests: on one worker, built once.
+pytestmark = pytest.mark.xdist_group("served-cycle")
+
+
+@pytest.fixture(scope="session")
 def cycle(
     sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[ServedNode]]:

@@ -26,7 +26,11 @@ class Pair:
     isac: Member
 
 
-@pytest.fixture(scope="module")
+# One pair of nodes for the module's tests: on one worker (they were built on two), once.
+pytestmark = pytest.mark.xdist_group("incidents-nodes")
+
+
+@pytest.fixture(scope="session")
 def pair(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     tmp = tmp_path_factory.mktemp("incidents-federation")
     nodes = []
