@@ -32,6 +32,30 @@ REQUIRE_SERVICES = os.environ.get("MINGA_REQUIRE_SERVICES") == "1"
 BACKENDS = ["sqlite", "postgresql"]
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`--dist loadgroup`: name each `xdist_group` test's group in its node id, which is how the
+    controller keeps a group on one worker. pytest-xdist 3.8 writes it to `item._nodeid`, which
+    pytest 9 no longer reads (`item._id`), so every group was spread over the workers: the
+    four-node topology built twice, browser modules in parallel. Where xdist's own suffix took
+    effect, nothing is done."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        names = {
+            str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+            for mark in item.iter_markers("xdist_group")
+        }
+        if not names or item.nodeid.rfind("@") > item.nodeid.rfind("]"):
+            continue
+        grouped = f"{item.nodeid}@{'_'.join(sorted(names))}"
+        parsed = NodeId.parse(grouped)
+        if str(parsed) == grouped and hasattr(item, "_id"):
+            item._id = parsed
+
+
 def _pg_available() -> str | None:
     try:
         eng = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})

@@ -60,9 +60,7 @@ TLPS = ["clear", "green", "amber", "amber+strict", "red"]
 REACHES = ["organisation", "community", "connected", "federation"]
 
 
-# Session-scoped, so built once per worker even when the worker runs other modules' tests between
-# this module's (its module-scoped predecessor was built twice in one CI run: ~4 min each here).
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     problem = pg_available()
     if problem is not None:

@@ -36,11 +36,11 @@ def indicator(n: int) -> dict[str, Any]:
     }
 
 
-# One cycle of nodes for the module's tests: on one worker, built once.
+# The module's tests on one worker, so that its cycle of nodes is built once.
 pytestmark = pytest.mark.xdist_group("served-cycle")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cycle(
     sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[ServedNode]]:

@@ -26,11 +26,11 @@ class Pair:
     isac: Member
 
 
-# One pair of nodes for the module's tests: on one worker (they were built on two), once.
+# The module's tests on one worker, so that its pair of nodes is built once (it was built on two).
 pytestmark = pytest.mark.xdist_group("incidents-nodes")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pair(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     tmp = tmp_path_factory.mktemp("incidents-federation")
     nodes = []
