@@ -122,16 +122,9 @@ async def current_principal(request: Request, session: SessionDep) -> Principal:
     """Async: on SQLite a keyed-hash token is checked on the event loop (microseconds, on the
     verifier's own connection), which saves the request a trip through the thread pool; any
     other check (PostgreSQL, a token still argon2-hashed) goes to a thread."""
-    cached = getattr(request.state, "principal", None)
-    if cached is not None:
-        return cached
-    token = token_from(request)
-    if token is not None:
-        node = get_node(request)
-        verified = node.verifier.verify_here(node.engine, token)
-        if verified is not None:
-            request.state.principal = verified.principal
-            return verified.principal
+    found = _principal_here(request, get_node(request))
+    if found is not None:
+        return found
     return await run_in_threadpool(authenticate, request, session)
 
 
