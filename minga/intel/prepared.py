@@ -101,10 +101,14 @@ def _make(principal: Principal, q: Any, *, newest_first: bool, cursor: bool) -> 
     )
     stmt = query_statement(principal, model)
     if cursor:
-        key = tuple_(objects.c.added_us, objects.c.pk)
-        position = tuple_(AT_ADDED, AT_PK)
-        stmt = stmt.where(key < position if newest_first else key > position)
+        stmt = stmt.where(beyond(newest_first, tuple_(AT_ADDED, AT_PK)))
     return stmt.order_by(*order_of(newest_first, narrow=False))
+
+
+def beyond(newest_first: bool, position: Any) -> Any:
+    """Rows after a cursor's (date_added, pk) `position` in the page's order."""
+    key = tuple_(objects.c.added_us, objects.c.pk)
+    return key < position if newest_first else key > position
 
 
 @functools.lru_cache(maxsize=2048)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, and_, exists, false, func, literal_column, or_, select, true, tuple_
+from sqlalchemy import Select, and_, exists, false, func, literal_column, or_, select, true
 from sqlalchemy.orm import Session
 
 from minga.errors import InvalidInput, NotFound
@@ -324,8 +324,7 @@ def list_objects(
     else:
         stmt = query_statement(principal, q)
         if position is not None:
-            key = tuple_(objects.c.added_us, objects.c.pk)
-            stmt = stmt.where(key < position[1:] if newest_first else key > position[1:])
+            stmt = stmt.where(prepared.beyond(newest_first, position[1:]))
         stmt = stmt.order_by(*order_of(newest_first, narrow=q.text_narrow))
         rows = [stored_object(r) for r in session.execute(stmt.limit(limit + 1))]
     more = len(rows) > limit
@@ -366,7 +365,7 @@ def _text_walk(
     narrow = query_statement(principal, replace(q, text_narrow=True))
     upto = indexed
     if before is not None:
-        narrow = narrow.where(tuple_(objects.c.added_us, objects.c.pk) < before)
+        narrow = narrow.where(prepared.beyond(True, before))
         upto = min(indexed, before[1] - 1)
     rows: list[StoredObject] = []
     if upto == indexed:  # the page may start among the rows written since the last catch-up
