@@ -18,23 +18,44 @@ whose groups or role change is another key. What the statement lets through is d
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, Select, String, bindparam, select, tuple_
 
 from minga.intel.models import object_groups, objects
 from minga.policy import Principal, visible_filter
 
-ONE_ID = bindparam("one_id", type_=String)
-AFTER = bindparam("added_after", type_=BigInteger)
+# Typed Any: in the model query of a shape they stand where an id and a date_added go.
+ONE_ID: Any = bindparam("one_id", type_=String)
+AFTER: Any = bindparam("added_after", type_=BigInteger)
 AT_ADDED = bindparam("cursor_added", type_=BigInteger)
 AT_PK = bindparam("cursor_pk", type_=BigInteger)
 
 
-def shape_of(q: Any, cursor: tuple[bool, int, int] | None) -> tuple[Any, ...] | None:
-    """The query's shape (hashable, no per-request values), or None when it has none worth
-    keeping: free text, several ids, date bounds other than `added_after`."""
+class Shape(NamedTuple):
+    """Everything of a page query but its per-request values: the key of its kept statement,
+    and all the statement is made from."""
+
+    types: tuple[str, ...]
+    tlps: tuple[Any, ...]
+    one_id: bool
+    owner_org_id: int | None
+    added_after: bool
+    include_revoked: bool
+    all_versions: bool
+    newest_first: bool
+    first_version: bool
+    last_version: bool
+    versions_us: tuple[int, ...]
+    spec_versions: tuple[str, ...]
+    sources: tuple[str, ...]
+    one_copy: bool
+    cursor: bool
+
+
+def shape_of(q: Any, cursor: tuple[bool, int, int] | None) -> Shape | None:
+    """The query's shape, or None when it has none worth keeping: free text, several ids, date
+    bounds other than `added_after`."""
     if (
         q.text
         or q.text_condition is not None
@@ -44,22 +65,22 @@ def shape_of(q: Any, cursor: tuple[bool, int, int] | None) -> tuple[Any, ...] | 
         or q.modified_before_us is not None
     ):
         return None
-    return (
-        tuple(q.types),
-        tuple(q.tlps),
-        bool(q.ids),
-        q.owner_org_id,
-        q.added_after_us is not None,
-        q.include_revoked,
-        q.all_versions,
-        q.newest_first if cursor is None else cursor[0],
-        q.first_version,
-        q.last_version,
-        tuple(q.versions_us),
-        tuple(q.spec_versions),
-        tuple(q.sources),
-        q.one_copy,
-        cursor is not None,
+    return Shape(
+        types=tuple(q.types),
+        tlps=tuple(q.tlps),
+        one_id=bool(q.ids),
+        owner_org_id=q.owner_org_id,
+        added_after=q.added_after_us is not None,
+        include_revoked=q.include_revoked,
+        all_versions=q.all_versions,
+        newest_first=q.newest_first if cursor is None else cursor[0],
+        first_version=q.first_version,
+        last_version=q.last_version,
+        versions_us=tuple(q.versions_us),
+        spec_versions=tuple(q.spec_versions),
+        sources=tuple(q.sources),
+        one_copy=q.one_copy,
+        cursor=cursor is not None,
     )
 
 
@@ -75,34 +96,31 @@ def values_of(q: Any, cursor: tuple[bool, int, int] | None) -> dict[str, Any]:
     return values
 
 
-_KEPT = 1024  # statements kept (callers × shapes × page sizes); all dropped when it fills
-_statements: dict[tuple[Any, ...], Select[Any]] = {}
+@functools.lru_cache(maxsize=1024)  # callers × shapes × page sizes
+def page_statement(principal: Principal, shape: Shape, limit: int) -> Select[Any]:
+    """The page statement of `shape` for `principal`, made the first time it is asked for."""
+    from minga.intel.queries import ObjectQuery, order_of, query_statement  # they call us
 
-
-def page_statement(principal: Principal, shape: tuple[Any, ...], q: Any, limit: int) -> Select[Any]:
-    """The page statement of `shape`, made from `q` (a query of that shape) the first time."""
-    key = (principal, shape, limit)
-    found = _statements.get(key)
-    if found is None:
-        if len(_statements) >= _KEPT:
-            _statements.clear()
-        made = _make(principal, q, newest_first=shape[7], cursor=shape[-1]).limit(limit + 1)
-        _statements[key] = found = made
-    return found
-
-
-def _make(principal: Principal, q: Any, *, newest_first: bool, cursor: bool) -> Select[Any]:
-    from minga.intel.queries import order_of, query_statement  # they call this module
-
-    model = replace(
-        q,
-        ids=[ONE_ID] if q.ids else [],
-        added_after_us=AFTER if q.added_after_us is not None else None,
+    model = ObjectQuery(
+        types=list(shape.types),
+        tlps=list(shape.tlps),
+        ids=[ONE_ID] if shape.one_id else [],
+        owner_org_id=shape.owner_org_id,
+        added_after_us=AFTER if shape.added_after else None,
+        include_revoked=shape.include_revoked,
+        all_versions=shape.all_versions,
+        newest_first=shape.newest_first,
+        first_version=shape.first_version,
+        last_version=shape.last_version,
+        versions_us=list(shape.versions_us),
+        spec_versions=list(shape.spec_versions),
+        sources=list(shape.sources),
+        one_copy=shape.one_copy,
     )
     stmt = query_statement(principal, model)
-    if cursor:
-        stmt = stmt.where(beyond(newest_first, tuple_(AT_ADDED, AT_PK)))
-    return stmt.order_by(*order_of(newest_first, narrow=False))
+    if shape.cursor:
+        stmt = stmt.where(beyond(shape.newest_first, tuple_(AT_ADDED, AT_PK)))
+    return stmt.order_by(*order_of(shape.newest_first, narrow=False)).limit(limit + 1)
 
 
 def beyond(newest_first: bool, position: Any) -> Any:

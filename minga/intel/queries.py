@@ -315,7 +315,7 @@ def list_objects(
     newest_first = q.newest_first if position is None else position[0]
     shape = prepared.shape_of(q, position)
     if shape is not None:  # a statement made once for this caller and shape
-        stmt = prepared.page_statement(principal, shape, q, limit)
+        stmt = prepared.page_statement(principal, shape, limit)
         found = session.execute(stmt, prepared.values_of(q, position))
         rows = [stored_object(r) for r in found]
     elif q.text_chunked and newest_first:
